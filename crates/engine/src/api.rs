@@ -1,0 +1,117 @@
+//! The `Engine` trait: what the HTTP layer may ask of a model backend, independent of how the
+//! backend runs (in-process llama.cpp today; upstream servers later).
+
+use std::sync::Arc;
+
+use tokio::sync::mpsc;
+
+use crate::chat::ChatPrompt;
+
+/// A backend's token ids (llama.cpp's `llama_token`).
+pub type TokenId = i32;
+
+/// A prompt rendered into the model's turn format and tokenised: counting and quota checks
+/// use the same tokens that generation will consume.
+#[derive(Debug, Clone)]
+pub struct PreparedPrompt {
+    pub tokens: Arc<[TokenId]>,
+}
+
+impl PreparedPrompt {
+    pub fn len(&self) -> usize {
+        self.tokens.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.tokens.is_empty()
+    }
+}
+
+/// Sampling and stopping controls of one request. `None` means "the backend's default".
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SamplingParams {
+    pub temperature: Option<f32>,
+    pub top_p: Option<f32>,
+    pub top_k: Option<i32>,
+    pub seed: Option<u32>,
+    pub presence_penalty: Option<f32>,
+    pub frequency_penalty: Option<f32>,
+    pub stop_sequences: Vec<String>,
+    /// The most tokens to generate; the engine also caps it by the context left.
+    pub max_output_tokens: u32,
+}
+
+/// Why generation ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Finish {
+    /// End of turn, end of sequence or a stop sequence.
+    Stop,
+    /// `max_output_tokens` (or the context) ran out.
+    MaxTokens,
+}
+
+/// What a running generation reports, in order: text deltas, then exactly one `Done` or
+/// `Failed`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    Text(String),
+    Done { finish: Finish, prompt_tokens: u32, output_tokens: u32 },
+    Failed(EngineError),
+}
+
+/// The receiving end of a generation. Dropping it cancels the generation: the engine frees
+/// the sequence within one decode step.
+pub type EventStream = mpsc::UnboundedReceiver<Event>;
+
+/// Facts about a backend the catalog reports honestly.
+#[derive(Debug, Clone)]
+pub struct BackendInfo {
+    /// Human-readable name, sent in the `x-gemd-backend` header (e.g. `llama.cpp:gemma-3-270m-q4_k_m.gguf`).
+    pub name: String,
+    /// The most prompt + output tokens one sequence can hold.
+    pub context_per_sequence: u32,
+    /// Whether image parts can be given to this backend.
+    pub accepts_images: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EngineError {
+    #[error("The model is overloaded. Please try again later.")]
+    Overloaded,
+    #[error("The input token count ({tokens}) exceeds the maximum number of tokens allowed ({limit}).")]
+    PromptTooLong { tokens: usize, limit: usize },
+    #[error("The engine is shutting down.")]
+    ShuttingDown,
+    #[error("internal engine error: {0}")]
+    Internal(String),
+}
+
+/// A model backend. Implementations must be cheap to call from async code: `prepare` is CPU
+/// work proportional to the prompt, `generate` only enqueues.
+pub trait Engine: Send + Sync + 'static {
+    fn info(&self) -> &BackendInfo;
+
+    /// Renders the chat in the model's turn format and tokenises it.
+    fn prepare(&self, prompt: &ChatPrompt) -> Result<PreparedPrompt, EngineError>;
+
+    /// Starts generating; events arrive on the returned stream.
+    fn generate(&self, prompt: PreparedPrompt, params: SamplingParams) -> Result<EventStream, EngineError>;
+
+    /// Current counters.
+    fn metrics(&self) -> EngineMetrics {
+        EngineMetrics::default()
+    }
+}
+
+/// Counters a backend exposes for `/metrics` and tests (cancellation, queueing).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct EngineMetrics {
+    pub active_sequences: u64,
+    pub queued_requests: u64,
+    pub decode_steps_total: u64,
+    pub prompt_tokens_total: u64,
+    pub generated_tokens_total: u64,
+    pub sequences_finished_total: u64,
+    pub sequences_cancelled_total: u64,
+    pub requests_rejected_total: u64,
+}

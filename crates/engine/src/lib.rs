@@ -1,0 +1,10 @@
+//! gemd-engine: the `Engine` trait the server talks to, the chat rendering of the supported
+//! model families, and the in-process llama.cpp engine.
+
+pub mod api;
+pub mod chat;
+pub mod llama;
+pub mod text;
+
+pub use api::{BackendInfo, Engine, EngineError, EngineMetrics, Event, EventStream, Finish, PreparedPrompt, SamplingParams, TokenId};
+pub use chat::{ChatPrompt, Role, Turn};

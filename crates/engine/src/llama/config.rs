@@ -1,0 +1,36 @@
+//! Sizing of the llama.cpp engine: threads, how many sequences share the context, and how the
+//! KV pool is divided among them.
+
+use std::path::PathBuf;
+
+#[derive(Debug, Clone)]
+pub struct LlamaConfig {
+    pub model_path: PathBuf,
+    /// CPU threads for decoding (default: all cores).
+    pub threads: i32,
+    /// Sequences decoded together in one batch.
+    pub max_sequences: u32,
+    /// The most tokens (prompt + output) one sequence may hold.
+    pub context_per_sequence: u32,
+    /// The shared KV pool in tokens; sequences reserve prompt + max output from it on admission.
+    pub kv_tokens: u32,
+    /// Tokens per `llama_decode` call (decode tokens of running sequences + a prefill chunk).
+    pub batch_size: u32,
+    /// Requests waiting for a slot; beyond this they are refused with 503 UNAVAILABLE.
+    pub queue_capacity: usize,
+}
+
+impl LlamaConfig {
+    pub fn new(model_path: impl Into<PathBuf>) -> Self {
+        let threads = std::thread::available_parallelism().map(|n| n.get() as i32).unwrap_or(2);
+        LlamaConfig {
+            model_path: model_path.into(),
+            threads,
+            max_sequences: 8,
+            context_per_sequence: 8192,
+            kv_tokens: 32768,
+            batch_size: 512,
+            queue_capacity: 64,
+        }
+    }
+}

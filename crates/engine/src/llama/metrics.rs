@@ -1,0 +1,40 @@
+//! Lock-free counters the engine thread updates and anyone may read.
+
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+
+use crate::api::EngineMetrics;
+
+#[derive(Debug, Default)]
+pub struct Counters {
+    pub active: AtomicU64,
+    pub queued: AtomicU64,
+    pub decode_steps: AtomicU64,
+    pub prompt_tokens: AtomicU64,
+    pub generated_tokens: AtomicU64,
+    pub finished: AtomicU64,
+    pub cancelled: AtomicU64,
+    pub rejected: AtomicU64,
+}
+
+impl Counters {
+    pub fn snapshot(&self) -> EngineMetrics {
+        EngineMetrics {
+            active_sequences: self.active.load(Relaxed),
+            queued_requests: self.queued.load(Relaxed),
+            decode_steps_total: self.decode_steps.load(Relaxed),
+            prompt_tokens_total: self.prompt_tokens.load(Relaxed),
+            generated_tokens_total: self.generated_tokens.load(Relaxed),
+            sequences_finished_total: self.finished.load(Relaxed),
+            sequences_cancelled_total: self.cancelled.load(Relaxed),
+            requests_rejected_total: self.rejected.load(Relaxed),
+        }
+    }
+}
+
+pub fn add(c: &AtomicU64, n: u64) {
+    c.fetch_add(n, Relaxed);
+}
+
+pub fn sub(c: &AtomicU64, n: u64) {
+    c.fetch_sub(n, Relaxed);
+}

@@ -1,0 +1,180 @@
+//! The in-process llama.cpp engine: one GGUF model loaded once, one context owned by a
+//! dedicated thread (llama.cpp contexts cannot be shared between threads), many sequences
+//! batched together in that context. Tokenisation runs on the caller's thread against the
+//! shared, read-only model.
+
+mod config;
+mod metrics;
+mod sampler;
+mod scheduler;
+
+use std::num::NonZeroU32;
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::thread::JoinHandle;
+
+use llama_cpp_2::context::params::LlamaContextParams;
+use llama_cpp_2::llama_backend::LlamaBackend;
+use llama_cpp_2::model::params::LlamaModelParams;
+use llama_cpp_2::model::LlamaModel;
+use tokio::sync::mpsc::unbounded_channel;
+
+pub use config::LlamaConfig;
+use metrics::{add, Counters};
+use scheduler::{Job, Limits};
+
+use crate::api::{BackendInfo, Engine, EngineError, EngineMetrics, EventStream, PreparedPrompt, SamplingParams};
+use crate::chat::{render_gemma, ChatPrompt, Segment};
+
+/// llama.cpp's global state: initialised once per process, however many engines exist.
+fn backend() -> Result<&'static LlamaBackend, EngineError> {
+    static BACKEND: OnceLock<Result<LlamaBackend, String>> = OnceLock::new();
+    BACKEND
+        .get_or_init(|| {
+            llama_cpp_2::send_logs_to_tracing(llama_cpp_2::LogOptions::default());
+            LlamaBackend::init().map_err(|e| e.to_string())
+        })
+        .as_ref()
+        .map_err(|e| EngineError::Internal(format!("llama.cpp backend: {e}")))
+}
+
+pub struct LlamaEngine {
+    info: BackendInfo,
+    model: Arc<LlamaModel>,
+    jobs: Mutex<Option<mpsc::Sender<Job>>>,
+    counters: Arc<Counters>,
+    queue_capacity: usize,
+    thread: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl LlamaEngine {
+    /// Loads the model and starts the engine thread. Fails (never aborts) on a missing or
+    /// unreadable model or an impossible configuration.
+    pub fn load(config: LlamaConfig) -> Result<Self, EngineError> {
+        if !config.model_path.is_file() {
+            return Err(EngineError::Internal(format!("model file {} does not exist", config.model_path.display())));
+        }
+        if config.max_sequences == 0 || config.context_per_sequence < 16 {
+            return Err(EngineError::Internal("max_sequences must be ≥ 1 and context_per_sequence ≥ 16".into()));
+        }
+        if config.kv_tokens < config.context_per_sequence {
+            return Err(EngineError::Internal("kv_tokens must be at least context_per_sequence".into()));
+        }
+        if config.batch_size <= config.max_sequences {
+            return Err(EngineError::Internal("batch_size must exceed max_sequences".into()));
+        }
+        let backend = backend()?;
+        let model = LlamaModel::load_from_file(backend, &config.model_path, &LlamaModelParams::default())
+            .map_err(|e| EngineError::Internal(format!("loading {}: {e}", config.model_path.display())))?;
+        let model = Arc::new(model);
+        let context_per_sequence = config.context_per_sequence.min(model.n_ctx_train());
+        let file = config.model_path.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
+        let info = BackendInfo { name: format!("llama.cpp:{file}"), context_per_sequence, accepts_images: false };
+
+        let (tx, rx) = mpsc::channel::<Job>();
+        let (ready_tx, ready_rx) = mpsc::channel::<Result<(), EngineError>>();
+        let counters = Arc::new(Counters::default());
+        let thread_model = Arc::clone(&model);
+        let thread_counters = Arc::clone(&counters);
+        let limits = Limits { max_sequences: config.max_sequences, kv_tokens: config.kv_tokens, batch_size: config.batch_size };
+        let params = LlamaContextParams::default()
+            .with_n_ctx(NonZeroU32::new(config.kv_tokens))
+            .with_n_batch(config.batch_size)
+            .with_n_ubatch(config.batch_size)
+            .with_n_seq_max(config.max_sequences)
+            .with_kv_unified(true)
+            .with_n_threads(config.threads)
+            .with_n_threads_batch(config.threads);
+        let thread = std::thread::Builder::new()
+            .name("gemd-llama".into())
+            .spawn(move || {
+                let ctx = match thread_model.new_context(backend, params) {
+                    Ok(ctx) => ctx,
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(EngineError::Internal(format!("creating the llama.cpp context: {e}"))));
+                        return;
+                    }
+                };
+                let _ = ready_tx.send(Ok(()));
+                scheduler::run(&thread_model, ctx, rx, limits, &thread_counters);
+            })
+            .map_err(|e| EngineError::Internal(format!("spawning the engine thread: {e}")))?;
+        ready_rx.recv().map_err(|_| EngineError::Internal("the engine thread died while starting".into()))??;
+        Ok(LlamaEngine {
+            info,
+            model,
+            jobs: Mutex::new(Some(tx)),
+            counters,
+            queue_capacity: config.queue_capacity,
+            thread: Mutex::new(Some(thread)),
+        })
+    }
+
+    /// Stops taking work, lets running sequences finish and joins the engine thread.
+    pub fn shutdown(&self) {
+        self.jobs.lock().expect("jobs lock").take();
+        if let Some(handle) = self.thread.lock().expect("thread lock").take() {
+            let _ = handle.join();
+        }
+    }
+
+    fn tokenize(&self, segments: &[Segment]) -> Vec<i32> {
+        let vocab = self.model.vocab();
+        let mut tokens = Vec::new();
+        if vocab.should_add_bos() {
+            tokens.push(vocab.bos().0);
+        }
+        for seg in segments {
+            let (bytes, special) = match seg {
+                Segment::Control(c) => (c.as_bytes(), true),
+                Segment::Text(t) => (t.as_bytes(), false),
+            };
+            tokens.extend(vocab.tokenize(bytes, false, special).into_iter().map(|t| t.0));
+        }
+        tokens
+    }
+}
+
+impl Drop for LlamaEngine {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+impl Engine for LlamaEngine {
+    fn info(&self) -> &BackendInfo {
+        &self.info
+    }
+
+    fn prepare(&self, prompt: &ChatPrompt) -> Result<PreparedPrompt, EngineError> {
+        Ok(PreparedPrompt { tokens: self.tokenize(&render_gemma(prompt)).into() })
+    }
+
+    fn generate(&self, prompt: PreparedPrompt, params: SamplingParams) -> Result<EventStream, EngineError> {
+        let limit = self.info.context_per_sequence as usize;
+        if prompt.len() >= limit {
+            return Err(EngineError::PromptTooLong { tokens: prompt.len(), limit: limit - 1 });
+        }
+        let room = (limit - prompt.len()) as u32;
+        let max_output = params.max_output_tokens.clamp(1, room);
+        let guard = self.jobs.lock().expect("jobs lock");
+        let Some(jobs) = guard.as_ref() else { return Err(EngineError::ShuttingDown) };
+        // The queue bound: requests not yet admitted to the batch.
+        let queued = self.counters.queued.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+        if queued as usize >= self.queue_capacity {
+            metrics::sub(&self.counters.queued, 1);
+            add(&self.counters.rejected, 1);
+            return Err(EngineError::Overloaded);
+        }
+        let (events, stream) = unbounded_channel();
+        jobs.send(Job { tokens: prompt.tokens, params, max_output, events }).map_err(|_| {
+            metrics::sub(&self.counters.queued, 1);
+            EngineError::ShuttingDown
+        })?;
+        Ok(stream)
+    }
+
+    fn metrics(&self) -> EngineMetrics {
+        self.counters.snapshot()
+    }
+}

@@ -1,0 +1,244 @@
+//! The engine thread: owns the llama.cpp context and runs continuous batching. Each step puts
+//! one token of every decoding sequence and a chunk of at most one prefilling prompt into a
+//! single `llama_batch`, decodes once, and samples every sequence that produced logits. New
+//! requests join between steps; sequences whose client went away are dropped before the next
+//! step and their KV cells freed.
+
+use std::collections::VecDeque;
+use std::sync::mpsc::{Receiver, TryRecvError};
+use std::sync::Arc;
+
+use llama_cpp_2::context::LlamaContext;
+use llama_cpp_2::llama_batch::LlamaBatch;
+use llama_cpp_2::model::LlamaModel;
+use llama_cpp_2::sampling::LlamaSampler;
+use llama_cpp_2::token::LlamaToken;
+use tokio::sync::mpsc::UnboundedSender;
+
+use super::metrics::{add, sub, Counters};
+use super::sampler;
+use crate::api::{EngineError, Event, Finish, SamplingParams, TokenId};
+use crate::text::{Feed, TextAssembler};
+
+/// One request handed to the engine thread.
+pub struct Job {
+    pub tokens: Arc<[TokenId]>,
+    pub params: SamplingParams,
+    /// Output tokens granted (already capped by the context left).
+    pub max_output: u32,
+    pub events: UnboundedSender<Event>,
+}
+
+impl Job {
+    fn kv_need(&self) -> u32 {
+        self.tokens.len() as u32 + self.max_output
+    }
+}
+
+struct Sequence {
+    slot: i32,
+    job: Job,
+    sampler: LlamaSampler,
+    text: TextAssembler,
+    /// Prompt tokens already in the KV cache.
+    fed: usize,
+    /// The token sampled last, to be decoded in the next step.
+    pending: Option<LlamaToken>,
+    /// Next KV position.
+    pos: i32,
+    generated: u32,
+    /// Index in the current batch whose logits belong to this sequence.
+    logits_at: Option<i32>,
+    done: Option<Finish>,
+}
+
+pub struct Limits {
+    pub max_sequences: u32,
+    pub kv_tokens: u32,
+    pub batch_size: u32,
+}
+
+pub fn run(model: &LlamaModel, mut ctx: LlamaContext<'_>, jobs: Receiver<Job>, limits: Limits, counters: &Counters) {
+    let vocab = model.vocab();
+    let n_vocab = model.n_vocab();
+    let mut batch = LlamaBatch::new(limits.batch_size as usize, 1);
+    let mut waiting: VecDeque<Job> = VecDeque::new();
+    let mut active: Vec<Sequence> = Vec::new();
+    let mut free_slots: Vec<i32> = (0..limits.max_sequences as i32).rev().collect();
+    let mut kv_reserved: u32 = 0;
+    let mut seed_counter: u32 = 0x9E37_79B9;
+
+    loop {
+        // 1. Take new jobs; block only when there is nothing to do.
+        if active.is_empty() && waiting.is_empty() {
+            match jobs.recv() {
+                Ok(job) => waiting.push_back(job),
+                Err(_) => return, // the engine was dropped
+            }
+        }
+        loop {
+            match jobs.try_recv() {
+                Ok(job) => waiting.push_back(job),
+                Err(TryRecvError::Empty) => break,
+                Err(TryRecvError::Disconnected) if active.is_empty() && waiting.is_empty() => return,
+                Err(TryRecvError::Disconnected) => break,
+            }
+        }
+
+        // 2. Forget waiting jobs whose client left; admit what fits, oldest first.
+        waiting.retain(|job| {
+            let alive = !job.events.is_closed();
+            if !alive {
+                sub(&counters.queued, 1);
+                add(&counters.cancelled, 1);
+            }
+            alive
+        });
+        while let Some(job) = waiting.front() {
+            if free_slots.is_empty() || kv_reserved + job.kv_need() > limits.kv_tokens {
+                break;
+            }
+            let job = waiting.pop_front().expect("front exists");
+            let slot = free_slots.pop().expect("checked non-empty");
+            kv_reserved += job.kv_need();
+            seed_counter = seed_counter.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            sub(&counters.queued, 1);
+            add(&counters.active, 1);
+            add(&counters.prompt_tokens, job.tokens.len() as u64);
+            active.push(Sequence {
+                slot,
+                sampler: sampler::build(&job.params, n_vocab, seed_counter),
+                text: TextAssembler::new(job.params.stop_sequences.clone()),
+                job,
+                fed: 0,
+                pending: None,
+                pos: 0,
+                generated: 0,
+                logits_at: None,
+                done: None,
+            });
+        }
+
+        // 3. Drop sequences whose client disconnected, before spending a step on them.
+        let before = active.len();
+        active.retain(|seq| {
+            let alive = !seq.job.events.is_closed();
+            if !alive {
+                tracing::info!(slot = seq.slot, generated = seq.generated, "client disconnected; sequence cancelled");
+                free(&mut ctx, seq.slot);
+                free_slots.push(seq.slot);
+                kv_reserved -= seq.job.kv_need();
+                add(&counters.cancelled, 1);
+            }
+            alive
+        });
+        sub(&counters.active, (before - active.len()) as u64);
+        if active.is_empty() {
+            continue;
+        }
+
+        // 4. Build one batch: every decoding sequence's next token, then prompt chunks.
+        batch.clear();
+        let mut room = limits.batch_size as usize;
+        for seq in active.iter_mut().filter(|s| s.pending.is_some()) {
+            let token = seq.pending.take().expect("filtered");
+            seq.logits_at = Some(batch.n_tokens());
+            // Cannot fail: the batch holds batch_size tokens and at most max_sequences (< batch_size) are added here.
+            let _ = batch.add(token, seq.pos, &[seq.slot], true);
+            seq.pos += 1;
+            room -= 1;
+        }
+        for seq in active.iter_mut().filter(|s| s.fed < s.job.tokens.len()) {
+            if room == 0 {
+                break;
+            }
+            let end = (seq.fed + room).min(seq.job.tokens.len());
+            for i in seq.fed..end {
+                let last = i + 1 == seq.job.tokens.len();
+                if last {
+                    seq.logits_at = Some(batch.n_tokens());
+                }
+                let _ = batch.add(LlamaToken(seq.job.tokens[i]), seq.pos, &[seq.slot], last);
+                seq.pos += 1;
+            }
+            room -= end - seq.fed;
+            seq.fed = end;
+        }
+        if batch.n_tokens() == 0 {
+            continue;
+        }
+
+        // 5. Decode once for everyone.
+        if let Err(e) = ctx.decode(&mut batch) {
+            tracing::error!(error = %e, "llama_decode failed; failing the sequences of this batch");
+            for seq in active.drain(..) {
+                let _ = seq.job.events.send(Event::Failed(EngineError::Internal(format!("decode failed: {e}"))));
+                free(&mut ctx, seq.slot);
+                free_slots.push(seq.slot);
+                kv_reserved -= seq.job.kv_need();
+                sub(&counters.active, 1);
+            }
+            continue;
+        }
+        add(&counters.decode_steps, 1);
+
+        // 6. Sample every sequence that has fresh logits.
+        for seq in active.iter_mut() {
+            let Some(idx) = seq.logits_at.take() else { continue };
+            let token = seq.sampler.sample(&ctx, idx);
+            add(&counters.generated_tokens, 1);
+            if vocab.is_eog(token) {
+                let rest = seq.text.finish();
+                send_text(seq, rest);
+                seq.done = Some(Finish::Stop);
+                continue;
+            }
+            seq.generated += 1;
+            let piece = vocab.token_to_piece(token, false, None);
+            match seq.text.feed(&piece) {
+                Feed::Emit(text) => send_text(seq, text),
+                Feed::Stopped(text) => {
+                    send_text(seq, text);
+                    seq.done = Some(Finish::Stop);
+                    continue;
+                }
+            }
+            if seq.generated >= seq.job.max_output {
+                let rest = seq.text.finish();
+                send_text(seq, rest);
+                seq.done = Some(Finish::MaxTokens);
+            } else {
+                seq.pending = Some(token);
+            }
+        }
+
+        // 7. Retire finished sequences and free their KV cells.
+        active.retain(|seq| {
+            let Some(finish) = seq.done else { return true };
+            let _ = seq.job.events.send(Event::Done {
+                finish,
+                prompt_tokens: seq.job.tokens.len() as u32,
+                output_tokens: seq.generated,
+            });
+            free(&mut ctx, seq.slot);
+            free_slots.push(seq.slot);
+            kv_reserved -= seq.job.kv_need();
+            sub(&counters.active, 1);
+            add(&counters.finished, 1);
+            false
+        });
+    }
+}
+
+fn send_text(seq: &Sequence, text: String) {
+    if !text.is_empty() {
+        // A closed receiver is noticed (and the sequence dropped) at the top of the next step.
+        let _ = seq.job.events.send(Event::Text(text));
+    }
+}
+
+fn free(ctx: &mut LlamaContext<'_>, slot: i32) {
+    if let Err(e) = ctx.clear_kv_cache_seq(Some(slot as u32), None, None) {
+        tracing::warn!(slot, error = %e, "could not clear KV cells of a finished sequence");
+    }
+}
