@@ -54,7 +54,8 @@ pub enum Finish {
 /// `Failed`.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {
-    Text(String),
+    /// New text, and how many tokens have been generated so far.
+    Text { text: String, output_tokens: u32 },
     Done { finish: Finish, prompt_tokens: u32, output_tokens: u32 },
     Failed(EngineError),
 }

@@ -1,1 +1,37 @@
-//! placeholder
+//! gemd-server: the HTTP surface. One module per API surface (`gemini`), one auth extractor
+//! (`auth`), one error type that renders every failure (`error`).
+
+pub mod auth;
+pub mod body;
+pub mod catalog;
+pub mod error;
+pub mod gemini;
+pub mod ops;
+pub mod query;
+pub mod state;
+
+use std::future::Future;
+
+use axum::http::Uri;
+use axum::Router;
+use tokio::net::TcpListener;
+
+pub use auth::KeyRing;
+pub use catalog::{builtin_models, Catalog, ModelSpec, DEFAULT_BACKEND};
+pub use error::ApiError;
+pub use state::{AppState, ServerLimits};
+
+/// The whole application.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .merge(gemini::routes())
+        .merge(ops::routes())
+        .fallback(|uri: Uri| async move { ApiError::NotFound(format!("Method not found: {}", uri.path())) })
+        .with_state(state)
+}
+
+/// Serves until `shutdown` resolves, then stops accepting and waits for in-flight requests
+/// (streams included) to finish.
+pub async fn serve(listener: TcpListener, state: AppState, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await
+}

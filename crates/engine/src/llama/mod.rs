@@ -83,6 +83,9 @@ impl LlamaEngine {
             .with_n_ubatch(config.batch_size)
             .with_n_seq_max(config.max_sequences)
             .with_kv_unified(true)
+            // llama.cpp defaults to a full-size sliding-window cache (every SWA layer sized like
+            // the global ones); gemd never edits the middle of a sequence, so the window suffices.
+            .with_swa_full(false)
             .with_n_threads(config.threads)
             .with_n_threads_batch(config.threads);
         let thread = std::thread::Builder::new()

@@ -233,7 +233,7 @@ pub fn run(model: &LlamaModel, mut ctx: LlamaContext<'_>, jobs: Receiver<Job>, l
 fn send_text(seq: &Sequence, text: String) {
     if !text.is_empty() {
         // A closed receiver is noticed (and the sequence dropped) at the top of the next step.
-        let _ = seq.job.events.send(Event::Text(text));
+        let _ = seq.job.events.send(Event::Text { text, output_tokens: seq.generated });
     }
 }
 

@@ -1,0 +1,93 @@
+//! The one place where failures become HTTP: every handler returns `ApiError`, which renders
+//! the `google.rpc.Status` envelope (and, for streams, the in-stream error event).
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use gemd_engine::EngineError;
+use gemd_wire::parse::WireError;
+use gemd_wire::rpc::{self, Code, Status};
+use serde_json::json;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("Method doesn't allow unregistered callers (callers without established identity). Please use API Key or other form of API consumer identity to call this API.")]
+    MissingKey,
+    #[error("API key not valid. Please pass a valid API key.")]
+    InvalidKey,
+    #[error("{0}")]
+    Wire(#[from] WireError),
+    /// A valid request gemd refuses, with the field it is about.
+    #[error("{message}")]
+    InvalidArgument { message: String, field: Option<String> },
+    #[error("models/{model} is not found for API version {version}, or is not supported for {method}. Call ListModels to see the list of available models and their supported methods.")]
+    ModelNotFound { model: String, version: String, method: String },
+    #[error("{0}")]
+    NotFound(String),
+    #[error("Request payload size exceeds the limit: {limit} bytes.")]
+    BodyTooLarge { limit: usize },
+    #[error("{0}")]
+    Engine(#[from] EngineError),
+}
+
+impl ApiError {
+    pub fn invalid(message: impl Into<String>, field: impl Into<Option<String>>) -> Self {
+        ApiError::InvalidArgument { message: message.into(), field: field.into() }
+    }
+
+    /// The `google.rpc.Status` this error is.
+    pub fn status(&self) -> Status {
+        let message = self.to_string();
+        match self {
+            ApiError::MissingKey => Status::new(Code::PermissionDenied, message),
+            ApiError::InvalidKey => Status::new(Code::InvalidArgument, &message)
+                .with_detail(rpc::error_info("API_KEY_INVALID", json!({"service": "generativelanguage.googleapis.com"})))
+                .with_detail(rpc::localized_message(&message)),
+            ApiError::Wire(e) => {
+                let violations = e.violations();
+                Status::new(Code::InvalidArgument, message).with_detail(rpc::bad_request(
+                    violations.iter().map(|v| (v.field.as_deref(), v.description.as_str())),
+                ))
+            }
+            ApiError::InvalidArgument { field, .. } => {
+                Status::new(Code::InvalidArgument, &message).with_detail(rpc::bad_request([(field.as_deref(), message.as_str())]))
+            }
+            ApiError::ModelNotFound { .. } | ApiError::NotFound(_) => Status::new(Code::NotFound, message),
+            ApiError::BodyTooLarge { .. } => Status::new(Code::PayloadTooLarge, message),
+            ApiError::Engine(e) => match e {
+                EngineError::Overloaded | EngineError::ShuttingDown => Status::new(Code::Unavailable, message),
+                EngineError::PromptTooLong { .. } => Status::new(Code::InvalidArgument, message),
+                EngineError::Internal(detail) => {
+                    tracing::error!(%detail, "engine failure");
+                    Status::new(
+                        Code::Internal,
+                        "An internal error has occurred. Please retry or report in https://developers.generativeai.google/guide/troubleshooting",
+                    )
+                }
+            },
+        }
+    }
+
+    /// The body of an error event inside an already-started stream (SSE or JSON array).
+    pub fn stream_event_json(&self) -> String {
+        serde_json::to_string(&self.status().into_body()).expect("Status serialises")
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let code = StatusCode::from_u16(status.code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let mut resp = json_response(code, &status.into_body());
+        if code == StatusCode::SERVICE_UNAVAILABLE {
+            resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        resp
+    }
+}
+
+/// A JSON response as the real service writes it: pretty-printed, `charset=UTF-8`.
+pub fn json_response<T: serde::Serialize>(code: StatusCode, body: &T) -> Response {
+    let mut text = serde_json::to_string_pretty(body).expect("response types serialise");
+    text.push('\n');
+    (code, [(header::CONTENT_TYPE, HeaderValue::from_static("application/json; charset=UTF-8"))], text).into_response()
+}

@@ -1,0 +1,63 @@
+//! `models.list` and `models.get`.
+
+use axum::extract::{Path, RawQuery, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use gemd_wire::gemini::ListModelsResponse;
+
+use super::VERSIONS;
+use crate::auth::Authenticated;
+use crate::error::{json_response, ApiError};
+use crate::query::RequestQuery;
+use crate::state::AppState;
+
+const DEFAULT_PAGE_SIZE: usize = 50;
+const MAX_PAGE_SIZE: usize = 1000;
+
+pub async fn list(_: Authenticated, Path(version): Path<String>, State(state): State<AppState>, RawQuery(raw): RawQuery) -> Result<Response, ApiError> {
+    check_version(&version)?;
+    let q = RequestQuery::parse(raw.as_deref().unwrap_or(""));
+    let page_size = match q.page_size.as_deref() {
+        None | Some("") => DEFAULT_PAGE_SIZE,
+        Some(s) => match s.parse::<i64>() {
+            Ok(n) if n <= 0 => DEFAULT_PAGE_SIZE,
+            Ok(n) => (n as usize).min(MAX_PAGE_SIZE),
+            Err(_) => return Err(ApiError::invalid(format!("Invalid value at 'page_size' (TYPE_INT32), \"{s}\""), Some("page_size".into()))),
+        },
+    };
+    let models = state.catalog.models();
+    // The token is opaque to clients; like Google's, it encodes the last name already returned.
+    let start = match q.page_token.as_deref().filter(|t| !t.is_empty()) {
+        None => 0,
+        Some(token) => {
+            let last = URL_SAFE_NO_PAD
+                .decode(token)
+                .ok()
+                .and_then(|b| String::from_utf8(b).ok())
+                .and_then(|name| models.iter().position(|m| m.spec.id == name))
+                .ok_or_else(|| ApiError::invalid("Invalid page token.", Some("page_token".into())))?;
+            last + 1
+        }
+    };
+    let page: Vec<_> = models.iter().skip(start).take(page_size).collect();
+    let next_page_token = (start + page.len() < models.len())
+        .then(|| page.last().map(|m| URL_SAFE_NO_PAD.encode(m.spec.id.as_bytes())))
+        .flatten();
+    Ok(json_response(StatusCode::OK, &ListModelsResponse { models: page.iter().map(|m| m.to_wire()).collect(), next_page_token }))
+}
+
+pub async fn get(_: Authenticated, Path((version, name)): Path<(String, String)>, State(state): State<AppState>) -> Result<Response, ApiError> {
+    check_version(&version)?;
+    let served = state.catalog.get(&name).ok_or_else(|| ApiError::NotFound(format!("models/{name} is not found for API version {version}")))?;
+    Ok(json_response(StatusCode::OK, &served.to_wire()))
+}
+
+pub fn check_version(version: &str) -> Result<(), ApiError> {
+    if VERSIONS.contains(&version) {
+        Ok(())
+    } else {
+        Err(ApiError::NotFound(format!("API version {version} is not served; use v1beta or v1.")))
+    }
+}

@@ -1,0 +1,74 @@
+//! The two framings of `streamGenerateContent`: Server-Sent Events (`alt=sse`: one
+//! `data: <json>` line per chunk, CRLF-terminated, no `[DONE]`) and the incrementally written
+//! JSON array (no `alt`: `[` pretty elements separated by `\n,\r\n`, closing `]`). An error
+//! after the first byte ends the stream with an error event in the same framing.
+
+use axum::http::HeaderValue;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Framing {
+    Sse,
+    JsonArray,
+}
+
+impl Framing {
+    pub fn content_type(self) -> HeaderValue {
+        match self {
+            Framing::Sse => HeaderValue::from_static("text/event-stream"),
+            Framing::JsonArray => HeaderValue::from_static("application/json; charset=UTF-8"),
+        }
+    }
+
+    /// One element; `first` tells whether it opens the array.
+    pub fn element<T: serde::Serialize>(self, value: &T, first: bool) -> String {
+        match self {
+            Framing::Sse => format!("data: {}\r\n\r\n", serde_json::to_string(value).expect("serialisable")),
+            Framing::JsonArray => {
+                let body = serde_json::to_string_pretty(value).expect("serialisable");
+                if first {
+                    format!("[{body}")
+                } else {
+                    format!("\n,\r\n{body}")
+                }
+            }
+        }
+    }
+
+    /// An already-serialised error object as the stream's last element.
+    pub fn error(self, error_json: &str, first: bool) -> String {
+        match self {
+            Framing::Sse => format!("data: {error_json}\r\n\r\n"),
+            Framing::JsonArray if first => format!("[{error_json}]"),
+            Framing::JsonArray => format!("\n,\r\n{error_json}\n]"),
+        }
+    }
+
+    /// What closes a stream that ended normally.
+    pub fn end(self) -> &'static str {
+        match self {
+            Framing::Sse => "",
+            Framing::JsonArray => "\n]",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn sse_events_are_crlf_terminated_single_lines() {
+        assert_eq!(Framing::Sse.element(&json!({"a": [1, 2]}), true), "data: {\"a\":[1,2]}\r\n\r\n");
+    }
+
+    #[test]
+    fn json_array_parses_as_one_array() {
+        let f = Framing::JsonArray;
+        let text = format!("{}{}{}", f.element(&json!({"a": 1}), true), f.element(&json!({"b": 2}), false), f.end());
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(v, json!([{"a": 1}, {"b": 2}]));
+        let err = format!("{}{}", f.element(&json!({"a": 1}), true), f.error("{\"error\":{}}", false));
+        assert_eq!(serde_json::from_str::<serde_json::Value>(&err).unwrap()[1], json!({"error": {}}));
+    }
+}

@@ -1,0 +1,42 @@
+//! Operational endpoints: liveness and Prometheus-style metrics (no key required; they reveal
+//! no request data).
+
+use std::fmt::Write as _;
+
+use axum::extract::State;
+use axum::http::header;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::Router;
+
+use crate::state::AppState;
+
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/healthz", get(|| async { "ok\n" })).route("/metrics", get(metrics))
+}
+
+async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    let mut out = String::new();
+    let mut seen = std::collections::BTreeSet::new();
+    for served in state.catalog.models() {
+        let info = served.engine.info();
+        if !seen.insert(info.name.clone()) {
+            continue;
+        }
+        let m = served.engine.metrics();
+        let b = &info.name;
+        for (name, value) in [
+            ("gemd_engine_active_sequences", m.active_sequences),
+            ("gemd_engine_queued_requests", m.queued_requests),
+            ("gemd_engine_decode_steps_total", m.decode_steps_total),
+            ("gemd_engine_prompt_tokens_total", m.prompt_tokens_total),
+            ("gemd_engine_generated_tokens_total", m.generated_tokens_total),
+            ("gemd_engine_sequences_finished_total", m.sequences_finished_total),
+            ("gemd_engine_sequences_cancelled_total", m.sequences_cancelled_total),
+            ("gemd_engine_requests_rejected_total", m.requests_rejected_total),
+        ] {
+            let _ = writeln!(out, "{name}{{backend=\"{b}\"}} {value}");
+        }
+    }
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out)
+}

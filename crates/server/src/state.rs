@@ -1,0 +1,27 @@
+//! Shared state of the HTTP layer.
+
+use std::sync::Arc;
+
+use crate::auth::KeyRing;
+use crate::catalog::Catalog;
+
+/// Limits the server applies before any model runs.
+#[derive(Debug, Clone)]
+pub struct ServerLimits {
+    /// Largest request body accepted (bytes).
+    pub max_body_bytes: usize,
+}
+
+impl Default for ServerLimits {
+    fn default() -> Self {
+        // The real service accepts inline requests up to 20 MB.
+        ServerLimits { max_body_bytes: 20 * 1024 * 1024 }
+    }
+}
+
+#[derive(Clone)]
+pub struct AppState {
+    pub catalog: Arc<Catalog>,
+    pub keys: Arc<KeyRing>,
+    pub limits: ServerLimits,
+}

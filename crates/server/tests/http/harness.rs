@@ -1,0 +1,183 @@
+//! The in-process server every test talks to over real HTTP on 127.0.0.1, backed by the real
+//! embedded model (loaded once per test binary) or, for failure paths no real model can be
+//! made to produce on demand, a scripted engine.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
+
+use gemd_engine::llama::{LlamaConfig, LlamaEngine};
+use gemd_engine::{BackendInfo, ChatPrompt, Engine, EngineError, Event, EventStream, Finish, PreparedPrompt, SamplingParams};
+use tokio::sync::{OwnedRwLockReadGuard, OwnedRwLockWriteGuard, RwLock};
+use gemd_server::{builtin_models, AppState, Catalog, KeyRing, ServerLimits, DEFAULT_BACKEND};
+
+pub const KEY: &str = "AIzaSyTestKeyForGemdIntegrationTests01";
+/// Output cap of the test catalog, so replaying dozens of captures stays quick.
+pub const TEST_OUTPUT_LIMIT: u32 = 40;
+/// Context per sequence of the test engine (small, so "prompt too long" is cheap to reach).
+pub const TEST_CONTEXT: u32 = 2048;
+pub const TEST_BODY_LIMIT: usize = 1024 * 1024;
+
+/// The verified default model; run `./gemd.sh pull` (the test script does) to fetch it.
+pub fn model_path() -> PathBuf {
+    if let Some(p) = std::env::var_os("GEMD_TEST_MODEL") {
+        return p.into();
+    }
+    let home = std::env::var_os("GEMD_HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").expect("HOME")).join(".cache/gemd"));
+    let p = home.join("models/gemma-3-270m-q4_k_m.gguf");
+    assert!(p.is_file(), "the real model is missing at {}: run `./gemd.sh pull` (scripts/test.sh does) or set GEMD_TEST_MODEL", p.display());
+    p
+}
+
+pub fn real_engine() -> Arc<dyn Engine> {
+    static ENGINE: OnceLock<Arc<dyn Engine>> = OnceLock::new();
+    ENGINE
+        .get_or_init(|| {
+            let mut config = LlamaConfig::new(model_path());
+            config.context_per_sequence = TEST_CONTEXT;
+            config.kv_tokens = TEST_CONTEXT * 4;
+            config.max_sequences = 4;
+            Arc::new(LlamaEngine::load(config).expect("the real model loads"))
+        })
+        .clone()
+}
+
+pub struct TestServer {
+    pub base: String,
+    pub http: reqwest::Client,
+    _turn: Option<Turn>,
+}
+
+/// Who may use the shared real engine right now. llama.cpp's arithmetic depends on the batch a
+/// sequence is decoded in, so tests that compare two answers token for token run alone.
+enum Turn {
+    #[allow(dead_code)]
+    Shared(OwnedRwLockReadGuard<()>),
+    #[allow(dead_code)]
+    Exclusive(OwnedRwLockWriteGuard<()>),
+}
+
+fn turns() -> Arc<RwLock<()>> {
+    static TURNS: OnceLock<Arc<RwLock<()>>> = OnceLock::new();
+    TURNS.get_or_init(|| Arc::new(RwLock::new(()))).clone()
+}
+
+impl TestServer {
+    pub async fn real() -> Self {
+        let turn = Turn::Shared(turns().read_owned().await);
+        let mut s = Self::with_engine(real_engine()).await;
+        s._turn = Some(turn);
+        s
+    }
+
+    /// The real engine with no other test's sequences in its batches.
+    pub async fn real_exclusive() -> Self {
+        let turn = Turn::Exclusive(turns().write_owned().await);
+        let mut s = Self::with_engine(real_engine()).await;
+        s._turn = Some(turn);
+        s
+    }
+
+    pub async fn with_engine(engine: Arc<dyn Engine>) -> Self {
+        let specs = builtin_models()
+            .into_iter()
+            .map(|mut s| {
+                s.output_token_limit = TEST_OUTPUT_LIMIT;
+                s
+            })
+            .collect();
+        let backends = BTreeMap::from([(DEFAULT_BACKEND.to_string(), engine)]);
+        let state = AppState {
+            catalog: Arc::new(Catalog::new(specs, &backends).expect("catalog")),
+            keys: Arc::new(KeyRing::new([KEY])),
+            limits: ServerLimits { max_body_bytes: TEST_BODY_LIMIT },
+        };
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let base = format!("http://{}", listener.local_addr().expect("addr"));
+        tokio::spawn(gemd_server::serve(listener, state, std::future::pending()));
+        TestServer { base, http: reqwest::Client::new(), _turn: None }
+    }
+
+    /// POST `path` with the test key in `x-goog-api-key`.
+    pub async fn post(&self, path: &str, body: &str) -> reqwest::Response {
+        self.http
+            .post(format!("{}{path}", self.base))
+            .header("x-goog-api-key", KEY)
+            .header("content-type", "application/json")
+            .body(body.to_string())
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    pub async fn post_json(&self, path: &str, body: &str) -> (u16, serde_json::Value) {
+        let resp = self.post(path, body).await;
+        let status = resp.status().as_u16();
+        let text = resp.text().await.expect("body");
+        (status, serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}")))
+    }
+
+    pub async fn get_json(&self, path: &str) -> (u16, serde_json::Value) {
+        let resp = self.http.get(format!("{}{path}", self.base)).header("x-goog-api-key", KEY).send().await.expect("sent");
+        let status = resp.status().as_u16();
+        (status, resp.json().await.expect("JSON body"))
+    }
+}
+
+/// An engine that plays a fixed script of events: for failure paths (a crash mid-stream, an
+/// overloaded queue) that the real model cannot be made to produce on demand.
+pub struct ScriptedEngine {
+    pub info: BackendInfo,
+    pub script: Vec<Event>,
+    pub refuse: Option<EngineError>,
+}
+
+impl ScriptedEngine {
+    pub fn new(script: Vec<Event>) -> Self {
+        ScriptedEngine {
+            info: BackendInfo { name: "scripted".into(), context_per_sequence: 4096, accepts_images: false },
+            script,
+            refuse: None,
+        }
+    }
+
+    pub fn text_then_done(pieces: &[&str]) -> Self {
+        let mut script: Vec<Event> = pieces
+            .iter()
+            .enumerate()
+            .map(|(i, t)| Event::Text { text: t.to_string(), output_tokens: i as u32 + 1 })
+            .collect();
+        script.push(Event::Done { finish: Finish::Stop, prompt_tokens: 3, output_tokens: pieces.len() as u32 });
+        Self::new(script)
+    }
+}
+
+impl Engine for ScriptedEngine {
+    fn info(&self) -> &BackendInfo {
+        &self.info
+    }
+
+    fn prepare(&self, prompt: &ChatPrompt) -> Result<PreparedPrompt, EngineError> {
+        let n = prompt.turns.iter().map(|t| t.text.split_whitespace().count()).sum::<usize>().max(1);
+        Ok(PreparedPrompt { tokens: vec![0; n].into() })
+    }
+
+    fn generate(&self, _: PreparedPrompt, _: SamplingParams) -> Result<EventStream, EngineError> {
+        if let Some(e) = &self.refuse {
+            return Err(e.clone());
+        }
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        let script = self.script.clone();
+        tokio::spawn(async move {
+            for e in script {
+                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+                if tx.send(e).is_err() {
+                    return;
+                }
+            }
+        });
+        Ok(rx)
+    }
+}

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Runs every test of gemd: Rust unit and integration tests (in-process server, real model) and
+# the Python tests that drive the real SDKs and curl against a spawned gemd.
+# Called by `./gemd.sh test` (the README's test command) and by CI.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/gemd/target}"
+export RUSTFLAGS="${RUSTFLAGS:--C target-cpu=native}"
+export GEMD_HOME="${GEMD_HOME:-$HOME/.cache/gemd}"
+VENV="${GEMD_TEST_VENV:-$HOME/.cache/gemd/venv}"
+
+need() { command -v "$1" >/dev/null 2>&1 || { echo "test.sh: '$1' is required ($2)" >&2; exit 1; }; }
+need cargo "install Rust with rustup"
+need cmake "apt-get install cmake (llama.cpp builds with it)"
+need python3 "apt-get install python3 python3-venv"
+need curl "apt-get install curl"
+
+echo "== build"
+cargo build --release --locked -p gemd
+[ -e target ] || ln -s "$CARGO_TARGET_DIR" target
+GEMD_BIN="$CARGO_TARGET_DIR/release/gemd"
+
+echo "== model"
+"$GEMD_BIN" pull
+
+echo "== rust tests"
+cargo test --release --locked --workspace
+
+echo "== python tests (real SDKs against a spawned gemd)"
+if [ ! -x "$VENV/bin/python" ]; then
+  python3 -m venv "$VENV"
+fi
+"$VENV/bin/pip" install --disable-pip-version-check -q -r tests/python/requirements.txt
+GEMD_BIN="$GEMD_BIN" "$VENV/bin/python" -m pytest -q tests/python "$@"
+echo "== all tests passed"
