@@ -30,7 +30,8 @@ def test_guide_generate_with_config(base):
 def test_stream_sse(base):
     out = curl("-N", f"{base}/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse&key={KEY}",
                "-H", "Content-Type: application/json", "-d", '{"contents":[{"parts":[{"text":"Explain how AI works"}]}]}')
-    events = [json.loads(e[len("data: "):]) for e in out.split("\r\n\r\n") if e]
+    # (text-mode subprocess output has CRLF translated to LF)
+    events = [json.loads(e[len("data: "):]) for e in out.replace("\r\n", "\n").split("\n\n") if e]
     assert events[-1]["candidates"][0]["finishReason"] in ("STOP", "MAX_TOKENS")
 
 
