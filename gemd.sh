@@ -15,7 +15,7 @@ mkdir -p "$CARGO_TARGET_DIR"
 # `target/release/gemd` is the documented binary path: point ./target at the shared cache.
 [ -e target ] || ln -s "$CARGO_TARGET_DIR" target
 
-build() { cargo build --release --locked -p gemd; }
+build() { scripts/system-deps.sh; cargo build --release --locked -p gemd; }
 
 cmd="${1:-serve}"
 case "$cmd" in

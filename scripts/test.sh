@@ -11,9 +11,8 @@ VENV="${GEMD_TEST_VENV:-$HOME/.cache/gemd/venv}"
 
 need() { command -v "$1" >/dev/null 2>&1 || { echo "test.sh: '$1' is required ($2)" >&2; exit 1; }; }
 need cargo "install Rust with rustup"
-need cmake "apt-get install cmake (llama.cpp builds with it)"
-need python3 "apt-get install python3 python3-venv"
-need curl "apt-get install curl"
+need python3 "install Python 3 with pip"
+scripts/system-deps.sh
 
 echo "== build"
 cargo build --release --locked -p gemd
@@ -32,4 +31,8 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 "$VENV/bin/pip" install --disable-pip-version-check -q -r tests/python/requirements.txt
 GEMD_BIN="$GEMD_BIN" "$VENV/bin/python" -m pytest -q tests/python "$@"
+
+echo "== node tests (@google/genai against a spawned gemd)"
+need npm "install Node.js 18+ with npm"
+(cd tests/js && npm ci --silent && GEMD_BIN="$GEMD_BIN" npm test --silent)
 echo "== all tests passed"
