@@ -115,4 +115,6 @@ pub struct EngineMetrics {
     pub sequences_finished_total: u64,
     pub sequences_cancelled_total: u64,
     pub requests_rejected_total: u64,
+    pub prefix_cache_hits_total: u64,
+    pub prefix_tokens_reused_total: u64,
 }

@@ -39,6 +39,9 @@ pub struct EngineSection {
     pub kv_tokens: Option<u32>,
     pub batch_size: Option<u32>,
     pub queue_capacity: Option<usize>,
+    pub prefill_chunk: Option<u32>,
+    pub prefix_cache_entries: Option<u32>,
+    pub prefix_cache_tokens: Option<u32>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -46,26 +49,9 @@ pub struct EngineSection {
 pub struct BackendSection {
     /// Path of a GGUF file (relative paths are relative to the config file).
     pub model: PathBuf,
-    pub threads: Option<i32>,
-    pub max_sequences: Option<u32>,
-    pub context_per_sequence: Option<u32>,
-    pub kv_tokens: Option<u32>,
-    pub batch_size: Option<u32>,
-    pub queue_capacity: Option<usize>,
-}
-
-impl BackendSection {
-    /// This backend's sizing (serde cannot combine `flatten` with `deny_unknown_fields`).
-    pub fn engine(&self) -> EngineSection {
-        EngineSection {
-            threads: self.threads,
-            max_sequences: self.max_sequences,
-            context_per_sequence: self.context_per_sequence,
-            kv_tokens: self.kv_tokens,
-            batch_size: self.batch_size,
-            queue_capacity: self.queue_capacity,
-        }
-    }
+    /// This backend's sizing, over the top-level `[engine]` values.
+    #[serde(default)]
+    pub engine: EngineSection,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -161,6 +147,9 @@ impl EngineSection {
             kv_tokens: self.kv_tokens.or(base.kv_tokens),
             batch_size: self.batch_size.or(base.batch_size),
             queue_capacity: self.queue_capacity.or(base.queue_capacity),
+            prefill_chunk: self.prefill_chunk.or(base.prefill_chunk),
+            prefix_cache_entries: self.prefix_cache_entries.or(base.prefix_cache_entries),
+            prefix_cache_tokens: self.prefix_cache_tokens.or(base.prefix_cache_tokens),
         }
     }
 
@@ -172,6 +161,9 @@ impl EngineSection {
         if let Some(v) = self.kv_tokens { c.kv_tokens = v; }
         if let Some(v) = self.batch_size { c.batch_size = v; }
         if let Some(v) = self.queue_capacity { c.queue_capacity = v; }
+        if let Some(v) = self.prefill_chunk { c.prefill_chunk = v; }
+        if let Some(v) = self.prefix_cache_entries { c.prefix_cache_entries = v; }
+        if let Some(v) = self.prefix_cache_tokens { c.prefix_cache_tokens = v; }
         c
     }
 }

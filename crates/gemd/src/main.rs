@@ -78,10 +78,10 @@ fn serve(args: ServeArgs, home: PathBuf) -> anyhow::Result<()> {
         (None, Some(b)) => b.model.clone(),
         (None, None) => pull::ensure_model(&home, false)?,
     };
-    let default_sizing = config.backends.get(DEFAULT_BACKEND).map(|b| b.engine().over(&config.engine)).unwrap_or_else(|| config.engine.clone());
+    let default_sizing = config.backends.get(DEFAULT_BACKEND).map(|b| b.engine.over(&config.engine)).unwrap_or_else(|| config.engine.clone());
     backends.insert(DEFAULT_BACKEND.into(), load_llama(default_sizing.llama_config(default_model))?);
     for (name, b) in config.backends.iter().filter(|(n, _)| n.as_str() != DEFAULT_BACKEND) {
-        backends.insert(name.clone(), load_llama(b.engine().over(&config.engine).llama_config(b.model.clone()))?);
+        backends.insert(name.clone(), load_llama(b.engine.over(&config.engine).llama_config(b.model.clone()))?);
     }
     let catalog = Catalog::new(config.catalog()?, &backends)?;
     let state = AppState {

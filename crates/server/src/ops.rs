@@ -34,6 +34,8 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
             ("gemd_engine_sequences_finished_total", m.sequences_finished_total),
             ("gemd_engine_sequences_cancelled_total", m.sequences_cancelled_total),
             ("gemd_engine_requests_rejected_total", m.requests_rejected_total),
+            ("gemd_engine_prefix_cache_hits_total", m.prefix_cache_hits_total),
+            ("gemd_engine_prefix_tokens_reused_total", m.prefix_tokens_reused_total),
         ] {
             let _ = writeln!(out, "{name}{{backend=\"{b}\"}} {value}");
         }

@@ -18,6 +18,12 @@ pub struct LlamaConfig {
     pub batch_size: u32,
     /// Requests waiting for a slot; beyond this they are refused with 503 UNAVAILABLE.
     pub queue_capacity: usize,
+    /// Prompt tokens prefilled per step while other sequences decode.
+    pub prefill_chunk: u32,
+    /// Finished sequences kept for prefix reuse (0 disables the prefix cache).
+    pub prefix_cache_entries: u32,
+    /// KV tokens the prefix cache may hold, on top of `kv_tokens`.
+    pub prefix_cache_tokens: u32,
 }
 
 impl LlamaConfig {
@@ -31,6 +37,9 @@ impl LlamaConfig {
             kv_tokens: 32768,
             batch_size: 512,
             queue_capacity: 64,
+            prefill_chunk: 128,
+            prefix_cache_entries: 8,
+            prefix_cache_tokens: 16384,
         }
     }
 }

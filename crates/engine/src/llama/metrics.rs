@@ -14,6 +14,8 @@ pub struct Counters {
     pub finished: AtomicU64,
     pub cancelled: AtomicU64,
     pub rejected: AtomicU64,
+    pub prefix_hits: AtomicU64,
+    pub prefix_tokens_reused: AtomicU64,
 }
 
 impl Counters {
@@ -27,6 +29,8 @@ impl Counters {
             sequences_finished_total: self.finished.load(Relaxed),
             sequences_cancelled_total: self.cancelled.load(Relaxed),
             requests_rejected_total: self.rejected.load(Relaxed),
+            prefix_cache_hits_total: self.prefix_hits.load(Relaxed),
+            prefix_tokens_reused_total: self.prefix_tokens_reused.load(Relaxed),
         }
     }
 }

@@ -5,6 +5,7 @@
 
 mod config;
 mod metrics;
+mod prefix_cache;
 mod sampler;
 mod scheduler;
 
@@ -76,12 +77,22 @@ impl LlamaEngine {
         let counters = Arc::new(Counters::default());
         let thread_model = Arc::clone(&model);
         let thread_counters = Arc::clone(&counters);
-        let limits = Limits { max_sequences: config.max_sequences, kv_tokens: config.kv_tokens, batch_size: config.batch_size };
+        let cache_slots = if config.prefix_cache_tokens == 0 { 0 } else { config.prefix_cache_entries };
+        let cache_tokens = if cache_slots == 0 { 0 } else { config.prefix_cache_tokens };
+        let limits = Limits {
+            max_sequences: config.max_sequences,
+            kv_tokens: config.kv_tokens,
+            batch_size: config.batch_size,
+            prefill_chunk: config.prefill_chunk.clamp(1, config.batch_size),
+            cache_slots,
+            cache_tokens,
+            swa_window: sliding_window(&model),
+        };
         let params = LlamaContextParams::default()
-            .with_n_ctx(NonZeroU32::new(config.kv_tokens))
+            .with_n_ctx(NonZeroU32::new(config.kv_tokens + cache_tokens))
             .with_n_batch(config.batch_size)
             .with_n_ubatch(config.batch_size)
-            .with_n_seq_max(config.max_sequences)
+            .with_n_seq_max(config.max_sequences + cache_slots)
             .with_kv_unified(true)
             // llama.cpp defaults to a full-size sliding-window cache (every SWA layer sized like
             // the global ones); gemd never edits the middle of a sequence, so the window suffices.
@@ -136,6 +147,12 @@ impl LlamaEngine {
         }
         tokens
     }
+}
+
+/// The model's sliding attention window from its GGUF metadata (0 when it has none).
+fn sliding_window(model: &LlamaModel) -> u32 {
+    let arch = model.meta_val_str("general.architecture").unwrap_or_default();
+    model.meta_val_str(&format!("{arch}.attention.sliding_window")).ok().and_then(|v| v.trim().parse().ok()).unwrap_or(0)
 }
 
 impl Drop for LlamaEngine {

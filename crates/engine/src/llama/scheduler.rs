@@ -1,8 +1,9 @@
 //! The engine thread: owns the llama.cpp context and runs continuous batching. Each step puts
-//! one token of every decoding sequence and a chunk of at most one prefilling prompt into a
-//! single `llama_batch`, decodes once, and samples every sequence that produced logits. New
-//! requests join between steps; sequences whose client went away are dropped before the next
-//! step and their KV cells freed.
+//! one token of every decoding sequence and a bounded chunk of prompt prefill into a single
+//! `llama_batch`, decodes once, and samples every sequence that produced logits. New requests
+//! join between steps (reusing cached prompt prefixes); sequences whose client went away are
+//! dropped before the next step and their KV cells freed. Finished sequences leave their KV in
+//! the prefix cache.
 
 use std::collections::VecDeque;
 use std::sync::mpsc::{Receiver, TryRecvError};
@@ -16,6 +17,7 @@ use llama_cpp_2::token::LlamaToken;
 use tokio::sync::mpsc::UnboundedSender;
 
 use super::metrics::{add, sub, Counters};
+use super::prefix_cache::PrefixCache;
 use super::sampler;
 use crate::api::{EngineError, Event, Finish, SamplingParams, TokenId};
 use crate::text::{Feed, TextAssembler};
@@ -42,6 +44,8 @@ struct Sequence {
     text: TextAssembler,
     /// Prompt tokens already in the KV cache.
     fed: usize,
+    /// Generated tokens that have been decoded into the KV cache (for the prefix cache).
+    decoded: Vec<i32>,
     /// The token sampled last, to be decoded in the next step.
     pending: Option<LlamaToken>,
     /// Next KV position.
@@ -56,6 +60,14 @@ pub struct Limits {
     pub max_sequences: u32,
     pub kv_tokens: u32,
     pub batch_size: u32,
+    /// Prompt tokens prefilled per step while other sequences are decoding, so a long prompt
+    /// delays running streams by one short step, not by its whole prefill.
+    pub prefill_chunk: u32,
+    pub cache_slots: u32,
+    pub cache_tokens: u32,
+    /// The model's sliding attention window (0: none); a cached prefix is reusable only while
+    /// the window's cells before the cut are still in the cache.
+    pub swa_window: u32,
 }
 
 pub fn run(model: &LlamaModel, mut ctx: LlamaContext<'_>, jobs: Receiver<Job>, limits: Limits, counters: &Counters) {
@@ -64,7 +76,8 @@ pub fn run(model: &LlamaModel, mut ctx: LlamaContext<'_>, jobs: Receiver<Job>, l
     let mut batch = LlamaBatch::new(limits.batch_size as usize, 1);
     let mut waiting: VecDeque<Job> = VecDeque::new();
     let mut active: Vec<Sequence> = Vec::new();
-    let mut free_slots: Vec<i32> = (0..limits.max_sequences as i32).rev().collect();
+    let mut free_slots: Vec<i32> = (0..(limits.max_sequences + limits.cache_slots) as i32).rev().collect();
+    let mut cache = PrefixCache::new(limits.cache_slots as usize, limits.cache_tokens as usize);
     let mut kv_reserved: u32 = 0;
     let mut seed_counter: u32 = 0x9E37_79B9;
 
@@ -95,8 +108,18 @@ pub fn run(model: &LlamaModel, mut ctx: LlamaContext<'_>, jobs: Receiver<Job>, l
             alive
         });
         while let Some(job) = waiting.front() {
-            if free_slots.is_empty() || kv_reserved + job.kv_need() > limits.kv_tokens {
+            if active.len() >= limits.max_sequences as usize || kv_reserved + job.kv_need() > limits.kv_tokens {
                 break;
+            }
+            if free_slots.is_empty() {
+                // Every free id is held by a cached prefix: give the oldest one back.
+                match cache.evict_lru() {
+                    Some(slot) => {
+                        free(&mut ctx, slot);
+                        free_slots.push(slot);
+                    }
+                    None => break,
+                }
             }
             let job = waiting.pop_front().expect("front exists");
             let slot = free_slots.pop().expect("checked non-empty");
@@ -105,14 +128,29 @@ pub fn run(model: &LlamaModel, mut ctx: LlamaContext<'_>, jobs: Receiver<Job>, l
             sub(&counters.queued, 1);
             add(&counters.active, 1);
             add(&counters.prompt_tokens, job.tokens.len() as u64);
+            let window = limits.swa_window as i32;
+            let hit = cache.lookup(&job.tokens, |src, len| {
+                // Sliding-window layers need the cells of the last `window` positions before the cut.
+                let min = ctx.kv_cache_seq_pos_min(src);
+                min <= 0 || (window > 0 && min <= len as i32 - window + 1)
+            });
+            let mut fed = 0;
+            if let Some(hit) = hit {
+                if ctx.copy_kv_cache_seq(hit.slot, slot, Some(0), Some(hit.len as u32)).is_ok() {
+                    fed = hit.len;
+                    add(&counters.prefix_hits, 1);
+                    add(&counters.prefix_tokens_reused, hit.len as u64);
+                }
+            }
             active.push(Sequence {
                 slot,
                 sampler: sampler::build(&job.params, n_vocab, seed_counter),
                 text: TextAssembler::new(job.params.stop_sequences.clone()),
                 job,
-                fed: 0,
+                fed,
+                decoded: Vec::new(),
                 pending: None,
-                pos: 0,
+                pos: fed as i32,
                 generated: 0,
                 logits_at: None,
                 done: None,
@@ -140,13 +178,19 @@ pub fn run(model: &LlamaModel, mut ctx: LlamaContext<'_>, jobs: Receiver<Job>, l
         // 4. Build one batch: every decoding sequence's next token, then prompt chunks.
         batch.clear();
         let mut room = limits.batch_size as usize;
+        let mut decoding = 0;
         for seq in active.iter_mut().filter(|s| s.pending.is_some()) {
             let token = seq.pending.take().expect("filtered");
             seq.logits_at = Some(batch.n_tokens());
             // Cannot fail: the batch holds batch_size tokens and at most max_sequences (< batch_size) are added here.
             let _ = batch.add(token, seq.pos, &[seq.slot], true);
+            seq.decoded.push(token.0);
             seq.pos += 1;
             room -= 1;
+            decoding += 1;
+        }
+        if decoding > 0 {
+            room = room.min(limits.prefill_chunk as usize);
         }
         for seq in active.iter_mut().filter(|s| s.fed < s.job.tokens.len()) {
             if room == 0 {
@@ -220,11 +264,15 @@ pub fn run(model: &LlamaModel, mut ctx: LlamaContext<'_>, jobs: Receiver<Job>, l
                 prompt_tokens: seq.job.tokens.len() as u32,
                 output_tokens: seq.generated,
             });
-            free(&mut ctx, seq.slot);
-            free_slots.push(seq.slot);
             kv_reserved -= seq.job.kv_need();
             sub(&counters.active, 1);
             add(&counters.finished, 1);
+            let mut in_kv = seq.job.tokens.to_vec();
+            in_kv.extend_from_slice(&seq.decoded);
+            for slot in cache.insert(seq.slot, in_kv) {
+                free(&mut ctx, slot);
+                free_slots.push(slot);
+            }
             false
         });
     }

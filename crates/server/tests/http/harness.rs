@@ -31,17 +31,26 @@ pub fn model_path() -> PathBuf {
     p
 }
 
+/// The test engine's configuration: small, so every limit is cheap to reach.
+pub fn test_config() -> LlamaConfig {
+    let mut config = LlamaConfig::new(model_path());
+    config.context_per_sequence = TEST_CONTEXT;
+    config.kv_tokens = TEST_CONTEXT * 4;
+    config.max_sequences = 4;
+    config
+}
+
+/// The real engine most tests share (loaded once per test binary).
 pub fn real_engine() -> Arc<dyn Engine> {
     static ENGINE: OnceLock<Arc<dyn Engine>> = OnceLock::new();
-    ENGINE
-        .get_or_init(|| {
-            let mut config = LlamaConfig::new(model_path());
-            config.context_per_sequence = TEST_CONTEXT;
-            config.kv_tokens = TEST_CONTEXT * 4;
-            config.max_sequences = 4;
-            Arc::new(LlamaEngine::load(config).expect("the real model loads"))
-        })
-        .clone()
+    ENGINE.get_or_init(|| engine_with(|_| {})).clone()
+}
+
+/// A separate real engine (its own context and queue) with a changed configuration.
+pub fn engine_with(change: impl FnOnce(&mut LlamaConfig)) -> Arc<dyn Engine> {
+    let mut config = test_config();
+    change(&mut config);
+    Arc::new(LlamaEngine::load(config).expect("the real model loads"))
 }
 
 pub struct TestServer {

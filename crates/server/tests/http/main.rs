@@ -1,8 +1,10 @@
 //! One integration-test binary: an in-process gemd over real HTTP, the real model behind it.
 
+mod batching;
 mod errors;
 mod generate;
 mod harness;
 mod models;
+mod openai;
 mod streaming;
 mod wire_replay;

@@ -1,0 +1,153 @@
+//! The scheduler seen from HTTP: disconnects cancel decoding, the queue is bounded, cached
+//! prompt prefixes give the same answer as a cold prefill, batching keeps greedy answers.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use gemd_engine::Engine;
+use serde_json::{json, Value};
+
+use crate::harness::{engine_with, TestServer, KEY};
+
+const GEN: &str = "/v1beta/models/gemini-2.5-flash:generateContent";
+const STREAM: &str = "/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse";
+
+fn body(prompt: &str, max: u32) -> String {
+    json!({"contents":[{"parts":[{"text": prompt}]}],"generationConfig":{"temperature":0,"maxOutputTokens":max}}).to_string()
+}
+
+fn text_of(v: &Value) -> String {
+    v["candidates"][0]["content"]["parts"][0]["text"].as_str().unwrap().to_string()
+}
+
+/// Waits until the engine has no active sequence; returns how long that took.
+async fn until_idle(engine: &Arc<dyn Engine>) -> Duration {
+    let start = Instant::now();
+    while engine.metrics().active_sequences > 0 {
+        assert!(start.elapsed() < Duration::from_secs(10), "sequence still decoding 10 s after the client left");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    start.elapsed()
+}
+
+#[tokio::test]
+async fn a_dropped_stream_stops_decoding() {
+    let engine = engine_with(|c| c.prefix_cache_entries = 0);
+    let s = TestServer::with_engine(engine.clone()).await;
+    // The test catalog caps output at 40 tokens; ask the model directly through a long story.
+    let resp = s.post(STREAM, &body("Tell me a very long story about a dragon.", 40)).await;
+    let mut chunks = resp.bytes_stream();
+    chunks.next().await.expect("first chunk").unwrap();
+    assert_eq!(engine.metrics().active_sequences, 1);
+    drop(chunks);
+    until_idle(&engine).await;
+    let m = engine.metrics();
+    assert_eq!(m.sequences_cancelled_total, 1, "{m:?}");
+    assert_eq!(m.sequences_finished_total, 0, "the sequence was cancelled, not run to its end: {m:?}");
+    let generated = m.generated_tokens_total;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(engine.metrics().generated_tokens_total, generated, "no decoding after cancellation");
+}
+
+#[tokio::test]
+async fn a_dropped_unary_request_stops_decoding() {
+    let engine = engine_with(|c| c.prefix_cache_entries = 0);
+    let s = TestServer::with_engine(engine.clone()).await;
+    let url = format!("{}{GEN}", s.base);
+    let req = s.http.post(url).header("x-goog-api-key", KEY).body(body("Tell me a very long story about a dragon.", 40));
+    let call = tokio::spawn(req.send());
+    // Abort the client as soon as decoding is under way.
+    let start = Instant::now();
+    while engine.metrics().generated_tokens_total < 2 {
+        assert!(start.elapsed() < Duration::from_secs(20));
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    call.abort();
+    until_idle(&engine).await;
+    let m = engine.metrics();
+    assert_eq!(m.sequences_cancelled_total, 1, "{m:?}");
+    assert!(m.generated_tokens_total < 40, "decoding stopped early: {m:?}");
+}
+
+#[tokio::test]
+async fn a_full_queue_answers_503_and_never_piles_up() {
+    let engine = engine_with(|c| {
+        c.max_sequences = 1;
+        c.queue_capacity = 1;
+        c.prefix_cache_entries = 0;
+    });
+    let s = Arc::new(TestServer::with_engine(engine.clone()).await);
+    let mut calls = Vec::new();
+    for _ in 0..4 {
+        let s = s.clone();
+        calls.push(tokio::spawn(async move {
+            let r = s.post(GEN, &body("Tell me a story.", 30)).await;
+            (r.status().as_u16(), r.json::<Value>().await.unwrap())
+        }));
+        tokio::time::sleep(Duration::from_millis(30)).await;
+    }
+    let mut statuses = Vec::new();
+    for c in calls {
+        let (status, v) = c.await.unwrap();
+        if status == 503 {
+            assert_eq!(v["error"]["message"], "The model is overloaded. Please try again later.");
+        }
+        statuses.push(status);
+    }
+    statuses.sort();
+    assert_eq!(statuses, vec![200, 200, 503, 503], "one running, one queued, the rest refused");
+    assert_eq!(engine.metrics().requests_rejected_total, 2);
+}
+
+#[tokio::test]
+async fn a_cached_prefix_answers_exactly_like_a_cold_prefill() {
+    let cached = engine_with(|_| {});
+    let cold = engine_with(|c| c.prefix_cache_entries = 0);
+    let warm_server = TestServer::with_engine(cached.clone()).await;
+    let cold_server = TestServer::with_engine(cold).await;
+    let system = "You are a careful assistant. ".to_string()
+        + &(0..60).map(|i| format!("Rule {i}: answer with the number {i} when asked about rule {i}.")).collect::<Vec<_>>().join(" ");
+    let ask = |q: &str| json!({
+        "systemInstruction": {"parts": [{"text": system}]},
+        "contents": [{"role": "user", "parts": [{"text": q}]}],
+        "generationConfig": {"temperature": 0, "maxOutputTokens": 24}
+    }).to_string();
+    for (i, q) in ["What is rule 3?", "What is rule 41?", "What is rule 3?"].iter().enumerate() {
+        let (s1, warm) = warm_server.post_json(GEN, &ask(q)).await;
+        let (s2, reference) = cold_server.post_json(GEN, &ask(q)).await;
+        assert_eq!((s1, s2), (200, 200));
+        assert_eq!(text_of(&warm), text_of(&reference), "question {i}: cached prefix changed the answer");
+        assert_eq!(warm["usageMetadata"], reference["usageMetadata"]);
+    }
+    let m = cached.metrics();
+    assert_eq!(m.prefix_cache_hits_total, 2, "{m:?}");
+    assert!(m.prefix_tokens_reused_total > 2 * 600, "the shared system instruction was reused: {m:?}");
+}
+
+/// Known gap (issue 4): llama.cpp's CPU kernels are not batch-invariant. A sequence decoded
+/// next to others (its KV cells interleaved with theirs in the unified pool, its prompt in a
+/// larger matmul) gets logits that differ in the last bits, and greedy decoding of this small
+/// model flips at near-ties within a few tokens. Run with `--ignored` to see it.
+#[tokio::test]
+#[ignore = "known gap: llama.cpp batched decoding is not bit-exact across batch compositions"]
+async fn greedy_answers_are_the_same_alone_and_in_a_batch_of_eight() {
+    let engine = engine_with(|c| {
+        c.max_sequences = 8;
+        c.prefix_cache_entries = 0;
+    });
+    let s = Arc::new(TestServer::with_engine(engine).await);
+    let prompt = "Name three fruits.";
+    let (_, alone) = s.post_json(GEN, &body(prompt, 24)).await;
+    let mut calls = Vec::new();
+    for i in 0..8 {
+        let s = s.clone();
+        let p = if i == 0 { prompt.to_string() } else { format!("Write a sentence about the number {i}.") };
+        calls.push(tokio::spawn(async move { s.post_json(GEN, &body(&p, 24)).await }));
+    }
+    let (_, batched) = calls.remove(0).await.unwrap();
+    for c in calls {
+        assert_eq!(c.await.unwrap().0, 200);
+    }
+    assert_eq!(text_of(&batched), text_of(&alone));
+}
