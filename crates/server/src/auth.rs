@@ -1,13 +1,14 @@
-//! API-key authentication for the native surface: `x-goog-api-key` header or `key=` query
-//! parameter. Keys are held only as SHA-256 digests and compared in constant time; the
-//! presented key is never logged.
+//! API-key authentication: `x-goog-api-key` header or `key=` query parameter on the native
+//! surface, and additionally `Authorization: Bearer <key>` (what the OpenAI SDKs send) on the
+//! OpenAI layer, all checked against the one key ring. Keys are held only as SHA-256 digests
+//! and compared in constant time; the presented key is never logged.
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, OpenAiError};
 use crate::query::RequestQuery;
 use crate::state::AppState;
 
@@ -51,17 +52,43 @@ impl FromRequestParts<AppState> for Authenticated {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let header = parts.headers.get("x-goog-api-key").and_then(|v| v.to_str().ok()).map(str::to_owned);
-        let key = match header {
-            Some(k) => Some(k),
-            None => RequestQuery::from_parts(parts).key,
-        };
-        match key {
-            None => Err(ApiError::MissingKey),
-            Some(k) if k.is_empty() => Err(ApiError::MissingKey),
-            Some(k) if state.keys.contains(&k) => Ok(Authenticated),
-            Some(_) => Err(ApiError::InvalidKey),
-        }
+        verify(state, google_key(parts)).map(|()| Authenticated)
+    }
+}
+
+/// The same proof on the OpenAI layer: `Authorization: Bearer <key>` first, then the native
+/// forms; refusals are answered in the layer's error form.
+#[derive(Debug, Clone, Copy)]
+pub struct OpenAiAuthenticated;
+
+impl FromRequestParts<AppState> for OpenAiAuthenticated {
+    type Rejection = OpenAiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let key = bearer_key(parts).or_else(|| google_key(parts));
+        Ok(verify(state, key).map(|()| OpenAiAuthenticated)?)
+    }
+}
+
+/// The key from `x-goog-api-key`, else from `?key=`.
+fn google_key(parts: &Parts) -> Option<String> {
+    let header = parts.headers.get("x-goog-api-key").and_then(|v| v.to_str().ok()).map(str::to_owned);
+    header.or_else(|| RequestQuery::from_parts(parts).key)
+}
+
+/// The credential of `Authorization: Bearer <key>` (scheme case-insensitive).
+fn bearer_key(parts: &Parts) -> Option<String> {
+    let value = parts.headers.get(axum::http::header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, credential) = value.trim().split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| credential.trim().to_owned())
+}
+
+fn verify(state: &AppState, key: Option<String>) -> Result<(), ApiError> {
+    match key {
+        None => Err(ApiError::MissingKey),
+        Some(k) if k.is_empty() => Err(ApiError::MissingKey),
+        Some(k) if state.keys.contains(&k) => Ok(()),
+        Some(_) => Err(ApiError::InvalidKey),
     }
 }
 
@@ -75,5 +102,13 @@ mod tests {
         assert!(ring.contains("AIzaB"));
         assert!(!ring.contains("AIzaC"));
         assert!(!KeyRing::default().contains(""));
+    }
+
+    #[test]
+    fn bearer_credentials_are_read_case_insensitively() {
+        let parts = |value: &str| axum::http::Request::builder().header("authorization", value).body(()).unwrap().into_parts().0;
+        assert_eq!(bearer_key(&parts("Bearer AIzaK")).as_deref(), Some("AIzaK"));
+        assert_eq!(bearer_key(&parts("bearer  AIzaK ")).as_deref(), Some("AIzaK"));
+        assert_eq!(bearer_key(&parts("Basic AIzaK")), None);
     }
 }

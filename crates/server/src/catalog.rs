@@ -8,6 +8,8 @@ use std::sync::Arc;
 use gemd_engine::Engine;
 use gemd_wire::gemini::Model;
 
+use crate::error::ApiError;
+
 /// One public model id.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ModelSpec {
@@ -112,6 +114,28 @@ impl Served {
 
     pub fn output_token_limit(&self) -> u32 {
         self.spec.output_token_limit.min(self.engine.info().context_per_sequence)
+    }
+
+    /// Refuses a system instruction for ids that have none (the real service's wording).
+    pub fn check_system_instruction(&self, field: &str) -> Result<(), ApiError> {
+        if self.spec.system_instruction {
+            Ok(())
+        } else {
+            Err(ApiError::invalid(format!("Developer instruction is not enabled for models/{}", self.spec.id), Some(field.to_string())))
+        }
+    }
+
+    /// The refusal of an input of type `mime` (image, audio, …) the text-only backend cannot see.
+    pub fn refuse_media(&self, mime: &str, field: String) -> ApiError {
+        let what = if mime.starts_with("image/") { "image" } else { "media" };
+        ApiError::invalid(
+            format!(
+                "Unable to process input {what} ({mime}): models/{} is served by the text-only backend {} on this server.",
+                self.spec.id,
+                self.engine.info().name
+            ),
+            Some(field),
+        )
     }
 
     pub fn to_wire(&self) -> Model {

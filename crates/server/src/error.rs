@@ -1,5 +1,7 @@
 //! The one place where failures become HTTP: every handler returns `ApiError`, which renders
-//! the `google.rpc.Status` envelope (and, for streams, the in-stream error event).
+//! the `google.rpc.Status` envelope (and, for streams, the in-stream error event). The OpenAI
+//! layer answers the same statuses in its own form (the envelope inside a JSON array) through
+//! [`OpenAiError`].
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -73,15 +75,50 @@ impl ApiError {
     }
 }
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let status = self.status();
-        let code = StatusCode::from_u16(status.code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        let mut resp = json_response(code, &status.into_body());
+/// How an error body is laid out: the native `{"error": …}`, or the OpenAI layer's
+/// `[{"error": …}]` (the same status and envelope, wrapped in an array as the real layer does).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorForm {
+    Native,
+    OpenAi,
+}
+
+impl ApiError {
+    /// The HTTP response for this error, in `form`.
+    pub fn render(self, form: ErrorForm) -> Response {
+        let body = self.status().into_body();
+        let code = StatusCode::from_u16(body.error.code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let mut resp = match form {
+            ErrorForm::Native => json_response(code, &body),
+            ErrorForm::OpenAi => json_response(code, &[body]),
+        };
         if code == StatusCode::SERVICE_UNAVAILABLE {
             resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
         }
         resp
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        self.render(ErrorForm::Native)
+    }
+}
+
+/// An [`ApiError`] answered in the OpenAI layer's form. Handlers of `/v1beta/openai/` return
+/// it; `?` converts anything that converts into an `ApiError`.
+#[derive(Debug)]
+pub struct OpenAiError(pub ApiError);
+
+impl<E: Into<ApiError>> From<E> for OpenAiError {
+    fn from(e: E) -> Self {
+        OpenAiError(e.into())
+    }
+}
+
+impl IntoResponse for OpenAiError {
+    fn into_response(self) -> Response {
+        self.0.render(ErrorForm::OpenAi)
     }
 }
 

@@ -1,11 +1,14 @@
-//! gemd-server: the HTTP surface. One module per API surface (`gemini`), one auth extractor
-//! (`auth`), one error type that renders every failure (`error`).
+//! gemd-server: the HTTP surface. One module per API surface (`gemini`, `openai`), both on the
+//! same generation machinery (`generation`), one key ring (`auth`), one error type that
+//! renders every failure (`error`).
 
 pub mod auth;
 pub mod body;
 pub mod catalog;
 pub mod error;
 pub mod gemini;
+pub mod generation;
+pub mod openai;
 pub mod ops;
 pub mod query;
 pub mod state;
@@ -25,6 +28,7 @@ pub use state::{AppState, ServerLimits};
 pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(gemini::routes())
+        .merge(openai::routes())
         .merge(ops::routes())
         .fallback(|uri: Uri| async move { ApiError::NotFound(format!("Method not found: {}", uri.path())) })
         .with_state(state)

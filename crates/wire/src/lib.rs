@@ -1,7 +1,9 @@
 //! gemd-wire: the wire types of the Gemini API (proto3 JSON, lenient on input, canonical on
-//! output) and the `google.rpc.Status` error envelope. Pure data: no I/O.
+//! output), of its OpenAI-compatible layer, and the `google.rpc.Status` error envelope. Pure
+//! data: no I/O.
 
 pub mod gemini;
+pub mod openai;
 pub mod proto;
 pub mod rpc;
 pub mod parse;

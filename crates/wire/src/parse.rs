@@ -43,10 +43,14 @@ pub fn parse_message<T: DeserializeOwned>(message: &'static Message, bytes: &[u8
         // An empty body is an empty message in proto3 JSON.
         return serde_json::from_value(Value::Object(Default::default())).map_err(|e| WireError::Syntax(e.to_string()));
     }
-    let value: Value = serde_json::from_slice(bytes).map_err(|e| WireError::Syntax(syntax_hint(&e)))?;
-    let value = normalize(message, value).map_err(WireError::Proto)?;
+    let value = normalize(message, parse_json(bytes)?).map_err(WireError::Proto)?;
     // The normaliser has checked every type, so this only fails on a gemd bug; say so plainly.
     serde_json::from_value(value).map_err(|e| WireError::Syntax(format!("Cannot bind query parameter or body: {e}")))
+}
+
+/// Parses `bytes` as one JSON value; malformed JSON is a [`WireError::Syntax`] saying where.
+pub fn parse_json(bytes: &[u8]) -> Result<Value, WireError> {
+    serde_json::from_slice(bytes).map_err(|e| WireError::Syntax(syntax_hint(&e)))
 }
 
 fn syntax_hint(e: &serde_json::Error) -> String {

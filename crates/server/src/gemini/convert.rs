@@ -2,7 +2,7 @@
 //! every feature this backend cannot honour refused up front with a 400 that names the field;
 //! and from engine output back to Gemini responses.
 
-use gemd_engine::{ChatPrompt, Finish, Role, SamplingParams, Turn};
+use gemd_engine::{ChatPrompt, Finish, Role, Turn};
 use gemd_wire::gemini::{Candidate, Content, FinishReason, GenerateContentRequest, GenerateContentResponse, Part, UsageMetadata};
 use gemd_wire::proto::decode_base64;
 
@@ -12,8 +12,8 @@ use crate::error::ApiError;
 /// Checks what the request asks for against what the model and its backend can do.
 pub fn check_supported(req: &GenerateContentRequest, served: &Served) -> Result<(), ApiError> {
     let id = &served.spec.id;
-    if req.system_instruction.is_some() && !served.spec.system_instruction {
-        return Err(ApiError::invalid(format!("Developer instruction is not enabled for models/{id}"), Some("system_instruction".into())));
+    if req.system_instruction.is_some() {
+        served.check_system_instruction("system_instruction")?;
     }
     for (i, tool) in req.tools.iter().enumerate() {
         let kind = tool.as_object().and_then(|o| o.keys().next().cloned()).unwrap_or_default();
@@ -96,37 +96,12 @@ fn content_text(content: &Content, served: &Served, at: &str) -> Result<String, 
 }
 
 fn inline_text(mime: &str, data: &str, served: &Served, field: &str) -> Result<String, ApiError> {
-    let backend = &served.engine.info().name;
     if mime.starts_with("text/") || mime == "application/json" {
         let bytes = decode_base64(data).unwrap_or_default();
         return String::from_utf8(bytes)
             .map_err(|_| ApiError::invalid(format!("inline_data of type {mime} is not valid UTF-8."), Some(format!("{field}.inline_data.data"))));
     }
-    let what = if mime.starts_with("image/") { "image" } else { "media" };
-    Err(ApiError::invalid(
-        format!(
-            "Unable to process input {what} ({mime}): models/{} is served by the text-only backend {backend} on this server.",
-            served.spec.id
-        ),
-        Some(format!("{field}.inline_data")),
-    ))
-}
-
-/// Maps generation config to engine parameters; unset values take the model's defaults.
-pub fn sampling_params(req: &GenerateContentRequest, served: &Served) -> SamplingParams {
-    let cfg = req.generation_config.clone().unwrap_or_default();
-    let limit = served.output_token_limit();
-    SamplingParams {
-        temperature: Some(cfg.temperature.map(|t| t as f32).unwrap_or(served.spec.temperature)),
-        top_p: Some(cfg.top_p.map(|p| p as f32).unwrap_or(served.spec.top_p)),
-        top_k: Some(cfg.top_k.filter(|k| *k > 0).map(|k| k.min(i32::MAX as i64) as i32).unwrap_or(served.spec.top_k as i32)),
-        // Proto `seed` is int32; any value maps to a distinct u32 seed.
-        seed: cfg.seed.map(|s| s as u32),
-        presence_penalty: cfg.presence_penalty.map(|p| p as f32),
-        frequency_penalty: cfg.frequency_penalty.map(|p| p as f32),
-        stop_sequences: cfg.stop_sequences,
-        max_output_tokens: cfg.max_output_tokens.filter(|n| *n > 0).map(|n| (n.min(limit as i64)) as u32).unwrap_or(limit),
-    }
+    Err(served.refuse_media(mime, format!("{field}.inline_data")))
 }
 
 /// One response chunk (or the whole response) in the wire shape.

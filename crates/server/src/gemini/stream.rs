@@ -4,6 +4,12 @@
 //! after the first byte ends the stream with an error event in the same framing.
 
 use axum::http::HeaderValue;
+use gemd_engine::Finish;
+use gemd_wire::gemini::UsageMetadata;
+
+use super::convert::response;
+use crate::error::ApiError;
+use crate::generation::StreamWriter;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Framing {
@@ -49,6 +55,40 @@ impl Framing {
             Framing::Sse => "",
             Framing::JsonArray => "\n]",
         }
+    }
+}
+
+/// Writes `GenerateContentResponse` chunks in one framing: every chunk has a text part and the
+/// running usage; only the last has `finishReason`.
+pub struct NativeChunks {
+    framing: Framing,
+    first: bool,
+    prompt_tokens: u32,
+    model_version: String,
+    response_id: String,
+}
+
+impl NativeChunks {
+    pub fn new(framing: Framing, prompt_tokens: u32, model_version: String, response_id: String) -> Self {
+        NativeChunks { framing, first: true, prompt_tokens, model_version, response_id }
+    }
+}
+
+impl StreamWriter for NativeChunks {
+    fn chunk(&mut self, text: String, output_tokens: u32, finish: Option<Finish>) -> String {
+        let first = std::mem::replace(&mut self.first, false);
+        let usage = UsageMetadata::new(self.prompt_tokens, output_tokens);
+        let body = response(Some(text), finish, usage, &self.model_version, &self.response_id);
+        let mut out = self.framing.element(&body, first);
+        if finish.is_some() {
+            out.push_str(self.framing.end());
+        }
+        out
+    }
+
+    fn error(&mut self, error: &ApiError) -> String {
+        let first = std::mem::replace(&mut self.first, false);
+        self.framing.error(&error.stream_event_json(), first)
     }
 }
 

@@ -17,16 +17,16 @@ enum Expect {
     /// A feature later issues deliver (function calling, structured output, images, search):
     /// 400 naming what is unsupported.
     Unsupported,
-    /// A surface not served yet (embeddings, the OpenAI layer): 404.
+    /// A surface not served yet (embeddings, native or OpenAI): 404.
     NotFound,
 }
 
 fn expectation(file: &str, path: &str) -> Expect {
-    if path.contains("/openai/") || path.contains("mbedContent") {
+    if path.contains("mbedContent") || path.ends_with("/openai/embeddings") {
         Expect::NotFound
     } else if file.contains("invalid-key") {
         Expect::InvalidKey
-    } else if ["function-calling", "json-schema", "image-", "google-search"].iter().any(|f| file.contains(f)) {
+    } else if ["function-calling", "json-schema", "image-", "google-search", "chat-tools", "chat-image"].iter().any(|f| file.contains(f)) {
         Expect::Unsupported
     } else {
         Expect::Ok
@@ -74,31 +74,78 @@ async fn every_captured_http_call_gets_what_its_client_needs() {
             match expect {
                 Expect::Ok => {
                     assert_eq!(status, 200, "{what}");
-                    check_ok_body(path, &query, &ctype, &text, &what);
+                    if path.contains("/openai/") {
+                        check_openai_body(path, &r["body"], &ctype, &text, &what);
+                    } else {
+                        check_ok_body(path, &query, &ctype, &text, &what);
+                    }
                     ok += 1;
                 }
                 Expect::InvalidKey => {
                     assert_eq!(status, 400, "{what}");
-                    let v: Value = serde_json::from_str(&text).unwrap();
+                    let v = error_of(path, &text, &what);
                     assert_eq!(v["error"]["details"][0]["reason"], "API_KEY_INVALID", "{what}");
                 }
                 Expect::Unsupported => {
                     assert_eq!(status, 400, "{what}");
-                    let v: Value = serde_json::from_str(&text).unwrap();
+                    let v = error_of(path, &text, &what);
                     assert_eq!(v["error"]["status"], "INVALID_ARGUMENT", "{what}");
                     let msg = v["error"]["message"].as_str().unwrap();
                     assert!(msg.contains("not supported") || msg.contains("text-only"), "{what}");
                 }
                 Expect::NotFound => {
                     assert_eq!(status, 404, "{what}");
-                    let v: Value = serde_json::from_str(&text).unwrap();
+                    let v = error_of(path, &text, &what);
                     assert_eq!(v["error"]["status"], "NOT_FOUND", "{what}");
                 }
             }
         }
     }
     assert!(replayed >= 60, "only {replayed} captured requests found");
-    assert!(ok >= 30, "only {ok} captured requests answered 200");
+    assert!(ok >= 40, "only {ok} captured requests answered 200");
+}
+
+/// The `{"error": …}` object of an error body: as is on the native surface, the one element
+/// of the array the OpenAI layer answers with.
+fn error_of(path: &str, text: &str, what: &str) -> Value {
+    let v: Value = serde_json::from_str(text).unwrap();
+    if !path.contains("/openai/") {
+        return v;
+    }
+    let list = v.as_array().unwrap_or_else(|| panic!("the OpenAI layer's errors are arrays: {what}"));
+    assert_eq!(list.len(), 1, "{what}");
+    list[0].clone()
+}
+
+fn check_openai_body(path: &str, request: &Value, ctype: &str, text: &str, what: &str) {
+    if path.ends_with("/chat/completions") && request["stream"] == true {
+        assert_eq!(ctype, "text/event-stream", "{what}");
+        assert!(text.ends_with("data: [DONE]\n\n"), "{what}");
+        let events: Vec<Value> = text
+            .split_terminator("\n\n")
+            .filter(|e| *e != "data: [DONE]")
+            .map(|e| serde_json::from_str(e.strip_prefix("data: ").unwrap()).unwrap())
+            .collect();
+        assert!(events.iter().all(|e| e["object"] == "chat.completion.chunk"), "{what}");
+        assert_eq!(events[0]["choices"][0]["delta"]["role"], "assistant", "{what}");
+        assert!(events.iter().any(|e| e["choices"][0]["finish_reason"].is_string()), "{what}");
+        let wants_usage = request["stream_options"]["include_usage"] == true;
+        assert_eq!(events.last().unwrap()["usage"]["total_tokens"].as_u64().is_some_and(|n| n > 0), wants_usage, "{what}");
+    } else if path.ends_with("/chat/completions") {
+        let v: Value = serde_json::from_str(text).unwrap();
+        assert_eq!(v["object"], "chat.completion", "{what}");
+        assert!(v["choices"][0]["message"]["content"].is_string(), "{what}");
+        assert!(v["choices"][0]["finish_reason"].is_string(), "{what}");
+        assert!(v["usage"]["total_tokens"].as_u64().unwrap() > 0, "{what}");
+    } else if path.ends_with("/openai/models") {
+        let v: Value = serde_json::from_str(text).unwrap();
+        assert_eq!(v["object"], "list", "{what}");
+        assert!(!v["data"].as_array().unwrap().is_empty(), "{what}");
+    } else {
+        let v: Value = serde_json::from_str(text).unwrap();
+        assert_eq!(v["object"], "model", "{what}");
+        assert!(v["id"].as_str().unwrap().starts_with("models/"), "{what}");
+    }
 }
 
 fn check_ok_body(path: &str, query: &str, ctype: &str, text: &str, what: &str) {

@@ -1,0 +1,193 @@
+//! Running a generation for any API surface: sampling defaults and caps of the served model,
+//! tokenising the chat prompt off the async workers, the input-limit check, starting the
+//! engine, and reading its events either whole or as a stream of coalesced steps. The native
+//! and OpenAI surfaces differ only in how they read requests and print answers (a
+//! [`StreamWriter`] each).
+
+use std::convert::Infallible;
+
+use axum::body::{Body, Bytes};
+use axum::http::{header, HeaderName, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use futures::stream;
+use gemd_engine::{ChatPrompt, EngineError, Event, EventStream, Finish, PreparedPrompt, SamplingParams};
+use gemd_wire::gemini::GenerationConfig;
+use rand::distributions::Alphanumeric;
+use rand::Rng;
+
+use crate::catalog::Served;
+use crate::error::ApiError;
+
+static BACKEND_HEADER: HeaderName = HeaderName::from_static("x-gemd-backend");
+
+/// Maps generation config to engine parameters; unset values take the model's defaults.
+pub fn sampling_params(cfg: Option<&GenerationConfig>, served: &Served) -> SamplingParams {
+    let cfg = cfg.cloned().unwrap_or_default();
+    let limit = served.output_token_limit();
+    SamplingParams {
+        temperature: Some(cfg.temperature.map(|t| t as f32).unwrap_or(served.spec.temperature)),
+        top_p: Some(cfg.top_p.map(|p| p as f32).unwrap_or(served.spec.top_p)),
+        top_k: Some(cfg.top_k.filter(|k| *k > 0).map(|k| k.min(i32::MAX as i64) as i32).unwrap_or(served.spec.top_k as i32)),
+        // Proto `seed` is int32; any value maps to a distinct u32 seed.
+        seed: cfg.seed.map(|s| s as u32),
+        presence_penalty: cfg.presence_penalty.map(|p| p as f32),
+        frequency_penalty: cfg.frequency_penalty.map(|p| p as f32),
+        stop_sequences: cfg.stop_sequences,
+        max_output_tokens: cfg.max_output_tokens.filter(|n| *n > 0).map(|n| (n.min(limit as i64)) as u32).unwrap_or(limit),
+    }
+}
+
+/// Renders and tokenises off the async workers (a long prompt is real CPU work).
+pub async fn tokenize(served: &Served, chat: ChatPrompt) -> Result<PreparedPrompt, ApiError> {
+    let engine = served.engine.clone();
+    let prompt = tokio::task::spawn_blocking(move || engine.prepare(&chat))
+        .await
+        .map_err(|e| ApiError::Engine(EngineError::Internal(format!("tokeniser task: {e}"))))??;
+    Ok(prompt)
+}
+
+/// A generation that has been tokenised, checked against the input limit and handed to the
+/// engine.
+pub struct Started {
+    pub events: EventStream,
+    pub prompt_tokens: u32,
+    pub response_id: String,
+}
+
+pub async fn start(served: &Served, chat: ChatPrompt, params: SamplingParams) -> Result<Started, ApiError> {
+    let prompt = tokenize(served, chat).await?;
+    let limit = served.input_token_limit() as usize;
+    if prompt.len() > limit {
+        return Err(EngineError::PromptTooLong { tokens: prompt.len(), limit }.into());
+    }
+    let prompt_tokens = prompt.len() as u32;
+    let events = served.engine.generate(prompt, params)?;
+    Ok(Started { events, prompt_tokens, response_id: response_id() })
+}
+
+/// A finished generation, read whole.
+pub struct Completion {
+    pub text: String,
+    pub finish: Finish,
+    pub prompt_tokens: u32,
+    pub output_tokens: u32,
+}
+
+impl Started {
+    pub async fn complete(mut self) -> Result<Completion, ApiError> {
+        let mut text = String::new();
+        loop {
+            match self.events.recv().await {
+                Some(Event::Text { text: t, .. }) => text.push_str(&t),
+                Some(Event::Done { finish, prompt_tokens, output_tokens }) => return Ok(Completion { text, finish, prompt_tokens, output_tokens }),
+                Some(Event::Failed(e)) => return Err(e.into()),
+                None => return Err(ended_early()),
+            }
+        }
+    }
+}
+
+fn ended_early() -> ApiError {
+    EngineError::Internal("generation ended without a result".into()).into()
+}
+
+/// How one surface prints a stream: a chunk per step of output, and the event that ends a
+/// stream which failed after it started.
+pub trait StreamWriter: Send + 'static {
+    /// Bytes for new text; `finish` is set on the last step, which must also close the stream.
+    fn chunk(&mut self, text: String, output_tokens: u32, finish: Option<Finish>) -> String;
+    /// Bytes for a failure after the first chunk; nothing follows them.
+    fn error(&mut self, error: &ApiError) -> String;
+}
+
+/// Answers with a streamed body written by `writer`. The first step is awaited before the
+/// answer starts, so failures before any output are plain HTTP errors with the right status.
+pub async fn stream_response<W: StreamWriter>(mut run: Started, writer: W, content_type: HeaderValue) -> Result<Response, ApiError> {
+    let first = match next_step(&mut run.events).await {
+        Some(Step::Failed(e)) => return Err(e),
+        None => return Err(ended_early()),
+        Some(step) => step,
+    };
+    let state = StreamState { events: run.events, pending: Some(first), writer, finished: false };
+    let body = stream::unfold(state, |mut st| async move {
+        let chunk = st.next_frame().await?;
+        Some((Ok::<_, Infallible>(Bytes::from(chunk)), st))
+    });
+    Ok(([(header::CONTENT_TYPE, content_type)], Body::from_stream(body)).into_response())
+}
+
+/// What one pull from the engine produced for the stream.
+enum Step {
+    Chunk { text: String, output_tokens: u32, finish: Option<Finish> },
+    Failed(ApiError),
+}
+
+/// Waits for the next event, then takes whatever else is already queued, so a slow client
+/// gets fewer, larger chunks instead of a backlog of one-token events.
+async fn next_step(events: &mut EventStream) -> Option<Step> {
+    let first = events.recv().await?;
+    let mut text = String::new();
+    let mut tokens = 0;
+    let mut event = Some(first);
+    while let Some(e) = event.take() {
+        match e {
+            Event::Text { text: t, output_tokens } => {
+                text.push_str(&t);
+                tokens = output_tokens;
+                event = events.try_recv().ok();
+            }
+            Event::Done { finish, output_tokens, .. } => {
+                return Some(Step::Chunk { text, output_tokens, finish: Some(finish) });
+            }
+            Event::Failed(err) => return Some(Step::Failed(err.into())),
+        }
+    }
+    Some(Step::Chunk { text, output_tokens: tokens, finish: None })
+}
+
+struct StreamState<W> {
+    events: EventStream,
+    pending: Option<Step>,
+    writer: W,
+    finished: bool,
+}
+
+impl<W: StreamWriter> StreamState<W> {
+    /// The next bytes to write, or `None` when the stream is complete.
+    async fn next_frame(&mut self) -> Option<String> {
+        if self.finished {
+            return None;
+        }
+        let step = match self.pending.take() {
+            Some(step) => Some(step),
+            None => next_step(&mut self.events).await,
+        };
+        match step {
+            Some(Step::Chunk { text, output_tokens, finish }) => {
+                self.finished = finish.is_some();
+                Some(self.writer.chunk(text, output_tokens, finish))
+            }
+            Some(Step::Failed(e)) => {
+                self.finished = true;
+                Some(self.writer.error(&e))
+            }
+            None => {
+                self.finished = true;
+                Some(self.writer.error(&ended_early()))
+            }
+        }
+    }
+}
+
+/// Names the backend that served the call (`x-gemd-backend`, gemd's own header).
+pub fn tag_backend(mut resp: Response, served: &Served) -> Response {
+    if let Ok(v) = HeaderValue::from_str(&served.engine.info().name) {
+        resp.headers_mut().insert(BACKEND_HEADER.clone(), v);
+    }
+    resp
+}
+
+/// A 22-character URL-safe id, like the real service's `responseId`.
+pub fn response_id() -> String {
+    rand::thread_rng().sample_iter(&Alphanumeric).take(22).map(char::from).collect()
+}

@@ -1,0 +1,385 @@
+//! The OpenAI-compatible layer under `/v1beta/openai/`: chat completions whole and streamed
+//! (byte-level framing), the model list, embeddings' refusal, and errors in the layer's form
+//! (the `google.rpc.Status` envelope inside a JSON array, native statuses).
+
+use std::sync::Arc;
+
+use gemd_engine::{EngineError, Event};
+use serde_json::{json, Value};
+
+use crate::harness::{ScriptedEngine, TestServer, KEY, TEST_OUTPUT_LIMIT};
+
+const CHAT: &str = "/v1beta/openai/chat/completions";
+
+impl TestServer {
+    /// POST to the layer with `Authorization: Bearer <key>`, as the OpenAI SDKs send it.
+    async fn openai_post(&self, path: &str, key: &str, body: &Value) -> reqwest::Response {
+        self.http.post(format!("{}{path}", self.base)).bearer_auth(key).json(body).send().await.expect("sent")
+    }
+
+    async fn chat(&self, body: Value) -> (u16, Value) {
+        let resp = self.openai_post(CHAT, KEY, &body).await;
+        let status = resp.status().as_u16();
+        let text = resp.text().await.unwrap();
+        (status, serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}")))
+    }
+
+    async fn openai_get(&self, path: &str) -> (u16, Value) {
+        let resp = self.http.get(format!("{}{path}", self.base)).bearer_auth(KEY).send().await.unwrap();
+        (resp.status().as_u16(), resp.json().await.unwrap())
+    }
+}
+
+fn user(text: &str) -> Value {
+    json!([{"role": "user", "content": text}])
+}
+
+/// The layer's error form: one-element array holding the native envelope.
+fn layer_error(status: u16, v: &Value) -> &Value {
+    let list = v.as_array().unwrap_or_else(|| panic!("errors are a JSON array: {v}"));
+    assert_eq!(list.len(), 1, "{v}");
+    let e = &list[0]["error"];
+    assert_eq!(e["code"], status, "{v}");
+    e
+}
+
+async fn expect_400(s: &TestServer, body: Value) -> Value {
+    let (status, v) = s.chat(body).await;
+    assert_eq!(status, 400, "{v}");
+    let e = layer_error(400, &v).clone();
+    assert_eq!(e["status"], "INVALID_ARGUMENT");
+    e
+}
+
+/// Splits an OpenAI SSE body into its JSON events, checking the framing: `data: ` lines
+/// separated by a blank line (`\n\n`), `data: [DONE]` last.
+fn openai_events(body: &str) -> Vec<Value> {
+    assert!(body.ends_with("data: [DONE]\n\n"), "the stream ends with [DONE]: {body:?}");
+    assert!(!body.contains('\r'));
+    let events: Vec<&str> = body.split_terminator("\n\n").collect();
+    assert_eq!(events.iter().filter(|e| **e == "data: [DONE]").count(), 1);
+    events[..events.len() - 1]
+        .iter()
+        .map(|e| {
+            let json = e.strip_prefix("data: ").unwrap_or_else(|| panic!("event without `data: `: {e:?}"));
+            assert!(!json.contains('\n'), "one line per event");
+            serde_json::from_str(json).unwrap()
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn chat_completion_runs_the_native_path_with_exact_usage() {
+    let s = TestServer::real().await;
+    let (status, v) = s
+        .chat(json!({"model": "gemini-2.5-flash", "messages": [
+            {"role": "system", "content": "You are a helpful assistant."},
+            {"role": "user", "content": "Explain to me how AI works"}],
+            "temperature": 0, "max_tokens": 24}))
+        .await;
+    assert_eq!(status, 200, "{v}");
+    assert!(v["id"].as_str().unwrap().starts_with("chatcmpl-"), "{v}");
+    assert_eq!(v["object"], "chat.completion");
+    assert!(v["created"].as_u64().unwrap() > 1_700_000_000);
+    assert_eq!(v["model"], "gemini-2.5-flash");
+    let choice = &v["choices"][0];
+    assert_eq!((choice["index"].as_u64(), choice["message"]["role"].as_str()), (Some(0), Some("assistant")));
+    let text = choice["message"]["content"].as_str().unwrap();
+    assert!(!text.is_empty());
+    assert!(["stop", "length"].contains(&choice["finish_reason"].as_str().unwrap()));
+    let u = &v["usage"];
+    assert!(u["completion_tokens"].as_u64().unwrap() <= 24);
+    assert_eq!(u["prompt_tokens"].as_u64().unwrap() + u["completion_tokens"].as_u64().unwrap(), u["total_tokens"].as_u64().unwrap());
+
+    // The same request on the native surface is the same prompt, token for token. (The
+    // answers are not compared: a repeated prompt is served from the engine's prefix cache,
+    // whose arithmetic differs from a fresh prefill in the last bits.)
+    let native = json!({"systemInstruction": {"parts": [{"text": "You are a helpful assistant."}]},
+        "contents": [{"role": "user", "parts": [{"text": "Explain to me how AI works"}]}],
+        "generationConfig": {"temperature": 0, "maxOutputTokens": 24}});
+    let (_, n) = s.post_json("/v1beta/models/gemini-2.5-flash:generateContent", &native.to_string()).await;
+    assert_eq!(n["usageMetadata"]["promptTokenCount"], u["prompt_tokens"]);
+    let count = json!({"generateContentRequest": {"model": "models/gemini-2.5-flash", "systemInstruction": native["systemInstruction"], "contents": native["contents"]}});
+    let (_, c) = s.post_json("/v1beta/models/gemini-2.5-flash:countTokens", &count.to_string()).await;
+    assert_eq!(c["totalTokens"], u["prompt_tokens"]);
+}
+
+#[tokio::test]
+async fn prefixed_ids_parts_history_and_sampling_fields_are_accepted() {
+    let s = TestServer::real().await;
+    let resp = s
+        .openai_post(CHAT, KEY, &json!({"model": "models/gemini-2.5-flash", "messages": [
+            {"role": "developer", "content": [{"type": "text", "text": "Answer in one word."}]},
+            {"role": "user", "content": [{"type": "text", "text": "What's the weather in Paris?"}]},
+            {"role": "assistant", "content": null, "refusal": null,
+             "tool_calls": [{"id": "call_0", "type": "function", "function": {"name": "get_weather", "arguments": "{\"city\": \"Paris\"}"}}]},
+            {"role": "tool", "tool_call_id": "call_0", "content": "{\"condition\": \"sunny\"}"},
+            {"role": "user", "content": "So?"}],
+            "max_completion_tokens": 5, "temperature": 0.7, "top_p": 0.9, "seed": 7, "stop": "END",
+            "presence_penalty": 0.5, "frequency_penalty": 0.5, "n": 1,
+            "response_format": {"type": "text"}, "service_tier": "flex", "user": "u1", "logprobs": false,
+            "extra_body": {"google": {"thinking_config": {"thinking_budget": 0, "include_thoughts": false}}}}))
+        .await;
+    let status = resp.status();
+    let backend = resp.headers().get("x-gemd-backend").map(|h| h.to_str().unwrap().to_string());
+    let v: Value = resp.json().await.unwrap();
+    assert_eq!(status, 200, "{v}");
+    assert!(backend.unwrap().starts_with("llama.cpp:"));
+    assert_eq!(v["model"], "gemini-2.5-flash", "the id is echoed without its prefix");
+    assert!(v["usage"]["completion_tokens"].as_u64().unwrap() <= 5);
+    assert!(!v["choices"][0]["message"]["content"].as_str().unwrap().contains("END"));
+
+    // Tools are harmless when the model may not call them.
+    let (status, v) = s
+        .chat(json!({"model": "gemini-2.5-flash", "messages": user("hi"), "max_tokens": 2, "tool_choice": "none", "reasoning_effort": "low",
+            "tools": [{"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}]}))
+        .await;
+    assert_eq!(status, 200, "{v}");
+}
+
+#[tokio::test]
+async fn real_stream_framing_and_usage() {
+    let s = TestServer::real().await;
+    let body = json!({"model": "gemini-2.5-flash", "messages": user("Write a haiku about the sea."), "temperature": 0, "max_tokens": 24});
+    let mut streamed = body.clone();
+    streamed["stream"] = json!(true);
+    streamed["stream_options"] = json!({"include_usage": true});
+    let resp = s.openai_post(CHAT, KEY, &streamed).await;
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.headers()["content-type"], "text/event-stream");
+    let events = openai_events(&resp.text().await.unwrap());
+    let id = &events[0]["id"];
+    assert!(id.as_str().unwrap().starts_with("chatcmpl-"));
+    assert_eq!(events[0]["choices"][0]["delta"]["role"], "assistant", "the first chunk names the role");
+    let (usage, chunks) = events.split_last().unwrap();
+    let (last, content) = chunks.split_last().unwrap();
+    for e in &events {
+        assert_eq!((&e["id"], e["object"].as_str(), e["model"].as_str()), (id, Some("chat.completion.chunk"), Some("gemini-2.5-flash")));
+    }
+    for (i, e) in content.iter().enumerate() {
+        assert_eq!(e["choices"][0]["finish_reason"], Value::Null);
+        assert_eq!(e["choices"][0]["delta"].get("role").is_some(), i == 0);
+        assert!(e.get("usage").is_none());
+    }
+    assert_eq!(last["choices"][0]["delta"], json!({}));
+    assert!(["stop", "length"].contains(&last["choices"][0]["finish_reason"].as_str().unwrap()));
+    assert_eq!(usage["choices"], json!([]));
+    let text: String = content.iter().map(|e| e["choices"][0]["delta"]["content"].as_str().unwrap()).collect();
+    assert!(!text.is_empty());
+    let u = &usage["usage"];
+    let completion = u["completion_tokens"].as_u64().unwrap();
+    assert!((1..=24).contains(&completion));
+    assert_eq!(u["prompt_tokens"].as_u64().unwrap() + completion, u["total_tokens"].as_u64().unwrap());
+    assert_eq!(last["choices"][0]["finish_reason"] == "length", completion == 24);
+
+    // The whole answer to the same request counts the same prompt (answers are not compared:
+    // see chat_completion_runs_the_native_path_with_exact_usage).
+    let (_, whole) = s.chat(body).await;
+    assert_eq!(u["prompt_tokens"], whole["usage"]["prompt_tokens"]);
+}
+
+#[tokio::test]
+async fn scripted_stream_framing_is_byte_exact() {
+    let s = TestServer::with_engine(Arc::new(ScriptedEngine::text_then_done(&["Hi", " there"]))).await;
+    let mut body = json!({"model": "gemini-2.5-flash", "messages": user("x"), "stream": true});
+    let plain = s.openai_post(CHAT, KEY, &body).await.text().await.unwrap();
+    body["stream_options"] = json!({"include_usage": true});
+    let with_usage = s.openai_post(CHAT, KEY, &body).await.text().await.unwrap();
+
+    let frame = |stream: &str, choices: Value, usage: Option<Value>| {
+        let first: Value = serde_json::from_str(stream.split("\n\n").next().unwrap().strip_prefix("data: ").unwrap()).unwrap();
+        let mut chunk = json!({"id": first["id"], "object": "chat.completion.chunk", "created": first["created"], "model": "gemini-2.5-flash", "choices": choices});
+        if let Some(u) = usage {
+            chunk["usage"] = u;
+        }
+        format!("data: {chunk}\n\n")
+    };
+    let content = |stream: &str, delta: Value| frame(stream, json!([{"index": 0, "delta": delta, "finish_reason": null}]), None);
+    let finish = |stream: &str| frame(stream, json!([{"index": 0, "delta": {}, "finish_reason": "stop"}]), None);
+    // The scripted engine sends "Hi", " there" and the end 5 ms apart, and counts one prompt
+    // token per word ("x").
+    let expected = |stream: &str, usage: bool| {
+        let mut out = content(stream, json!({"role": "assistant", "content": "Hi"})) + &content(stream, json!({"content": " there"})) + &finish(stream);
+        if usage {
+            out += &frame(stream, json!([]), Some(json!({"prompt_tokens": 1, "completion_tokens": 2, "total_tokens": 3})));
+        }
+        out + "data: [DONE]\n\n"
+    };
+    assert_eq!(plain, expected(&plain, false));
+    assert_eq!(with_usage, expected(&with_usage, true));
+}
+
+#[tokio::test]
+async fn a_failure_mid_stream_ends_it_with_an_error_event() {
+    let script = vec![Event::Text { text: "Hello".into(), output_tokens: 1 }, Event::Failed(EngineError::Internal("boom".into()))];
+    let s = TestServer::with_engine(Arc::new(ScriptedEngine::new(script))).await;
+    let text = s.openai_post(CHAT, KEY, &json!({"model": "gemini-2.5-flash", "messages": user("hi"), "stream": true})).await.text().await.unwrap();
+    let events: Vec<Value> = text.split_terminator("\n\n").map(|e| serde_json::from_str(e.strip_prefix("data: ").unwrap()).unwrap()).collect();
+    assert_eq!(events.len(), 2, "{text}");
+    assert_eq!(events[0]["choices"][0]["delta"]["content"], "Hello");
+    // A plain object with `error`: what the OpenAI SDKs raise as an APIError mid-stream.
+    assert_eq!(events[1]["error"]["code"], 500);
+    assert_eq!(events[1]["error"]["status"], "INTERNAL");
+    assert!(!text.contains("[DONE]"));
+
+    // Before the first chunk, a refusal is a plain HTTP error.
+    let mut busy = ScriptedEngine::text_then_done(&["x"]);
+    busy.refuse = Some(EngineError::Overloaded);
+    let s = TestServer::with_engine(Arc::new(busy)).await;
+    let resp = s.openai_post(CHAT, KEY, &json!({"model": "gemini-2.5-flash", "messages": user("hi"), "stream": true})).await;
+    assert_eq!(resp.status(), 503);
+    assert_eq!(resp.headers()["retry-after"], "1");
+    assert_eq!(layer_error(503, &resp.json().await.unwrap())["status"], "UNAVAILABLE");
+}
+
+#[tokio::test]
+async fn keys_are_checked_against_the_same_ring_and_refused_in_the_layer_form() {
+    let s = TestServer::real().await;
+    let body = json!({"model": "gemini-2.5-flash", "messages": user("hi"), "max_tokens": 2});
+    // A wrong key: 400 INVALID_ARGUMENT / API_KEY_INVALID, as the real layer (openai SDKs raise
+    // BadRequestError).
+    let resp = s.openai_post(CHAT, "AIzaSyNotAValidKeyForThisServer0000000", &body).await;
+    assert_eq!(resp.status(), 400);
+    let v: Value = resp.json().await.unwrap();
+    let e = layer_error(400, &v);
+    assert_eq!(e["message"], "API key not valid. Please pass a valid API key.");
+    assert_eq!(e["details"][0]["reason"], "API_KEY_INVALID");
+    // No key at all: 403 PERMISSION_DENIED.
+    let resp = s.http.post(format!("{}{CHAT}", s.base)).json(&body).send().await.unwrap();
+    assert_eq!(resp.status(), 403);
+    assert_eq!(layer_error(403, &resp.json().await.unwrap())["status"], "PERMISSION_DENIED");
+    // The native header and query forms work on the layer too.
+    let resp = s.http.post(format!("{}{CHAT}", s.base)).header("x-goog-api-key", KEY).json(&body).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    let resp = s.http.get(format!("{}/v1beta/openai/models?key={KEY}", s.base)).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    // The bearer form is the layer's own: native paths keep their rules.
+    let resp = s.http.get(format!("{}/v1beta/models", s.base)).bearer_auth(KEY).send().await.unwrap();
+    assert_eq!(resp.status(), 403);
+}
+
+#[tokio::test]
+async fn unknown_models_and_paths_are_404() {
+    let s = TestServer::real().await;
+    let (status, v) = s.chat(json!({"model": "gemini-9-ultra", "messages": user("hi")})).await;
+    assert_eq!(status, 404);
+    let e = layer_error(404, &v);
+    assert_eq!(e["status"], "NOT_FOUND");
+    assert!(e["message"].as_str().unwrap().starts_with("models/gemini-9-ultra is not found for API version v1beta"), "{e}");
+    let (status, v) = s.openai_get("/v1beta/openai/models/gemini-9-ultra").await;
+    assert_eq!((status, layer_error(404, &v)["status"].as_str()), (404, Some("NOT_FOUND")));
+    let (status, v) = s.openai_get("/v1beta/openai/responses").await;
+    assert_eq!((status, layer_error(404, &v)["status"].as_str()), (404, Some("NOT_FOUND")));
+}
+
+#[tokio::test]
+async fn unsupported_features_are_400_naming_the_field() {
+    let s = TestServer::real().await;
+    let field = |e: &Value| e["details"][0]["fieldViolations"][0]["field"].as_str().map(str::to_owned);
+    let base = |extra: Value| {
+        let mut b = json!({"model": "gemini-2.5-flash", "messages": user("hi")});
+        b.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        b
+    };
+    let tool = json!([{"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}}}]);
+
+    let e = expect_400(&s, base(json!({"n": 2}))).await;
+    assert_eq!(field(&e).as_deref(), Some("n"));
+    assert!(e["message"].as_str().unwrap().contains("n > 1 is not supported"));
+
+    let e = expect_400(&s, base(json!({"tools": tool, "tool_choice": "auto"}))).await;
+    assert_eq!(field(&e).as_deref(), Some("tools"));
+    assert!(e["message"].as_str().unwrap().contains("Function calling (tools) is not supported"), "{e}");
+    let e = expect_400(&s, base(json!({"tools": tool}))).await;
+    assert_eq!(field(&e).as_deref(), Some("tools"));
+    let e = expect_400(&s, base(json!({"tool_choice": "required"}))).await;
+    assert_eq!(field(&e).as_deref(), Some("tool_choice"));
+
+    for kind in ["json_object", "json_schema"] {
+        let e = expect_400(&s, base(json!({"response_format": {"type": kind, "json_schema": {"name": "r", "schema": {"type": "object"}}}}))).await;
+        assert_eq!(field(&e).as_deref(), Some("response_format"));
+        assert!(e["message"].as_str().unwrap().contains("not supported"), "{e}");
+    }
+
+    let png = "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAgAAAAICAIAAABLbSncAAAAEklEQVR4nGP8z4AdMOEQH6QSAM1BAQ/oQeJvAAAAAElFTkSuQmCC";
+    let e = expect_400(&s, base(json!({"messages": [{"role": "user", "content": [{"type": "text", "text": "What is this?"}, {"type": "image_url", "image_url": {"url": png}}]}]}))).await;
+    assert_eq!(field(&e).as_deref(), Some("messages[0].content[1].image_url"));
+    assert!(e["message"].as_str().unwrap().contains("Unable to process input image (image/png)"), "{e}");
+    assert!(e["message"].as_str().unwrap().contains("text-only backend"), "{e}");
+
+    let e = expect_400(&s, json!({"model": "gemma-3-27b-it", "messages": [{"role": "system", "content": "be brief"}, {"role": "user", "content": "hi"}]})).await;
+    assert_eq!(e["message"], "Developer instruction is not enabled for models/gemma-3-27b-it");
+
+    let e = expect_400(&s, base(json!({"extra_body": {"google": {"cached_content": "cachedContents/x"}}}))).await;
+    assert_eq!(field(&e).as_deref(), Some("extra_body.google.cached_content"));
+}
+
+#[tokio::test]
+async fn malformed_bodies_are_400_like_the_real_layer() {
+    let s = TestServer::real().await;
+    let e = expect_400(&s, json!({"model": "gemini-2.5-flash", "messages": user("hi"), "thinking": {"type": "enabled"}})).await;
+    assert_eq!(e["message"], "Invalid JSON payload received. Unknown name \"thinking\": Cannot find field.");
+    let e = expect_400(&s, json!({"model": "gemini-2.5-flash", "messages": user("hi"), "google": {}})).await;
+    assert_eq!(e["message"], "Invalid JSON payload received. Unknown name \"google\": Cannot find field.");
+    let e = expect_400(&s, json!({"model": "gemini-2.5-flash", "messages": user("hi"), "temperature": 3})).await;
+    assert!(e["message"].as_str().unwrap().contains("temperature must be in the range [0.0, 2.0]"), "{e}");
+    let e = expect_400(&s, json!({"model": "gemini-2.5-flash", "messages": []})).await;
+    assert_eq!(e["details"][0]["fieldViolations"][0]["field"], "messages");
+    let e = expect_400(&s, json!({"model": "gemini-2.5-flash", "messages": user("hi"), "max_tokens": "many"})).await;
+    assert_eq!(e["details"][0]["fieldViolations"][0]["field"], "max_tokens");
+    let resp = s.http.post(format!("{}{CHAT}", s.base)).bearer_auth(KEY).body("{\"model\":").send().await.unwrap();
+    assert_eq!(resp.status(), 400);
+    let v: Value = resp.json().await.unwrap();
+    assert!(layer_error(400, &v)["message"].as_str().unwrap().starts_with("Invalid JSON payload received."));
+}
+
+#[tokio::test]
+async fn long_prompts_are_refused_with_the_native_limit() {
+    let s = TestServer::real().await;
+    let e = expect_400(&s, json!({"model": "gemini-2.5-flash", "messages": user(&"lorem ipsum dolor sit amet ".repeat(1200))})).await;
+    assert!(e["message"].as_str().unwrap().contains("exceeds the maximum number of tokens allowed (2047)"), "{e}");
+}
+
+#[tokio::test]
+async fn models_list_and_retrieve() {
+    let s = TestServer::real().await;
+    let (status, v) = s.openai_get("/v1beta/openai/models").await;
+    assert_eq!(status, 200);
+    assert_eq!(v["object"], "list");
+    let data = v["data"].as_array().unwrap();
+    assert!(data.len() >= 10);
+    for m in data {
+        assert!(m["id"].as_str().unwrap().starts_with("models/"), "{m}");
+        assert_eq!((m["object"].as_str(), m["owned_by"].as_str()), (Some("model"), Some("google")));
+        assert!(m["created"].is_u64());
+    }
+    assert!(data.iter().any(|m| m["id"] == "models/gemini-2.5-flash"));
+    for path in ["gemini-2.5-flash", "models/gemini-2.5-flash"] {
+        let (status, m) = s.openai_get(&format!("/v1beta/openai/models/{path}")).await;
+        assert_eq!(status, 200);
+        assert_eq!(m["id"], "models/gemini-2.5-flash");
+        assert_eq!(m["object"], "model");
+    }
+    // Aliases resolve to the canonical id.
+    let (_, m) = s.openai_get("/v1beta/openai/models/gemma-3-27b-instruct").await;
+    assert_eq!(m["id"], "models/gemma-3-27b-it");
+}
+
+#[tokio::test]
+async fn embeddings_are_not_available_yet() {
+    let s = TestServer::real().await;
+    let resp = s.openai_post("/v1beta/openai/embeddings", KEY, &json!({"model": "gemini-embedding-001", "input": "hello", "encoding_format": "base64"})).await;
+    assert_eq!(resp.status(), 404);
+    let v: Value = resp.json().await.unwrap();
+    let e = layer_error(404, &v);
+    assert_eq!(e["status"], "NOT_FOUND");
+    assert!(e["message"].as_str().unwrap().contains("embeddings are not available on this server yet"), "{e}");
+}
+
+#[tokio::test]
+async fn output_is_capped_by_the_model_limit() {
+    let s = TestServer::real().await;
+    let (status, v) = s.chat(json!({"model": "gemini-2.5-flash", "messages": user("Tell me a very long story."), "max_tokens": 100000})).await;
+    assert_eq!(status, 200, "{v}");
+    assert!(v["usage"]["completion_tokens"].as_u64().unwrap() <= TEST_OUTPUT_LIMIT as u64);
+}
