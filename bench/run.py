@@ -238,7 +238,8 @@ class Gemd(Server):
     def start(self):
         cfg = os.path.join(self.log_dir, "gemd.toml")
         with open(cfg, "w") as f:
-            f.write("[engine]\nthreads = %d\n" % self.args.threads)
+            # The prefix cache is opt-in in gemd; the warm-prefix test needs it on.
+            f.write("[engine]\nthreads = %d\nprefix_cache_entries = 8\n" % self.args.threads)
         cmd = [self.args.gemd, "serve", "--host", "127.0.0.1", "--port", "0", "--api-key", self.KEY,
                "--config", cfg, "--model", self.args.model]
         self.spawn(cmd)

@@ -22,6 +22,9 @@ GEMD_BIN="$CARGO_TARGET_DIR/release/gemd"
 echo "== model"
 "$GEMD_BIN" pull
 
+echo "== services (redis-server, PostgreSQL) for the quota and store tests"
+source scripts/services.sh
+
 echo "== rust tests"
 cargo test --release --locked --workspace
 

@@ -27,10 +27,10 @@ def _binary():
     return str(Path(os.environ.get("CARGO_TARGET_DIR", Path.home() / ".cache/gemd/target")) / "release/gemd")
 
 
-def spawn_gemd(*extra_args, env=None):
+def spawn_gemd(*extra_args, env=None, config="tests/python/gemd-test.toml"):
     """Starts gemd on a free port and returns it once it logs `listening on http://H:P`."""
     cmd = [_binary(), "serve", "--host", "127.0.0.1", "--port", "0", "--api-key", KEY,
-           "--config", str(ROOT / "tests/python/gemd-test.toml"), *extra_args]
+           "--config", str(ROOT / config), *extra_args]
     proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
                             env={**os.environ, **(env or {})})
     found = {}

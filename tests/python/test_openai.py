@@ -141,12 +141,6 @@ def test_unsupported_features_are_bad_requests(base, extra):
     assert "not supported" in message or "text-only" in message, message
 
 
-def test_embeddings_are_not_available_yet(base):
-    with pytest.raises(openai.NotFoundError) as e:
-        client(base).embeddings.create(model="gemini-embedding-001", input="hello")
-    assert "embeddings are not available" in error_of(e)["message"]
-
-
 def test_unknown_top_level_names_are_refused_like_the_real_layer(base):
     with pytest.raises(openai.BadRequestError) as e:
         client(base).chat.completions.create(model=MODEL, messages=[{"role": "user", "content": "hi"}],

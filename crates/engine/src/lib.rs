@@ -1,10 +1,13 @@
 //! gemd-engine: the `Engine` trait the server talks to, the chat rendering of the supported
-//! model families, and the in-process llama.cpp engine.
+//! model families, the in-process llama.cpp engine, and the `Embedder` trait with its
+//! in-process BERT embedder (`embed`).
 
 pub mod api;
 pub mod chat;
+pub mod embed;
 pub mod llama;
 pub mod text;
 
 pub use api::{BackendInfo, Engine, EngineError, EngineMetrics, Event, EventStream, Finish, PreparedPrompt, SamplingParams, TokenId};
 pub use chat::{ChatPrompt, Role, Turn};
+pub use embed::Embedder;

@@ -19,10 +19,69 @@ pub struct Cli {
 pub enum Command {
     /// Serve the Gemini API (the default command).
     Serve(ServeArgs),
-    /// Fetch and verify the embedded default model.
+    /// Fetch and verify the embedded default models (generative and embedding).
     Pull(PullArgs),
     /// List the model ids the configuration serves and their backends.
     Models(ConfigArg),
+    /// Manage projects.
+    #[command(subcommand)]
+    Projects(ProjectsCommand),
+    /// Manage API keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// Usage per project, model and Pacific day.
+    Usage {
+        #[arg(long)]
+        project: Option<String>,
+        /// First day to include (YYYY-MM-DD).
+        #[arg(long)]
+        since: Option<String>,
+        #[command(flatten)]
+        store: StoreArg,
+    },
+    /// Benchmarks (see docs/benchmarks.md).
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// llama.cpp driven directly (no HTTP, no scheduler): the ceiling for serving overhead.
+    Raw(RawBenchArgs),
+    /// The embedder driven directly (no HTTP): texts per second by batch size.
+    Embed(EmbedBenchArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct EmbedBenchArgs {
+    /// Sentence-transformers directory (default: the embedded all-MiniLM-L6-v2).
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+    /// Batch sizes to measure, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "1,16,128")]
+    pub batches: Vec<usize>,
+    /// Seconds to measure each batch size for (after one warm-up batch).
+    #[arg(long, default_value_t = 5.0)]
+    pub seconds: f64,
+}
+
+#[derive(Debug, Args)]
+pub struct RawBenchArgs {
+    /// GGUF file (default: the embedded default model).
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+    /// Sequence counts to measure, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "1,4,8,16")]
+    pub sequences: Vec<u32>,
+    /// Approximate prompt length in tokens.
+    #[arg(long, default_value_t = 200)]
+    pub prompt_tokens: usize,
+    /// Tokens generated per sequence.
+    #[arg(long, default_value_t = 128)]
+    pub generate: u32,
+    /// CPU threads (default: all cores).
+    #[arg(long)]
+    pub threads: Option<i32>,
 }
 
 #[derive(Debug, Args, Default)]
@@ -46,13 +105,81 @@ pub struct ServeArgs {
     /// GGUF file for the default backend instead of the embedded default model.
     #[arg(long, env = "GEMD_MODEL")]
     pub model: Option<PathBuf>,
+    /// Share quota state with other replicas through Redis (`redis://host:port/`).
+    #[arg(long, env = "GEMD_REDIS_URL")]
+    pub redis_url: Option<String>,
+    /// Admit requests when Redis is unreachable (default: refuse them with 503 UNAVAILABLE).
+    #[arg(long, env = "GEMD_QUOTA_FAIL_OPEN")]
+    pub quota_fail_open: bool,
+    #[command(flatten)]
+    pub store: StoreArg,
     #[command(flatten)]
     pub config: ConfigArg,
 }
 
+/// Where projects, keys and the usage ledger live.
+#[derive(Debug, Args, Default, Clone)]
+pub struct StoreArg {
+    /// `postgres://…` to share the store between replicas; default: SQLite under the home.
+    #[arg(long, env = "GEMD_DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ProjectsCommand {
+    /// Create a project.
+    Create {
+        /// Display name.
+        name: String,
+        #[arg(long, default_value = "free")]
+        tier: String,
+        #[command(flatten)]
+        store: StoreArg,
+    },
+    /// List projects.
+    List {
+        #[command(flatten)]
+        store: StoreArg,
+    },
+    /// Change a project's tier (free, tier1, tier2, tier3).
+    SetTier {
+        project: String,
+        tier: String,
+        #[command(flatten)]
+        store: StoreArg,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Create an API key (printed once).
+    Create {
+        /// Project id (default: the default project).
+        #[arg(long, default_value = "default")]
+        project: String,
+        #[arg(long, default_value = "API key")]
+        name: String,
+        #[command(flatten)]
+        store: StoreArg,
+    },
+    /// List keys (prefix only; keys are stored hashed).
+    List {
+        #[arg(long)]
+        project: Option<String>,
+        #[command(flatten)]
+        store: StoreArg,
+    },
+    /// Revoke a key by id.
+    Revoke {
+        key_id: String,
+        #[command(flatten)]
+        store: StoreArg,
+    },
+}
+
 #[derive(Debug, Args, Default)]
 pub struct PullArgs {
-    /// Fetch and rebuild the model even if a verified copy exists.
+    /// Fetch and rebuild the models even if verified copies exist.
     #[arg(long)]
     pub force: bool,
 }

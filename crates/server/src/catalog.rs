@@ -1,13 +1,16 @@
 //! The model catalog: the public model ids gemd answers to, what each one advertises, and
-//! which backend serves it. The built-in default is the service guide's model table, every id
-//! mapped to the embedded local model; configuration can add, remove and remap entries.
+//! which backend serves it. The built-in default is the service guide's model table, every
+//! generative id mapped to the embedded local model and every embedding id (see
+//! [`crate::embedding`]) to the embedded embedder; configuration can add, remove and remap
+//! entries. Generative and embedding ids share one namespace.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use gemd_engine::Engine;
+use gemd_engine::{Embedder, Engine};
 use gemd_wire::gemini::Model;
 
+use crate::embedding::{EmbeddingServed, EmbeddingSpec};
 use crate::error::ApiError;
 
 /// One public model id.
@@ -169,39 +172,94 @@ pub enum CatalogError {
     Duplicate(String),
 }
 
+/// What an id or alias names: a generative model or an embedding model (by position).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Entry {
+    Generative(usize),
+    Embedding(usize),
+}
+
 /// Every served id, in listing order, with an index of ids and aliases.
 #[derive(Clone, Default)]
 pub struct Catalog {
     models: Vec<Served>,
-    index: BTreeMap<String, usize>,
+    embeddings: Vec<EmbeddingServed>,
+    index: BTreeMap<String, Entry>,
+}
+
+fn bind<B: ?Sized>(backends: &BTreeMap<String, Arc<B>>, model: &str, backend: &str) -> Result<Arc<B>, CatalogError> {
+    backends.get(backend).cloned().ok_or_else(|| CatalogError::UnknownBackend { model: model.into(), backend: backend.into() })
 }
 
 impl Catalog {
     pub fn new(specs: Vec<ModelSpec>, backends: &BTreeMap<String, Arc<dyn Engine>>) -> Result<Self, CatalogError> {
         let mut catalog = Catalog::default();
         for spec in specs {
-            let engine = backends.get(&spec.backend).cloned().ok_or_else(|| CatalogError::UnknownBackend {
-                model: spec.id.clone(),
-                backend: spec.backend.clone(),
-            })?;
-            let i = catalog.models.len();
-            for name in std::iter::once(&spec.id).chain(&spec.aliases) {
-                if catalog.index.insert(name.clone(), i).is_some() {
-                    return Err(CatalogError::Duplicate(name.clone()));
-                }
-            }
+            let engine = bind(backends, &spec.id, &spec.backend)?;
+            catalog.register(&spec.id, &spec.aliases, Entry::Generative(catalog.models.len()))?;
             catalog.models.push(Served { spec: Arc::new(spec), engine });
         }
         Ok(catalog)
     }
 
-    /// Looks up `models/{id}` or a bare id (or alias).
-    pub fn get(&self, name: &str) -> Option<&Served> {
-        let id = name.strip_prefix("models/").unwrap_or(name);
-        self.index.get(id).map(|&i| &self.models[i])
+    /// This catalog with embedding ids added, each bound to one of `embedders`.
+    pub fn with_embeddings(mut self, specs: Vec<EmbeddingSpec>, embedders: &BTreeMap<String, Arc<dyn Embedder>>) -> Result<Self, CatalogError> {
+        for spec in specs {
+            let embedder = bind(embedders, &spec.id, &spec.backend)?;
+            self.register(&spec.id, &spec.aliases, Entry::Embedding(self.embeddings.len()))?;
+            self.embeddings.push(EmbeddingServed { spec: Arc::new(spec), embedder });
+        }
+        Ok(self)
     }
 
+    fn register(&mut self, id: &String, aliases: &[String], entry: Entry) -> Result<(), CatalogError> {
+        for name in std::iter::once(id).chain(aliases) {
+            if self.index.insert(name.clone(), entry).is_some() {
+                return Err(CatalogError::Duplicate(name.clone()));
+            }
+        }
+        Ok(())
+    }
+
+    fn entry(&self, name: &str) -> Option<Entry> {
+        self.index.get(name.strip_prefix("models/").unwrap_or(name)).copied()
+    }
+
+    /// Looks up a generative model by `models/{id}` or a bare id (or alias).
+    pub fn get(&self, name: &str) -> Option<&Served> {
+        match self.entry(name)? {
+            Entry::Generative(i) => Some(&self.models[i]),
+            Entry::Embedding(_) => None,
+        }
+    }
+
+    /// Looks up an embedding model by `models/{id}` or a bare id (or alias).
+    pub fn embedding(&self, name: &str) -> Option<&EmbeddingServed> {
+        match self.entry(name)? {
+            Entry::Embedding(i) => Some(&self.embeddings[i]),
+            Entry::Generative(_) => None,
+        }
+    }
+
+    /// The generative models, in listing order.
     pub fn models(&self) -> &[Served] {
         &self.models
+    }
+
+    pub fn embeddings(&self) -> &[EmbeddingServed] {
+        &self.embeddings
+    }
+
+    /// Every model as `models.list` shows it: generative ones, then embedding ones.
+    pub fn wire_models(&self) -> Vec<Model> {
+        self.models.iter().map(Served::to_wire).chain(self.embeddings.iter().map(EmbeddingServed::to_wire)).collect()
+    }
+
+    /// One model (generative or embedding) as `models.get` shows it.
+    pub fn wire_model(&self, name: &str) -> Option<Model> {
+        Some(match self.entry(name)? {
+            Entry::Generative(i) => self.models[i].to_wire(),
+            Entry::Embedding(i) => self.embeddings[i].to_wire(),
+        })
     }
 }

@@ -29,6 +29,12 @@ pub enum ApiError {
     BodyTooLarge { limit: usize },
     #[error("{0}")]
     Engine(#[from] EngineError),
+    /// A quota limit of the caller's project is exhausted (429 RESOURCE_EXHAUSTED).
+    #[error("{}", crate::quota_error::message(.model, *.paid, .violations))]
+    QuotaExceeded { model: String, paid: bool, violations: Vec<gemd_quota::Violation> },
+    /// A dependency (key store, shared quota state) cannot be reached.
+    #[error("{0}")]
+    Unavailable(String),
 }
 
 impl ApiError {
@@ -55,6 +61,8 @@ impl ApiError {
             }
             ApiError::ModelNotFound { .. } | ApiError::NotFound(_) => Status::new(Code::NotFound, message),
             ApiError::BodyTooLarge { .. } => Status::new(Code::PayloadTooLarge, message),
+            ApiError::QuotaExceeded { model, paid, violations } => crate::quota_error::status(model, *paid, violations),
+            ApiError::Unavailable(_) => Status::new(Code::Unavailable, message),
             ApiError::Engine(e) => match e {
                 EngineError::Overloaded | EngineError::ShuttingDown => Status::new(Code::Unavailable, message),
                 EngineError::PromptTooLong { .. } => Status::new(Code::InvalidArgument, message),
@@ -86,13 +94,20 @@ pub enum ErrorForm {
 impl ApiError {
     /// The HTTP response for this error, in `form`.
     pub fn render(self, form: ErrorForm) -> Response {
+        // Beyond Google: a Retry-After header for clients that read it (the OpenAI SDKs do).
+        let retry_after = match &self {
+            ApiError::QuotaExceeded { violations, .. } => Some(crate::quota_error::retry_after_secs(violations)),
+            _ => None,
+        };
         let body = self.status().into_body();
         let code = StatusCode::from_u16(body.error.code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let mut resp = match form {
             ErrorForm::Native => json_response(code, &body),
             ErrorForm::OpenAi => json_response(code, &[body]),
         };
-        if code == StatusCode::SERVICE_UNAVAILABLE {
+        if let Some(secs) = retry_after {
+            resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        } else if code == StatusCode::SERVICE_UNAVAILABLE {
             resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
         }
         resp

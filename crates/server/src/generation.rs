@@ -15,6 +15,9 @@ use gemd_wire::gemini::GenerationConfig;
 use rand::distributions::Alphanumeric;
 use rand::Rng;
 
+use std::sync::Arc;
+
+use crate::access::{Access, Caller, Ticket};
 use crate::catalog::Served;
 use crate::error::ApiError;
 
@@ -52,17 +55,22 @@ pub struct Started {
     pub events: EventStream,
     pub prompt_tokens: u32,
     pub response_id: String,
+    /// The quota admission; dropped (and written to the ledger) when the generation ends.
+    pub ticket: Ticket,
 }
 
-pub async fn start(served: &Served, chat: ChatPrompt, params: SamplingParams) -> Result<Started, ApiError> {
+/// Tokenises, checks the input limit, admits the request against the caller's quota for
+/// this model (counting the real prompt tokens), then starts the engine.
+pub async fn start(served: &Served, chat: ChatPrompt, params: SamplingParams, access: &Arc<Access>, caller: &Caller) -> Result<Started, ApiError> {
     let prompt = tokenize(served, chat).await?;
     let limit = served.input_token_limit() as usize;
     if prompt.len() > limit {
         return Err(EngineError::PromptTooLong { tokens: prompt.len(), limit }.into());
     }
     let prompt_tokens = prompt.len() as u32;
+    let ticket = access.admit(caller, &served.spec.id, prompt_tokens as u64).await?;
     let events = served.engine.generate(prompt, params)?;
-    Ok(Started { events, prompt_tokens, response_id: response_id() })
+    Ok(Started { events, prompt_tokens, response_id: response_id(), ticket })
 }
 
 /// A finished generation, read whole.
@@ -79,7 +87,10 @@ impl Started {
         loop {
             match self.events.recv().await {
                 Some(Event::Text { text: t, .. }) => text.push_str(&t),
-                Some(Event::Done { finish, prompt_tokens, output_tokens }) => return Ok(Completion { text, finish, prompt_tokens, output_tokens }),
+                Some(Event::Done { finish, prompt_tokens, output_tokens }) => {
+                    self.ticket.set_output_tokens(output_tokens);
+                    return Ok(Completion { text, finish, prompt_tokens, output_tokens });
+                }
                 Some(Event::Failed(e)) => return Err(e.into()),
                 None => return Err(ended_early()),
             }
@@ -108,7 +119,7 @@ pub async fn stream_response<W: StreamWriter>(mut run: Started, writer: W, conte
         None => return Err(ended_early()),
         Some(step) => step,
     };
-    let state = StreamState { events: run.events, pending: Some(first), writer, finished: false };
+    let state = StreamState { events: run.events, pending: Some(first), writer, finished: false, ticket: run.ticket };
     let body = stream::unfold(state, |mut st| async move {
         let chunk = st.next_frame().await?;
         Some((Ok::<_, Infallible>(Bytes::from(chunk)), st))
@@ -150,6 +161,8 @@ struct StreamState<W> {
     pending: Option<Step>,
     writer: W,
     finished: bool,
+    /// Lives as long as the body: the ledger gets what was streamed, even if the client left.
+    ticket: Ticket,
 }
 
 impl<W: StreamWriter> StreamState<W> {
@@ -165,6 +178,7 @@ impl<W: StreamWriter> StreamState<W> {
         match step {
             Some(Step::Chunk { text, output_tokens, finish }) => {
                 self.finished = finish.is_some();
+                self.ticket.set_output_tokens(output_tokens);
                 Some(self.writer.chunk(text, output_tokens, finish))
             }
             Some(Step::Failed(e)) => {

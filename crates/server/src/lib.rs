@@ -1,16 +1,20 @@
 //! gemd-server: the HTTP surface. One module per API surface (`gemini`, `openai`), both on the
-//! same generation machinery (`generation`), one key ring (`auth`), one error type that
-//! renders every failure (`error`).
+//! same generation machinery (`generation`) and embedding machinery (`embedding`), one key
+//! ring (`auth`), one error type that renders every failure (`error`).
 
+pub mod access;
 pub mod auth;
 pub mod body;
 pub mod catalog;
+pub mod embedding;
 pub mod error;
 pub mod gemini;
 pub mod generation;
 pub mod openai;
 pub mod ops;
 pub mod query;
+pub mod quota_error;
+pub mod quota_table;
 pub mod state;
 
 use std::future::Future;
@@ -21,6 +25,7 @@ use tokio::net::TcpListener;
 
 pub use auth::KeyRing;
 pub use catalog::{builtin_models, Catalog, ModelSpec, DEFAULT_BACKEND};
+pub use embedding::{builtin_embedding_models, EmbeddingSpec, DEFAULT_EMBEDDER};
 pub use error::ApiError;
 pub use state::{AppState, ServerLimits};
 

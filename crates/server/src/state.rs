@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use crate::auth::KeyRing;
+use crate::access::Access;
 use crate::catalog::Catalog;
 
 /// Limits the server applies before any model runs.
@@ -22,6 +22,7 @@ impl Default for ServerLimits {
 #[derive(Clone)]
 pub struct AppState {
     pub catalog: Arc<Catalog>,
-    pub keys: Arc<KeyRing>,
+    /// Keys, projects and quotas.
+    pub access: Arc<Access>,
     pub limits: ServerLimits,
 }

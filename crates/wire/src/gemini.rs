@@ -169,6 +169,32 @@ pub struct CountTokensRequest {
     pub generate_content_request: Option<GenerateContentRequest>,
 }
 
+/// `embedContent`'s body, and one entry of `batchEmbedContents`' `requests`.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct EmbedContentRequest {
+    /// Required inside a batch (it must name the path's model); ignored on `embedContent`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content: Option<Content>,
+    /// A `TaskType` name (the normaliser turned numbers into names).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// `0` or absent: the model's full dimension.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output_dimensionality: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct BatchEmbedContentsRequest {
+    #[serde(default)]
+    pub requests: Vec<EmbedContentRequest>,
+}
+
 // ---------- responses ----------
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
@@ -247,6 +273,23 @@ pub struct CountTokensResponse {
 pub struct ModalityTokenCount {
     pub modality: String,
     pub token_count: u32,
+}
+
+/// One embedding: `{"values": [...]}`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct ContentEmbedding {
+    pub values: Vec<f32>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct EmbedContentResponse {
+    pub embedding: ContentEmbedding,
+}
+
+/// The embeddings of a batch, in the order of its requests.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct BatchEmbedContentsResponse {
+    pub embeddings: Vec<ContentEmbedding>,
 }
 
 /// A `Model` resource as `models.list` / `models.get` return it.

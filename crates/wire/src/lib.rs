@@ -4,6 +4,7 @@
 
 pub mod gemini;
 pub mod openai;
+pub mod openai_embeddings;
 pub mod proto;
 pub mod rpc;
 pub mod parse;

@@ -4,9 +4,9 @@
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use crate::gemini::{Content, CountTokensRequest, GenerateContentRequest};
+use crate::gemini::{BatchEmbedContentsRequest, Content, CountTokensRequest, EmbedContentRequest, GenerateContentRequest};
 use crate::proto::descriptor::Message;
-use crate::proto::messages::{COUNT_TOKENS_REQUEST, GENERATE_CONTENT_REQUEST};
+use crate::proto::messages::{BATCH_EMBED_CONTENTS_REQUEST, COUNT_TOKENS_REQUEST, EMBED_CONTENT_REQUEST, GENERATE_CONTENT_REQUEST};
 use crate::proto::{normalize, Violation};
 
 /// Why a body was refused. Every variant becomes a 400 INVALID_ARGUMENT.
@@ -174,6 +174,58 @@ fn check_parts(content: &Content, at: &str) -> Vec<Violation> {
     v
 }
 
+/// The most requests one `batchEmbedContents` call may carry (the real service's limit).
+pub const MAX_EMBED_BATCH: usize = 100;
+
+/// Parses and checks an `embedContent` body.
+pub fn parse_embed_content(bytes: &[u8]) -> Result<EmbedContentRequest, WireError> {
+    let req: EmbedContentRequest = parse_message(&EMBED_CONTENT_REQUEST, bytes)?;
+    semantic_result(check_embed(&req, "EmbedContentRequest."))?;
+    Ok(req)
+}
+
+/// Parses and checks a `batchEmbedContents` body: 1 to [`MAX_EMBED_BATCH`] requests, each a
+/// valid `embedContent` body that names its model.
+pub fn parse_batch_embed_contents(bytes: &[u8]) -> Result<BatchEmbedContentsRequest, WireError> {
+    let req: BatchEmbedContentsRequest = parse_message(&BATCH_EMBED_CONTENTS_REQUEST, bytes)?;
+    let at = "BatchEmbedContentsRequest.requests";
+    if req.requests.is_empty() {
+        return Err(WireError::Semantic(vec![semantic(at, "requests is not specified")]));
+    }
+    if req.requests.len() > MAX_EMBED_BATCH {
+        return Err(WireError::Semantic(vec![semantic(at, &format!("at most {MAX_EMBED_BATCH} requests can be in one batch"))]));
+    }
+    let mut v = Vec::new();
+    for (i, r) in req.requests.iter().enumerate() {
+        let prefix = format!("{at}[{i}].");
+        if r.model.as_deref().unwrap_or("").is_empty() {
+            v.push(semantic(&format!("{prefix}model"), "Model name is required."));
+        }
+        v.extend(check_embed(r, &prefix));
+    }
+    semantic_result(v)?;
+    Ok(req)
+}
+
+fn check_embed(req: &EmbedContentRequest, prefix: &str) -> Vec<Violation> {
+    let mut v = match &req.content {
+        None => vec![semantic(&format!("{prefix}content"), "content is not specified")],
+        Some(c) => check_parts(c, &format!("{prefix}content")),
+    };
+    if let Some(n) = req.output_dimensionality.filter(|n| *n < 0) {
+        v.push(semantic(&format!("{prefix}output_dimensionality"), &format!("output_dimensionality must be positive, got {n}.")));
+    }
+    v
+}
+
+fn semantic_result(v: Vec<Violation>) -> Result<(), WireError> {
+    if v.is_empty() {
+        Ok(())
+    } else {
+        Err(WireError::Semantic(v))
+    }
+}
+
 /// A semantic violation in Google's `* Field: reason` form; `field` is the dotted path.
 pub fn semantic(field: &str, reason: &str) -> Violation {
     let path = field.split_once('.').map(|(_, p)| p).unwrap_or(field);
@@ -211,6 +263,30 @@ mod tests {
         .unwrap();
         assert_eq!(b.generate_content_request.unwrap().contents.len(), 1);
         assert!(parse_count_tokens(br#"{"generateContentRequest":{"contents":[{"parts":[{"text":"hi"}]}]}}"#).is_err());
+    }
+
+    #[test]
+    fn embed_bodies_parse_with_int_task_types_and_name_their_faults() {
+        let r = parse_embed_content(br#"{"content":{"parts":[{"text":"x"}]},"taskType":2,"title":"T"}"#).unwrap();
+        assert_eq!(r.task_type.as_deref(), Some("RETRIEVAL_DOCUMENT"));
+        let e = parse_embed_content(br#"{"taskType":"CODE_RETRIEVAL_QUERY"}"#).unwrap_err();
+        assert_eq!(e.violations()[0].field.as_deref(), Some("content"));
+        let e = parse_embed_content(br#"{"content":{"parts":[{"text":"x"}]},"outputDimensionality":-1}"#).unwrap_err();
+        assert_eq!(e.violations()[0].field.as_deref(), Some("output_dimensionality"));
+        assert!(parse_embed_content(br#"{"content":{"parts":[{"text":"x"}]},"taskType":"NOPE"}"#).is_err());
+    }
+
+    #[test]
+    fn batches_need_requests_models_and_at_most_a_hundred() {
+        let ok = parse_batch_embed_contents(br#"{"requests":[{"model":"models/m","content":{"parts":[{"text":"a"}]}}]}"#).unwrap();
+        assert_eq!(ok.requests.len(), 1);
+        let e = parse_batch_embed_contents(br#"{"requests":[]}"#).unwrap_err();
+        assert_eq!(e.violations()[0].field.as_deref(), Some("requests"));
+        let e = parse_batch_embed_contents(br#"{"requests":[{"content":{"parts":[{"text":"a"}]}}]}"#).unwrap_err();
+        assert_eq!(e.violations()[0].field.as_deref(), Some("requests[0].model"));
+        let one = r#"{"model":"models/m","content":{"parts":[{"text":"a"}]}}"#;
+        let body = format!(r#"{{"requests":[{}]}}"#, vec![one; 101].join(","));
+        assert!(parse_batch_embed_contents(body.as_bytes()).unwrap_err().to_string().contains("at most 100"));
     }
 
     #[test]

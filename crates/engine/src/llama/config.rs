@@ -38,7 +38,10 @@ impl LlamaConfig {
             batch_size: 512,
             queue_capacity: 64,
             prefill_chunk: 128,
-            prefix_cache_entries: 8,
+            // Off by default: a reused prefix leaves the suffix to a differently shaped batch,
+            // and llama.cpp's kernels are not batch-invariant, so greedy answers can differ from
+            // a cold prefill (see docs/configuration.md). Opt in for long shared prompts.
+            prefix_cache_entries: 0,
             prefix_cache_tokens: 16384,
         }
     }

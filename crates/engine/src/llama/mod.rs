@@ -6,6 +6,7 @@
 mod config;
 mod metrics;
 mod prefix_cache;
+pub mod raw_bench;
 mod sampler;
 mod scheduler;
 

@@ -1,4 +1,5 @@
-//! `generateContent`, `streamGenerateContent` and `countTokens` on `models/{model}:{method}`.
+//! `generateContent`, `streamGenerateContent` and `countTokens` on `models/{model}:{method}`;
+//! embedding ids and methods are handed to [`super::embed`].
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, RawQuery, State};
@@ -10,6 +11,9 @@ use gemd_wire::parse::{parse_count_tokens, parse_generate};
 use super::convert::{chat_prompt, check_supported, response};
 use super::models::check_version;
 use super::stream::{Framing, NativeChunks};
+use std::sync::Arc;
+
+use crate::access::{Access, Caller};
 use crate::auth::Authenticated;
 use crate::body::read_limited;
 use crate::catalog::Served;
@@ -20,7 +24,7 @@ use crate::state::AppState;
 
 /// Routes `POST /{version}/models/{model}:{method}`.
 pub async fn dispatch(
-    _: Authenticated,
+    Authenticated(caller): Authenticated,
     Path((version, name)): Path<(String, String)>,
     State(state): State<AppState>,
     RawQuery(raw): RawQuery,
@@ -30,6 +34,9 @@ pub async fn dispatch(
     let Some((model, method)) = name.rsplit_once(':') else {
         return Err(ApiError::NotFound(format!("Method not found: POST models/{name}. Use models/{{model}}:generateContent.")));
     };
+    if matches!(method, "embedContent" | "batchEmbedContents") || state.catalog.embedding(model).is_some() {
+        return super::embed::dispatch(&state, &version, model, method, body).await;
+    }
     let not_found = || ApiError::ModelNotFound { model: model.to_string(), version: version.clone(), method: method.to_string() };
     if !matches!(method, "generateContent" | "streamGenerateContent" | "countTokens") {
         return Err(not_found());
@@ -38,35 +45,43 @@ pub async fn dispatch(
     let bytes = read_limited(body, state.limits.max_body_bytes).await?;
     let query = RequestQuery::parse(raw.as_deref().unwrap_or(""));
     let model_version = model.strip_prefix("models/").unwrap_or(model).to_string();
+    let gate = Gate { access: &state.access, caller: &caller };
     let resp = match method {
-        "generateContent" => generate(&served, &model_version, &bytes).await?,
+        "generateContent" => generate(&served, &model_version, &bytes, gate).await?,
         "streamGenerateContent" => {
             let framing = if query.wants_sse() { Framing::Sse } else { Framing::JsonArray };
-            stream_generate(&served, model_version, &bytes, framing).await?
+            stream_generate(&served, model_version, &bytes, framing, gate).await?
         }
         _ => count_tokens(&served, &bytes).await?,
     };
     Ok(generation::tag_backend(resp, &served))
 }
 
+/// Who is asking, for the quota admission of a generate call.
+#[derive(Clone, Copy)]
+struct Gate<'a> {
+    access: &'a Arc<Access>,
+    caller: &'a Caller,
+}
+
 /// Parses and checks the request, then starts it on the engine.
-async fn start(served: &Served, bytes: &Bytes) -> Result<Started, ApiError> {
+async fn start(served: &Served, bytes: &Bytes, gate: Gate<'_>) -> Result<Started, ApiError> {
     let req = parse_generate(bytes)?;
     check_supported(&req, served)?;
     let params = sampling_params(req.generation_config.as_ref(), served);
-    generation::start(served, chat_prompt(&req, served)?, params).await
+    generation::start(served, chat_prompt(&req, served)?, params, gate.access, gate.caller).await
 }
 
-async fn generate(served: &Served, model_version: &str, bytes: &Bytes) -> Result<Response, ApiError> {
-    let done = start(served, bytes).await?;
+async fn generate(served: &Served, model_version: &str, bytes: &Bytes, gate: Gate<'_>) -> Result<Response, ApiError> {
+    let done = start(served, bytes, gate).await?;
     let response_id = done.response_id.clone();
     let c = done.complete().await?;
     let body = response(Some(c.text), Some(c.finish), UsageMetadata::new(c.prompt_tokens, c.output_tokens), model_version, &response_id);
     Ok(json_response(StatusCode::OK, &body))
 }
 
-async fn stream_generate(served: &Served, model_version: String, bytes: &Bytes, framing: Framing) -> Result<Response, ApiError> {
-    let run = start(served, bytes).await?;
+async fn stream_generate(served: &Served, model_version: String, bytes: &Bytes, framing: Framing, gate: Gate<'_>) -> Result<Response, ApiError> {
+    let run = start(served, bytes, gate).await?;
     let writer = NativeChunks::new(framing, run.prompt_tokens, model_version, run.response_id.clone());
     generation::stream_response(run, writer, framing.content_type()).await
 }

@@ -1,6 +1,7 @@
 //! The native Gemini REST surface, served identically under `/v1beta` and `/v1`.
 
 mod convert;
+mod embed;
 mod generate;
 mod models;
 mod stream;

@@ -27,7 +27,7 @@ pub async fn list(_: Authenticated, Path(version): Path<String>, State(state): S
             Err(_) => return Err(ApiError::invalid(format!("Invalid value at 'page_size' (TYPE_INT32), \"{s}\""), Some("page_size".into()))),
         },
     };
-    let models = state.catalog.models();
+    let models = state.catalog.wire_models();
     // The token is opaque to clients; like Google's, it encodes the last name already returned.
     let start = match q.page_token.as_deref().filter(|t| !t.is_empty()) {
         None => 0,
@@ -36,22 +36,23 @@ pub async fn list(_: Authenticated, Path(version): Path<String>, State(state): S
                 .decode(token)
                 .ok()
                 .and_then(|b| String::from_utf8(b).ok())
-                .and_then(|name| models.iter().position(|m| m.spec.id == name))
+                .and_then(|id| models.iter().position(|m| m.name.strip_prefix("models/") == Some(id.as_str())))
                 .ok_or_else(|| ApiError::invalid("Invalid page token.", Some("page_token".into())))?;
             last + 1
         }
     };
-    let page: Vec<_> = models.iter().skip(start).take(page_size).collect();
-    let next_page_token = (start + page.len() < models.len())
-        .then(|| page.last().map(|m| URL_SAFE_NO_PAD.encode(m.spec.id.as_bytes())))
+    let total = models.len();
+    let page: Vec<_> = models.into_iter().skip(start).take(page_size).collect();
+    let next_page_token = (start + page.len() < total)
+        .then(|| page.last().map(|m| URL_SAFE_NO_PAD.encode(m.name.trim_start_matches("models/").as_bytes())))
         .flatten();
-    Ok(json_response(StatusCode::OK, &ListModelsResponse { models: page.iter().map(|m| m.to_wire()).collect(), next_page_token }))
+    Ok(json_response(StatusCode::OK, &ListModelsResponse { models: page, next_page_token }))
 }
 
 pub async fn get(_: Authenticated, Path((version, name)): Path<(String, String)>, State(state): State<AppState>) -> Result<Response, ApiError> {
     check_version(&version)?;
-    let served = state.catalog.get(&name).ok_or_else(|| ApiError::NotFound(format!("models/{name} is not found for API version {version}")))?;
-    Ok(json_response(StatusCode::OK, &served.to_wire()))
+    let model = state.catalog.wire_model(&name).ok_or_else(|| ApiError::NotFound(format!("models/{name} is not found for API version {version}")))?;
+    Ok(json_response(StatusCode::OK, &model))
 }
 
 pub fn check_version(version: &str) -> Result<(), ApiError> {

@@ -16,7 +16,7 @@ use crate::error::{json_response, ApiError, OpenAiError};
 use crate::generation;
 use crate::state::AppState;
 
-pub async fn completions(_: OpenAiAuthenticated, State(state): State<AppState>, body: Body) -> Result<Response, OpenAiError> {
+pub async fn completions(OpenAiAuthenticated(caller): OpenAiAuthenticated, State(state): State<AppState>, body: Body) -> Result<Response, OpenAiError> {
     let bytes = read_limited(body, state.limits.max_body_bytes).await?;
     let req = parse_chat_completion(&bytes)?;
     let model = req.model_id().to_string();
@@ -27,7 +27,7 @@ pub async fn completions(_: OpenAiAuthenticated, State(state): State<AppState>, 
         method: "generateContent".into(),
     })?;
     check_supported(&req, &served)?;
-    let run = generation::start(&served, chat_prompt(&req, &served)?, sampling(&req, &served)).await?;
+    let run = generation::start(&served, chat_prompt(&req, &served)?, sampling(&req, &served), &state.access, &caller).await?;
     let id = format!("chatcmpl-{}", run.response_id);
     let created = unix_now();
     let resp = if req.stream {

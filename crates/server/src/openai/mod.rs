@@ -1,7 +1,7 @@
 //! The OpenAI-compatible layer Google serves under `/v1beta/openai/`: chat completions
-//! (whole and streamed), the model list, and embeddings (refused until an embedding backend
-//! exists). It runs on the same catalog, key ring and engines as the native surface; only the
-//! request and answer shapes differ. Errors take the layer's form (see [`OpenAiError`]).
+//! (whole and streamed), the model list, and embeddings. It runs on the same catalog, key
+//! ring, engines and embedders as the native surface; only the request and answer shapes
+//! differ. Errors take the layer's form (see [`OpenAiError`]).
 
 mod chat;
 mod convert;

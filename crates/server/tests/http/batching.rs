@@ -102,7 +102,7 @@ async fn a_full_queue_answers_503_and_never_piles_up() {
 
 #[tokio::test]
 async fn a_cached_prefix_answers_exactly_like_a_cold_prefill() {
-    let cached = engine_with(|_| {});
+    let cached = engine_with(|c| c.prefix_cache_entries = 8);
     let cold = engine_with(|c| c.prefix_cache_entries = 0);
     let warm_server = TestServer::with_engine(cached.clone()).await;
     let cold_server = TestServer::with_engine(cold).await;

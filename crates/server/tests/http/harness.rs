@@ -1,15 +1,22 @@
 //! The in-process server every test talks to over real HTTP on 127.0.0.1, backed by the real
 //! embedded model (loaded once per test binary) or, for failure paths no real model can be
-//! made to produce on demand, a scripted engine.
+//! made to produce on demand, a scripted engine; embedding ids are always served by the real
+//! embedded embedder (all-MiniLM-L6-v2, loaded once per test binary).
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 
+use gemd_engine::embed::{BertEmbedder, BertEmbedderConfig};
 use gemd_engine::llama::{LlamaConfig, LlamaEngine};
-use gemd_engine::{BackendInfo, ChatPrompt, Engine, EngineError, Event, EventStream, Finish, PreparedPrompt, SamplingParams};
+use gemd_quota::MemoryLimiter;
+use gemd_server::access::{Access, DEFAULT_PROJECT};
+use gemd_server::quota_table::QuotaTable;
+use gemd_store::sqlite::Sqlite;
+use gemd_store::{SqlStore, Store, Tier};
+use gemd_engine::{BackendInfo, ChatPrompt, Embedder, Engine, EngineError, Event, EventStream, Finish, PreparedPrompt, SamplingParams};
 use tokio::sync::{OwnedRwLockReadGuard, OwnedRwLockWriteGuard, RwLock};
-use gemd_server::{builtin_models, AppState, Catalog, KeyRing, ServerLimits, DEFAULT_BACKEND};
+use gemd_server::{builtin_embedding_models, builtin_models, AppState, Catalog, KeyRing, ServerLimits, DEFAULT_BACKEND, DEFAULT_EMBEDDER};
 
 pub const KEY: &str = "AIzaSyTestKeyForGemdIntegrationTests01";
 /// Output cap of the test catalog, so replaying dozens of captures stays quick.
@@ -18,17 +25,34 @@ pub const TEST_OUTPUT_LIMIT: u32 = 40;
 pub const TEST_CONTEXT: u32 = 2048;
 pub const TEST_BODY_LIMIT: usize = 1024 * 1024;
 
-/// The verified default model; run `./gemd.sh pull` (the test script does) to fetch it.
-pub fn model_path() -> PathBuf {
-    if let Some(p) = std::env::var_os("GEMD_TEST_MODEL") {
+/// `name` under the gemd home's models, or `$override_var`; run `./gemd.sh pull` (the test
+/// script does) to fetch the models.
+fn pulled(override_var: &str, name: &str) -> PathBuf {
+    if let Some(p) = std::env::var_os(override_var) {
         return p.into();
     }
     let home = std::env::var_os("GEMD_HOME")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").expect("HOME")).join(".cache/gemd"));
-    let p = home.join("models/gemma-3-270m-q4_k_m.gguf");
-    assert!(p.is_file(), "the real model is missing at {}: run `./gemd.sh pull` (scripts/test.sh does) or set GEMD_TEST_MODEL", p.display());
+    let p = home.join("models").join(name);
+    assert!(p.exists(), "the real model is missing at {}: run `./gemd.sh pull` (scripts/test.sh does) or set {override_var}", p.display());
     p
+}
+
+/// The verified default model.
+pub fn model_path() -> PathBuf {
+    pulled("GEMD_TEST_MODEL", "gemma-3-270m-q4_k_m.gguf")
+}
+
+/// The real embedder (all-MiniLM-L6-v2, loaded once per test binary).
+pub fn real_embedder() -> Arc<dyn Embedder> {
+    static EMBEDDER: OnceLock<Arc<dyn Embedder>> = OnceLock::new();
+    EMBEDDER
+        .get_or_init(|| {
+            let dir = pulled("GEMD_TEST_EMBEDDING_MODEL", "all-minilm-l6-v2");
+            Arc::new(BertEmbedder::load(BertEmbedderConfig::new(dir)).expect("the real embedding model loads"))
+        })
+        .clone()
 }
 
 /// The test engine's configuration: small, so every limit is cheap to reach.
@@ -90,6 +114,11 @@ impl TestServer {
     }
 
     pub async fn with_engine(engine: Arc<dyn Engine>) -> Self {
+        Self::with_engine_and_quotas(engine, QuotaTable::unlimited()).await
+    }
+
+    /// A server whose default project (the test key's) is on the free tier of `quotas`.
+    pub async fn with_engine_and_quotas(engine: Arc<dyn Engine>, quotas: QuotaTable) -> Self {
         let specs = builtin_models()
             .into_iter()
             .map(|mut s| {
@@ -98,9 +127,11 @@ impl TestServer {
             })
             .collect();
         let backends = BTreeMap::from([(DEFAULT_BACKEND.to_string(), engine)]);
+        let embedders = BTreeMap::from([(DEFAULT_EMBEDDER.to_string(), real_embedder())]);
+        let catalog = Catalog::new(specs, &backends).and_then(|c| c.with_embeddings(builtin_embedding_models(), &embedders));
         let state = AppState {
-            catalog: Arc::new(Catalog::new(specs, &backends).expect("catalog")),
-            keys: Arc::new(KeyRing::new([KEY])),
+            catalog: Arc::new(catalog.expect("catalog")),
+            access: Arc::new(test_access(quotas).await),
             limits: ServerLimits { max_body_bytes: TEST_BODY_LIMIT },
         };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
@@ -133,6 +164,13 @@ impl TestServer {
         let status = resp.status().as_u16();
         (status, resp.json().await.expect("JSON body"))
     }
+}
+
+/// Keys and quotas of a test server: an in-memory SQLite store, the in-process limiter.
+pub async fn test_access(quotas: QuotaTable) -> Access {
+    let store = SqlStore::open(Sqlite::in_memory().expect("sqlite")).await.expect("store");
+    store.ensure_project(DEFAULT_PROJECT, "Default project", Tier::Free).await.expect("default project");
+    Access::new(Arc::new(store), KeyRing::new([KEY]), Arc::new(MemoryLimiter::default()), quotas, false)
 }
 
 /// An engine that plays a fixed script of events: for failure paths (a crash mid-stream, an

@@ -1,10 +1,12 @@
 //! One integration-test binary: an in-process gemd over real HTTP, the real model behind it.
 
 mod batching;
+mod embed;
 mod errors;
 mod generate;
 mod harness;
 mod models;
 mod openai;
+mod quota;
 mod streaming;
 mod wire_replay;

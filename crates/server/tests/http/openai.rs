@@ -1,5 +1,5 @@
 //! The OpenAI-compatible layer under `/v1beta/openai/`: chat completions whole and streamed
-//! (byte-level framing), the model list, embeddings' refusal, and errors in the layer's form
+//! (byte-level framing), the model list, embeddings, and errors in the layer's form
 //! (the `google.rpc.Status` envelope inside a JSON array, native statuses).
 
 use std::sync::Arc;
@@ -366,14 +366,56 @@ async fn models_list_and_retrieve() {
 }
 
 #[tokio::test]
-async fn embeddings_are_not_available_yet() {
+async fn embeddings_answer_floats_or_little_endian_base64_from_the_native_embedder() {
     let s = TestServer::real().await;
-    let resp = s.openai_post("/v1beta/openai/embeddings", KEY, &json!({"model": "gemini-embedding-001", "input": "hello", "encoding_format": "base64"})).await;
-    assert_eq!(resp.status(), 404);
-    let v: Value = resp.json().await.unwrap();
-    let e = layer_error(404, &v);
-    assert_eq!(e["status"], "NOT_FOUND");
-    assert!(e["message"].as_str().unwrap().contains("embeddings are not available on this server yet"), "{e}");
+    let post = |body: Value| {
+        let s = &s;
+        async move {
+            let resp = s.openai_post("/v1beta/openai/embeddings", KEY, &body).await;
+            (resp.status().as_u16(), resp.json::<Value>().await.unwrap())
+        }
+    };
+    let (status, f) = post(json!({"model": "gemini-embedding-001", "input": ["a", "hello world"], "encoding_format": "float"})).await;
+    assert_eq!(status, 200, "{f}");
+    assert_eq!((f["object"].as_str(), f["model"].as_str()), (Some("list"), Some("gemini-embedding-001")));
+    assert_eq!(f["data"][1]["index"], 1);
+    assert_eq!(f["data"][1]["object"], "embedding");
+    let floats: Vec<f32> = f["data"][1]["embedding"].as_array().unwrap().iter().map(|x| x.as_f64().unwrap() as f32).collect();
+    assert_eq!(floats.len(), 384);
+    assert_eq!(f["usage"]["prompt_tokens"], 3 + 4, "[CLS] a [SEP] + [CLS] hello world [SEP]");
+    let (status, b) = post(json!({"model": "models/gemini-embedding-001", "input": "hello world", "encoding_format": "base64"})).await;
+    assert_eq!(status, 200, "{b}");
+    let bytes = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, b["data"][0]["embedding"].as_str().unwrap()).unwrap();
+    let decoded: Vec<f32> = bytes.chunks(4).map(|c| f32::from_le_bytes(c.try_into().unwrap())).collect();
+    assert_eq!(decoded, floats, "base64 carries the same little-endian float32 values");
+    let (status, native) = s
+        .post_json("/v1beta/models/gemini-embedding-001:embedContent", &json!({"content": {"parts": [{"text": "hello world"}]}}).to_string())
+        .await;
+    assert_eq!(status, 200);
+    let native: Vec<f32> = native["embedding"]["values"].as_array().unwrap().iter().map(|x| x.as_f64().unwrap() as f32).collect();
+    assert_eq!(native, floats, "the layer and the native surface share the embedder");
+    let (status, d) = post(json!({"model": "text-embedding-004", "input": "x", "dimensions": 64, "encoding_format": "float"})).await;
+    assert_eq!(status, 200, "{d}");
+    assert_eq!(d["data"][0]["embedding"].as_array().unwrap().len(), 64);
+}
+
+#[tokio::test]
+async fn embedding_errors_take_the_layer_form() {
+    let s = TestServer::real().await;
+    for (body, status, field) in [
+        (json!({"model": "gemini-embedding-001", "input": "x", "dimensions": 385}), 400, Some("dimensions")),
+        (json!({"model": "gemini-embedding-001", "input": [[1, 2]]}), 400, Some("input[0]")),
+        (json!({"model": "gemini-embedding-001", "input": "x", "encoding_format": "int8"}), 400, Some("encoding_format")),
+        (json!({"model": "gemini-2.5-flash", "input": "x"}), 404, None),
+    ] {
+        let resp = s.openai_post("/v1beta/openai/embeddings", KEY, &body).await;
+        assert_eq!(resp.status().as_u16(), status, "{body}");
+        let v: Value = resp.json().await.unwrap();
+        let e = layer_error(status, &v);
+        if let Some(field) = field {
+            assert_eq!(e["details"][0]["fieldViolations"][0]["field"], field, "{e}");
+        }
+    }
 }
 
 #[tokio::test]

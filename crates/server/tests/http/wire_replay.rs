@@ -1,6 +1,7 @@
 //! Replays every captured client request (tests/fixtures/wire, copied from real SDK traffic)
 //! against gemd, byte for byte as the client sent it, and checks the answer the client needs.
-//! Calls whose feature has not landed yet must get a clear error, never a 200 with nothing.
+//! Calls whose feature has not landed yet (or that ask more than the local models have) must
+//! get a clear error, never a 200 with nothing.
 
 use std::path::PathBuf;
 
@@ -17,13 +18,15 @@ enum Expect {
     /// A feature later issues deliver (function calling, structured output, images, search):
     /// 400 naming what is unsupported.
     Unsupported,
-    /// A surface not served yet (embeddings, native or OpenAI): 404.
-    NotFound,
+    /// An embedding request for more dimensions than the served embedder makes (the capture
+    /// asks 768 of all-MiniLM-L6-v2's 384): 400 naming the field.
+    TooManyDimensions,
 }
 
-fn expectation(file: &str, path: &str) -> Expect {
-    if path.contains("mbedContent") || path.ends_with("/openai/embeddings") {
-        Expect::NotFound
+fn expectation(file: &str, path: &str, body: &Value) -> Expect {
+    let requests = body["requests"].as_array().cloned().unwrap_or_else(|| vec![body.clone()]);
+    if requests.iter().any(|r| r["outputDimensionality"].as_u64().is_some_and(|n| n > 384)) {
+        Expect::TooManyDimensions
     } else if file.contains("invalid-key") {
         Expect::InvalidKey
     } else if ["function-calling", "json-schema", "image-", "google-search", "chat-tools", "chat-image"].iter().any(|f| file.contains(f)) {
@@ -51,7 +54,7 @@ async fn every_captured_http_call_gets_what_its_client_needs() {
             // The gRPC capture lists stub methods, not HTTP requests: gemd serves REST only.
             let Some(method) = r["method"].as_str() else { continue };
             let path = r["path"].as_str().unwrap();
-            let expect = expectation(&file, path);
+            let expect = expectation(&file, path, &r["body"]);
             let key = if expect == Expect::InvalidKey { "AIzaSyNotAValidKeyForThisServer0000000" } else { KEY };
             let query = r["raw_query"].as_str().unwrap_or("").replace("%3CKEY%3E", key).replace("<KEY>", key);
             let url = if query.is_empty() { format!("{}{path}", s.base) } else { format!("{}{path}?{query}", s.base) };
@@ -77,7 +80,7 @@ async fn every_captured_http_call_gets_what_its_client_needs() {
                     if path.contains("/openai/") {
                         check_openai_body(path, &r["body"], &ctype, &text, &what);
                     } else {
-                        check_ok_body(path, &query, &ctype, &text, &what);
+                        check_ok_body(path, &r["body"], &query, &ctype, &text, &what);
                     }
                     ok += 1;
                 }
@@ -93,10 +96,11 @@ async fn every_captured_http_call_gets_what_its_client_needs() {
                     let msg = v["error"]["message"].as_str().unwrap();
                     assert!(msg.contains("not supported") || msg.contains("text-only"), "{what}");
                 }
-                Expect::NotFound => {
-                    assert_eq!(status, 404, "{what}");
+                Expect::TooManyDimensions => {
+                    assert_eq!(status, 400, "{what}");
                     let v = error_of(path, &text, &what);
-                    assert_eq!(v["error"]["status"], "NOT_FOUND", "{what}");
+                    let field = v["error"]["details"][0]["fieldViolations"][0]["field"].as_str().unwrap();
+                    assert!(field.ends_with("output_dimensionality"), "{what}");
                 }
             }
         }
@@ -137,6 +141,14 @@ fn check_openai_body(path: &str, request: &Value, ctype: &str, text: &str, what:
         assert!(v["choices"][0]["message"]["content"].is_string(), "{what}");
         assert!(v["choices"][0]["finish_reason"].is_string(), "{what}");
         assert!(v["usage"]["total_tokens"].as_u64().unwrap() > 0, "{what}");
+    } else if path.ends_with("/openai/embeddings") {
+        let v: Value = serde_json::from_str(text).unwrap();
+        assert_eq!(v["object"], "list", "{what}");
+        let inputs = request["input"].as_array().map_or(1, Vec::len);
+        assert_eq!(v["data"].as_array().unwrap().len(), inputs, "{what}");
+        // The SDKs decode a base64 string as little-endian float32; floats pass unchanged.
+        let first = &v["data"][0]["embedding"];
+        assert!(if request["encoding_format"] == "base64" { first.as_str().is_some_and(|s| s.len() == 2048) } else { first.as_array().is_some_and(|a| a.len() == 384) }, "{what}");
     } else if path.ends_with("/openai/models") {
         let v: Value = serde_json::from_str(text).unwrap();
         assert_eq!(v["object"], "list", "{what}");
@@ -148,9 +160,19 @@ fn check_openai_body(path: &str, request: &Value, ctype: &str, text: &str, what:
     }
 }
 
-fn check_ok_body(path: &str, query: &str, ctype: &str, text: &str, what: &str) {
+fn check_ok_body(path: &str, request: &Value, query: &str, ctype: &str, text: &str, what: &str) {
     let method = path.rsplit_once(':').map(|(_, m)| m).unwrap_or("");
     match method {
+        "embedContent" => {
+            let v: Value = serde_json::from_str(text).unwrap();
+            assert_eq!(v["embedding"]["values"].as_array().unwrap().len(), 384, "{what}");
+        }
+        "batchEmbedContents" => {
+            let v: Value = serde_json::from_str(text).unwrap();
+            let embeddings = v["embeddings"].as_array().unwrap();
+            assert_eq!(embeddings.len(), request["requests"].as_array().unwrap().len(), "{what}");
+            assert!(embeddings.iter().all(|e| e["values"].as_array().unwrap().len() == 384), "{what}");
+        }
         "generateContent" => {
             let v: Value = serde_json::from_str(text).unwrap();
             assert!(v["candidates"][0]["content"]["parts"][0]["text"].is_string(), "{what}");

@@ -1,0 +1,126 @@
+//! The shared limiter for replicas: the same sliding-log and Pacific-day arithmetic as
+//! `window.rs`, run as one Lua script so the check and the take of all three limits are one
+//! atomic step and one round trip, whichever gemd replica asks.
+//!
+//! Replicas must have synchronised clocks (NTP): the script uses the caller's time so the
+//! Pacific day and the tests' arithmetic are the same as in memory.
+
+use async_trait::async_trait;
+use rand::Rng;
+use redis::aio::ConnectionManager;
+use redis::Script;
+
+use crate::clock::{pacific_day, Clock, SystemClock};
+use crate::limits::{Decision, Limits, Metric, Usage, Violation, MINUTE_MS};
+use crate::{Limiter, QuotaError};
+
+const SCRIPT: &str = r#"
+local mkey, dkey = KEYS[1], KEYS[2]
+local now, window = tonumber(ARGV[1]), tonumber(ARGV[2])
+local rpm, tpm, rpd = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
+local tokens, member, day_end, take = tonumber(ARGV[6]), ARGV[7], tonumber(ARGV[8]), ARGV[9] == '1'
+redis.call('ZREMRANGEBYSCORE', mkey, '-inf', now - window)
+local entries = redis.call('ZRANGE', mkey, 0, -1, 'WITHSCORES')
+local n = #entries / 2
+local function tokens_of(m) return tonumber(string.match(m, ':(%d+)$')) end
+local used = 0
+for i = 1, #entries, 2 do used = used + tokens_of(entries[i]) end
+local day_used = tonumber(redis.call('GET', dkey) or '0')
+local out = {n, used, day_used}
+if rpm >= 0 and n + 1 > rpm then
+  local retry = window
+  if rpm > 0 then retry = tonumber(entries[(n - rpm) * 2 + 2]) + window - now end
+  table.insert(out, 1); table.insert(out, rpm); table.insert(out, retry)
+end
+if tpm >= 0 and used + tokens > tpm then
+  local retry = window
+  if tokens <= tpm then
+    local freed = 0
+    for i = 1, #entries, 2 do
+      freed = freed + tokens_of(entries[i])
+      if used - freed + tokens <= tpm then retry = tonumber(entries[i + 1]) + window - now; break end
+    end
+  end
+  table.insert(out, 2); table.insert(out, tpm); table.insert(out, retry)
+end
+if rpd >= 0 and day_used + 1 > rpd then
+  table.insert(out, 3); table.insert(out, rpd); table.insert(out, day_end - now)
+end
+if #out == 3 and take then
+  redis.call('ZADD', mkey, now, member)
+  redis.call('PEXPIRE', mkey, window)
+  redis.call('INCR', dkey)
+  redis.call('PEXPIREAT', dkey, day_end + 3600000)
+end
+return out
+"#;
+
+pub struct RedisLimiter {
+    conn: ConnectionManager,
+    script: Script,
+    clock: Box<dyn Clock>,
+}
+
+impl RedisLimiter {
+    /// Connects (and fails if Redis cannot be reached now).
+    pub async fn connect(url: &str) -> Result<Self, QuotaError> {
+        let client = redis::Client::open(url).map_err(|e| QuotaError::Unavailable(e.to_string()))?;
+        let config = redis::aio::ConnectionManagerConfig::new()
+            .set_connection_timeout(std::time::Duration::from_secs(2))
+            .set_response_timeout(std::time::Duration::from_secs(2))
+            .set_number_of_retries(1);
+        let conn = ConnectionManager::new_with_config(client, config).await.map_err(|e| QuotaError::Unavailable(e.to_string()))?;
+        Ok(RedisLimiter { conn, script: Script::new(SCRIPT), clock: Box::new(SystemClock) })
+    }
+
+    async fn run(&self, project: &str, model: &str, limits: Limits, tokens: u64, take: bool) -> Result<Vec<i64>, QuotaError> {
+        let now = self.clock.now_ms();
+        let (day, day_end) = pacific_day(now);
+        // One hash tag per (project, model): both keys live on one cluster slot.
+        let tag = format!("{{{project}/{model}}}");
+        let lim = |v: Option<u64>| v.map(|v| v as i64).unwrap_or(-1);
+        let member = format!("{:016x}:{tokens}", rand::thread_rng().gen::<u64>());
+        let mut conn = self.conn.clone();
+        self.script
+            .key(format!("gemd:quota:{tag}:minute"))
+            .key(format!("gemd:quota:{tag}:day:{day}"))
+            .arg(now)
+            .arg(MINUTE_MS)
+            .arg(lim(limits.rpm))
+            .arg(lim(limits.tpm))
+            .arg(lim(limits.rpd))
+            .arg(tokens)
+            .arg(member)
+            .arg(day_end)
+            .arg(if take { "1" } else { "0" })
+            .invoke_async(&mut conn)
+            .await
+            .map_err(|e| QuotaError::Unavailable(e.to_string()))
+    }
+}
+
+#[async_trait]
+impl Limiter for RedisLimiter {
+    async fn check_and_take(&self, project: &str, model: &str, limits: Limits, tokens: u64) -> Result<Decision, QuotaError> {
+        let out = self.run(project, model, limits, tokens, true).await?;
+        let violations: Vec<Violation> = out[3..]
+            .chunks(3)
+            .map(|c| Violation {
+                metric: match c[0] {
+                    1 => Metric::RequestsPerMinute,
+                    2 => Metric::InputTokensPerMinute,
+                    _ => Metric::RequestsPerDay,
+                },
+                limit: c[1] as u64,
+                retry_after_ms: c[2].max(1),
+            })
+            .collect();
+        Ok(if violations.is_empty() { Decision::Allowed } else { Decision::Denied(violations) })
+    }
+
+    async fn usage(&self, project: &str, model: &str) -> Result<Usage, QuotaError> {
+        let out = self.run(project, model, Limits::default(), 0, false).await?;
+        let (_, day_end) = pacific_day(self.clock.now_ms());
+        Ok(Usage { requests_this_minute: out[0] as u64, tokens_this_minute: out[1] as u64, requests_today: out[2] as u64, day_resets_at_ms: day_end })
+    }
+}

@@ -1,0 +1,139 @@
+//! Who is calling and how much they may: API keys resolve to a project (static keys from the
+//! command line belong to the default project; stored keys to theirs), and every generate
+//! request is admitted against that project's per-model quota before it runs. The usage
+//! ledger is written when the request ends.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use gemd_quota::{pacific_day, Decision, Limiter, QuotaError};
+use gemd_store::{Store, Tier, UsageRow};
+
+use crate::auth::KeyRing;
+use crate::error::ApiError;
+use crate::quota_table::QuotaTable;
+
+/// The project every static key belongs to.
+pub const DEFAULT_PROJECT: &str = "default";
+
+/// An authenticated caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    pub project_id: String,
+    pub tier: Tier,
+    /// The stored key used (`None` for a static key).
+    pub key_id: Option<String>,
+}
+
+pub struct Access {
+    pub store: Arc<dyn Store>,
+    pub static_keys: KeyRing,
+    pub limiter: Arc<dyn Limiter>,
+    pub quotas: QuotaTable,
+    /// Admit requests when the shared quota state is unreachable (default: refuse with 503).
+    pub fail_open: bool,
+    /// Last `last_used` write per key, so a busy key costs one write a minute, not one per call.
+    touched: Mutex<HashMap<String, i64>>,
+}
+
+const TOUCH_EVERY_MS: i64 = 60_000;
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+}
+
+impl Access {
+    pub fn new(store: Arc<dyn Store>, static_keys: KeyRing, limiter: Arc<dyn Limiter>, quotas: QuotaTable, fail_open: bool) -> Self {
+        Access { store, static_keys, limiter, quotas, fail_open, touched: Mutex::new(HashMap::new()) }
+    }
+
+    /// Resolves a presented key. Unknown and revoked keys are `InvalidKey`.
+    pub async fn authenticate(&self, key: &str) -> Result<Caller, ApiError> {
+        if self.static_keys.contains(key) {
+            let tier = match self.store.get_project(DEFAULT_PROJECT).await {
+                Ok(Some(p)) => p.tier,
+                _ => Tier::Free,
+            };
+            return Ok(Caller { project_id: DEFAULT_PROJECT.into(), tier, key_id: None });
+        }
+        let found = self.store.authenticate(key).await.map_err(|e| {
+            tracing::error!(error = %e, "key store unavailable");
+            ApiError::Unavailable("The service is currently unavailable.".into())
+        })?;
+        let Some((k, project)) = found else { return Err(ApiError::InvalidKey) };
+        self.touch(&k.id).await;
+        Ok(Caller { project_id: project.id, tier: project.tier, key_id: Some(k.id) })
+    }
+
+    async fn touch(&self, key_id: &str) {
+        let now = now_ms();
+        {
+            let mut touched = self.touched.lock().expect("touch lock");
+            if touched.get(key_id).is_some_and(|t| now - t < TOUCH_EVERY_MS) {
+                return;
+            }
+            touched.insert(key_id.to_string(), now);
+        }
+        if let Err(e) = self.store.touch_key(key_id, now).await {
+            tracing::warn!(error = %e, "could not record a key's last use");
+        }
+    }
+
+    /// Admits one generate request of `tokens` input tokens for `model`, or refuses it with
+    /// the real service's 429 (nothing is consumed then).
+    pub async fn admit(self: &Arc<Self>, caller: &Caller, model: &str, tokens: u64) -> Result<Ticket, ApiError> {
+        let limits = self.quotas.limits(caller.tier, model);
+        match self.limiter.check_and_take(&caller.project_id, model, limits, tokens).await {
+            Ok(Decision::Allowed) => {}
+            Ok(Decision::Denied(violations)) => {
+                return Err(ApiError::QuotaExceeded { model: model.to_string(), paid: !caller.tier.is_free(), violations });
+            }
+            Err(QuotaError::Unavailable(e)) if self.fail_open => {
+                tracing::warn!(error = %e, "quota backend unreachable; admitting (fail-open)");
+            }
+            Err(QuotaError::Unavailable(e)) => {
+                tracing::error!(error = %e, "quota backend unreachable; refusing");
+                return Err(ApiError::Unavailable("The service is currently unavailable.".into()));
+            }
+        }
+        Ok(Ticket { access: self.clone(), project_id: caller.project_id.clone(), model: model.to_string(), prompt_tokens: tokens as i64, output_tokens: 0 })
+    }
+}
+
+/// An admitted request. Dropping it writes the request to the usage ledger with the output
+/// tokens reported so far (a cancelled stream still counts what it produced).
+pub struct Ticket {
+    access: Arc<Access>,
+    project_id: String,
+    model: String,
+    prompt_tokens: i64,
+    output_tokens: i64,
+}
+
+impl Ticket {
+    pub fn set_output_tokens(&mut self, n: u32) {
+        self.output_tokens = n as i64;
+    }
+}
+
+impl Drop for Ticket {
+    fn drop(&mut self) {
+        let (day, _) = pacific_day(now_ms());
+        let row = UsageRow {
+            project_id: std::mem::take(&mut self.project_id),
+            model: std::mem::take(&mut self.model),
+            day: day.to_string(),
+            requests: 1,
+            prompt_tokens: self.prompt_tokens,
+            candidate_tokens: self.output_tokens,
+        };
+        let store = self.access.store.clone();
+        if let Ok(rt) = tokio::runtime::Handle::try_current() {
+            rt.spawn(async move {
+                if let Err(e) = store.record_usage(&row).await {
+                    tracing::error!(error = %e, "could not write the usage ledger");
+                }
+            });
+        }
+    }
+}

@@ -1,0 +1,133 @@
+//! `embedContent`, `batchEmbedContents` and `countTokens` on `models/{model}:{method}` when
+//! the model is an embedding id ([`super::generate::dispatch`] routes here). Embedding ids
+//! answer nothing else, and generative ids no embedding method: both get the real service's
+//! 404 "not supported for {method}".
+//!
+//! Choices where the real service is not documented: `taskType` (every enum value) is accepted
+//! and does not change the vector (MiniLM is a symmetric model with no task prompts); `title`
+//! is prepended to the text with `RETRIEVAL_DOCUMENT`, the only task type it is meant for, and
+//! ignored otherwise; several text parts are joined with spaces; inputs longer than the model's
+//! limit are truncated, never refused (the real service also truncates silently).
+
+use axum::body::{Body, Bytes};
+use axum::http::StatusCode;
+use axum::response::Response;
+use gemd_engine::embed::truncate_normalized;
+use gemd_wire::gemini::{BatchEmbedContentsResponse, Content, ContentEmbedding, CountTokensResponse, EmbedContentRequest, EmbedContentResponse, ModalityTokenCount};
+use gemd_wire::parse::{parse_batch_embed_contents, parse_count_tokens, parse_embed_content, semantic, WireError};
+
+use crate::body::read_limited;
+use crate::embedding::EmbeddingServed;
+use crate::error::{json_response, ApiError};
+use crate::state::AppState;
+
+/// Serves `method` on the embedding model `model`; anything else is a 404.
+pub async fn dispatch(state: &AppState, version: &str, model: &str, method: &str, body: Body) -> Result<Response, ApiError> {
+    let served = state.catalog.embedding(model).filter(|_| matches!(method, "embedContent" | "batchEmbedContents" | "countTokens"));
+    let served = served.cloned().ok_or_else(|| ApiError::ModelNotFound { model: model.to_string(), version: version.to_string(), method: method.to_string() })?;
+    let bytes = read_limited(body, state.limits.max_body_bytes).await?;
+    let resp = match method {
+        "embedContent" => embed_content(&served, &bytes).await?,
+        "batchEmbedContents" => batch_embed_contents(&served, &bytes).await?,
+        _ => count_tokens(&served, &bytes).await?,
+    };
+    Ok(served.tag(resp))
+}
+
+/// One checked input: the text to embed and the dimension to cut its vector to.
+struct Input {
+    text: String,
+    dimension: usize,
+}
+
+/// Checks one request against the model; `at` is its proto path with a trailing dot
+/// (`EmbedContentRequest.` or `BatchEmbedContentsRequest.requests[i].`).
+fn input(served: &EmbeddingServed, req: &EmbedContentRequest, at: &str) -> Result<Input, WireError> {
+    let content = req.content.as_ref().expect("the parser requires content");
+    let mut text = texts(served, content, &format!("{at}content"))?;
+    if req.task_type.as_deref() == Some("RETRIEVAL_DOCUMENT") {
+        if let Some(title) = req.title.as_deref().filter(|t| !t.is_empty()) {
+            text = format!("{title} {text}");
+        }
+    }
+    let dimension = served.output_dimension(req.output_dimensionality, &format!("{at}output_dimensionality"))?;
+    Ok(Input { text, dimension })
+}
+
+/// The text parts of `content`, joined; any other part is refused by its path.
+fn texts(served: &EmbeddingServed, content: &Content, at: &str) -> Result<String, WireError> {
+    let mut out: Vec<&str> = Vec::new();
+    for (j, part) in content.parts.iter().enumerate() {
+        match &part.text {
+            Some(t) => out.push(t),
+            None => {
+                return Err(WireError::Semantic(vec![semantic(
+                    &format!("{at}.parts[{j}]"),
+                    &format!("only text parts can be embedded: models/{} is served by the text-only embedder {} on this server.", served.spec.id, served.embedder.name()),
+                )]))
+            }
+        }
+    }
+    Ok(out.join(" "))
+}
+
+/// Embeds every input in one engine call, then cuts each vector to its own dimension.
+async fn embed(served: &EmbeddingServed, inputs: Vec<Input>) -> Result<Vec<ContentEmbedding>, ApiError> {
+    let dims: Vec<usize> = inputs.iter().map(|i| i.dimension).collect();
+    let vectors = served.embed(inputs.into_iter().map(|i| i.text).collect()).await?;
+    Ok(vectors.into_iter().zip(dims).map(|(v, d)| ContentEmbedding { values: truncate_normalized(v, d) }).collect())
+}
+
+async fn embed_content(served: &EmbeddingServed, bytes: &Bytes) -> Result<Response, ApiError> {
+    let req = parse_embed_content(bytes)?;
+    let input = input(served, &req, "EmbedContentRequest.")?;
+    let embedding = embed(served, vec![input]).await?.pop().expect("one vector per input");
+    Ok(json_response(StatusCode::OK, &EmbedContentResponse { embedding }))
+}
+
+async fn batch_embed_contents(served: &EmbeddingServed, bytes: &Bytes) -> Result<Response, ApiError> {
+    let req = parse_batch_embed_contents(bytes)?;
+    let mut inputs = Vec::with_capacity(req.requests.len());
+    let mut faults = Vec::new();
+    for (i, r) in req.requests.iter().enumerate() {
+        let at = format!("BatchEmbedContentsRequest.requests[{i}].");
+        let named = r.model.as_deref().unwrap_or("");
+        // Aliases of the path's model are the same model; anything else is a mismatch.
+        let same = served_id(served, named);
+        if !same {
+            faults.push(semantic(
+                &format!("{at}model"),
+                &format!("every request of a batch must name the model of the request path (models/{}); got \"{named}\".", served.spec.id),
+            ));
+        }
+        match input(served, r, &at) {
+            Ok(input) => inputs.push(input),
+            Err(e) => faults.extend(e.violations()),
+        }
+    }
+    if !faults.is_empty() {
+        return Err(WireError::Semantic(faults).into());
+    }
+    let embeddings = embed(served, inputs).await?;
+    Ok(json_response(StatusCode::OK, &BatchEmbedContentsResponse { embeddings }))
+}
+
+/// Whether `name` (`models/x` or `x`, an id or alias) is `served`'s model.
+fn served_id(served: &EmbeddingServed, name: &str) -> bool {
+    let id = name.strip_prefix("models/").unwrap_or(name);
+    id == served.spec.id || served.spec.aliases.iter().any(|a| a == id)
+}
+
+/// `countTokens` on an embedding model: the tokens each content is, markers included, before
+/// truncation (so a count above `inputTokenLimit` says the input will be truncated).
+async fn count_tokens(served: &EmbeddingServed, bytes: &Bytes) -> Result<Response, ApiError> {
+    let req = parse_count_tokens(bytes)?;
+    let (contents, at) = match &req.generate_content_request {
+        Some(inner) => (&inner.contents, "CountTokensRequest.generate_content_request.contents"),
+        None => (&req.contents, "CountTokensRequest.contents"),
+    };
+    let texts = contents.iter().enumerate().map(|(i, c)| texts(served, c, &format!("{at}[{i}]"))).collect::<Result<Vec<_>, _>>()?;
+    let n = served.count_tokens(texts).await?.iter().sum::<usize>() as u32;
+    let body = CountTokensResponse { total_tokens: n, prompt_tokens_details: vec![ModalityTokenCount { modality: "TEXT".into(), token_count: n }] };
+    Ok(json_response(StatusCode::OK, &body))
+}

@@ -1,0 +1,34 @@
+//! The schema, one migration per version; the same SQL runs on SQLite and PostgreSQL.
+
+pub const MIGRATIONS: &[&str] = &[
+    // 1: projects, keys, the daily usage ledger.
+    "CREATE TABLE IF NOT EXISTS projects (
+        id TEXT PRIMARY KEY,
+        display_name TEXT NOT NULL,
+        tier TEXT NOT NULL,
+        logging_opt_out BOOLEAN NOT NULL DEFAULT FALSE,
+        created_at BIGINT NOT NULL
+    );
+    CREATE TABLE IF NOT EXISTS api_keys (
+        id TEXT PRIMARY KEY,
+        project_id TEXT NOT NULL REFERENCES projects(id),
+        display_name TEXT NOT NULL,
+        prefix TEXT NOT NULL,
+        hash TEXT NOT NULL UNIQUE,
+        created_at BIGINT NOT NULL,
+        last_used_at BIGINT,
+        revoked_at BIGINT
+    );
+    CREATE INDEX IF NOT EXISTS api_keys_prefix ON api_keys(prefix);
+    CREATE TABLE IF NOT EXISTS usage_daily (
+        project_id TEXT NOT NULL,
+        model TEXT NOT NULL,
+        day TEXT NOT NULL,
+        requests BIGINT NOT NULL,
+        prompt_tokens BIGINT NOT NULL,
+        candidate_tokens BIGINT NOT NULL,
+        PRIMARY KEY (project_id, model, day)
+    );",
+];
+
+pub const CREATE_VERSION_TABLE: &str = "CREATE TABLE IF NOT EXISTS gemd_schema (version BIGINT NOT NULL)";

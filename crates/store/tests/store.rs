@@ -1,0 +1,109 @@
+//! One suite, two backends: every test runs against SQLite and against a real PostgreSQL
+//! (scripts/test.sh starts one and sets GEMD_TEST_POSTGRES_URL; without it the PostgreSQL half
+//! fails and says so, it is never skipped).
+
+use std::sync::Arc;
+
+use gemd_store::postgres::Postgres;
+use gemd_store::sqlite::Sqlite;
+use gemd_store::{SqlStore, Store, StoreError, Tier, UsageRow};
+
+async fn backends() -> Vec<(&'static str, Arc<dyn Store>)> {
+    let url = std::env::var("GEMD_TEST_POSTGRES_URL")
+        .expect("GEMD_TEST_POSTGRES_URL is not set: run the tests through scripts/test.sh, which starts a PostgreSQL server");
+    let pg = Postgres::connect(&url).await.unwrap_or_else(|e| panic!("cannot reach PostgreSQL at {url}: {e}"));
+    // Each test gets fresh tables: a schema of its own.
+    let schema = format!("t{}_{}", std::process::id(), std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos());
+    use gemd_store::db::Db;
+    pg.batch(&format!("CREATE SCHEMA {schema}; SET search_path TO {schema}")).await.unwrap();
+    vec![
+        ("sqlite", Arc::new(SqlStore::open(Sqlite::in_memory().unwrap()).await.unwrap()) as Arc<dyn Store>),
+        ("postgres", Arc::new(SqlStore::open(pg).await.unwrap()) as Arc<dyn Store>),
+    ]
+}
+
+#[tokio::test]
+async fn projects_can_be_created_listed_and_retiered() {
+    for (name, s) in backends().await {
+        let p = s.create_project(None, "Demo", Tier::Free).await.unwrap();
+        assert!(p.id.starts_with("gen-lang-client-"), "{name}");
+        assert_eq!(p.tier, Tier::Free);
+        assert!(!p.logging_opt_out);
+        let d = s.ensure_project("default", "Default project", Tier::Free).await.unwrap();
+        assert_eq!(s.ensure_project("default", "other", Tier::Tier3).await.unwrap(), d, "{name}: ensure does not overwrite");
+        assert!(matches!(s.create_project(Some("default"), "x", Tier::Free).await, Err(StoreError::Conflict(_))), "{name}");
+        assert_eq!(s.list_projects().await.unwrap().len(), 2, "{name}");
+        assert_eq!(s.set_tier(&p.id, Tier::Tier1).await.unwrap().tier, Tier::Tier1, "{name}");
+        assert!(s.set_logging_opt_out(&p.id, true).await.unwrap().logging_opt_out, "{name}");
+        assert!(matches!(s.set_tier("nope", Tier::Tier1).await, Err(StoreError::NotFound(_))), "{name}");
+    }
+}
+
+#[tokio::test]
+async fn keys_are_shown_once_stored_hashed_and_revocable() {
+    for (name, s) in backends().await {
+        let p = s.ensure_project("default", "Default", Tier::Free).await.unwrap();
+        let k = s.create_key(&p.id, "ci").await.unwrap();
+        assert!(k.secret.starts_with("AIza") && k.secret.len() == 39, "{name}: {}", k.secret);
+        assert!(k.secret[4..].bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
+        assert_eq!(k.key.prefix, &k.secret[..8]);
+        let (found, project) = s.authenticate(&k.secret).await.unwrap().expect("authenticates");
+        assert_eq!((found.id.as_str(), project.id.as_str()), (k.key.id.as_str(), "default"), "{name}");
+        // A key differing only after the prefix is not the key.
+        let mut wrong = k.secret.clone();
+        wrong.replace_range(38..39, if wrong.ends_with('A') { "B" } else { "A" });
+        assert!(s.authenticate(&wrong).await.unwrap().is_none(), "{name}");
+        assert!(s.authenticate("short").await.unwrap().is_none());
+        s.touch_key(&k.key.id, 1234).await.unwrap();
+        assert_eq!(s.list_keys(Some("default")).await.unwrap()[0].last_used_at_ms, Some(1234), "{name}");
+        assert!(s.revoke_key(&k.key.id).await.unwrap().revoked_at_ms.is_some());
+        assert!(s.authenticate(&k.secret).await.unwrap().is_none(), "{name}: revoked keys do not authenticate");
+        assert_eq!(s.count_keys().await.unwrap(), 1);
+        assert!(matches!(s.create_key("nope", "x").await, Err(StoreError::NotFound(_))), "{name}");
+    }
+}
+
+#[tokio::test]
+async fn the_ledger_adds_up_per_project_model_and_day() {
+    for (name, s) in backends().await {
+        let row = |day: &str, model: &str, p: i64, c: i64| UsageRow {
+            project_id: "default".into(),
+            model: model.into(),
+            day: day.into(),
+            requests: 1,
+            prompt_tokens: p,
+            candidate_tokens: c,
+        };
+        s.ensure_project("default", "Default", Tier::Free).await.unwrap();
+        s.record_usage(&row("2026-11-24", "gemini-2.5-flash", 10, 5)).await.unwrap();
+        s.record_usage(&row("2026-11-25", "gemini-2.5-flash", 10, 5)).await.unwrap();
+        s.record_usage(&row("2026-11-25", "gemini-2.5-flash", 7, 3)).await.unwrap();
+        s.record_usage(&row("2026-11-25", "gemma-3-27b-it", 1, 1)).await.unwrap();
+        let today = s.usage(Some("default"), Some("2026-11-25")).await.unwrap();
+        assert_eq!(today.len(), 2, "{name}");
+        assert_eq!((today[0].requests, today[0].prompt_tokens, today[0].candidate_tokens), (2, 17, 8), "{name}");
+        assert_eq!(s.usage(None, None).await.unwrap().len(), 3, "{name}");
+    }
+}
+
+#[tokio::test]
+async fn concurrent_usage_updates_are_not_lost() {
+    for (name, s) in backends().await {
+        s.ensure_project("default", "Default", Tier::Free).await.unwrap();
+        let tasks: Vec<_> = (0..50)
+            .map(|_| {
+                let s = s.clone();
+                tokio::spawn(async move {
+                    s.record_usage(&UsageRow { project_id: "default".into(), model: "m".into(), day: "2026-11-25".into(), requests: 1, prompt_tokens: 2, candidate_tokens: 3 })
+                        .await
+                        .unwrap()
+                })
+            })
+            .collect();
+        for t in tasks {
+            t.await.unwrap();
+        }
+        let rows = s.usage(Some("default"), None).await.unwrap();
+        assert_eq!((rows[0].requests, rows[0].prompt_tokens, rows[0].candidate_tokens), (50, 100, 150), "{name}");
+    }
+}
