@@ -23,7 +23,7 @@ enum Expect {
     TooManyDimensions,
 }
 
-fn expectation(file: &str, path: &str, body: &Value) -> Expect {
+fn expectation(file: &str, body: &Value) -> Expect {
     let requests = body["requests"].as_array().cloned().unwrap_or_else(|| vec![body.clone()]);
     if requests.iter().any(|r| r["outputDimensionality"].as_u64().is_some_and(|n| n > 384)) {
         Expect::TooManyDimensions
@@ -54,7 +54,7 @@ async fn every_captured_http_call_gets_what_its_client_needs() {
             // The gRPC capture lists stub methods, not HTTP requests: gemd serves REST only.
             let Some(method) = r["method"].as_str() else { continue };
             let path = r["path"].as_str().unwrap();
-            let expect = expectation(&file, path, &r["body"]);
+            let expect = expectation(&file, &r["body"]);
             let key = if expect == Expect::InvalidKey { "AIzaSyNotAValidKeyForThisServer0000000" } else { KEY };
             let query = r["raw_query"].as_str().unwrap_or("").replace("%3CKEY%3E", key).replace("<KEY>", key);
             let url = if query.is_empty() { format!("{}{path}", s.base) } else { format!("{}{path}?{query}", s.base) };
