@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs every test of gemd: Rust unit and integration tests (in-process server, real model) and
-# the Python tests that drive the real SDKs and curl against a spawned gemd.
+# Runs every test of gemd: Rust unit and integration tests (in-process server, real model), the
+# Python and Node tests that drive the real SDKs and curl against a spawned gemd, and the
+# browser tests of the web console (headless Chromium).
 # Called by `./gemd.sh test` (the README's test command) and by CI.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -38,4 +39,9 @@ GEMD_BIN="$GEMD_BIN" "$VENV/bin/python" -m pytest -q tests/python "$@"
 echo "== node tests (@google/genai against a spawned gemd)"
 need npm "install Node.js 18+ with npm"
 (cd tests/js && npm ci --silent && GEMD_BIN="$GEMD_BIN" npm test --silent)
+
+echo "== browser tests (the web console in headless Chromium against a spawned gemd)"
+# Screenshots of every step go to $GEMD_TEST_OUT (default tests/e2e/out); the Python venv
+# runs the google-genai snippet that the playground's "Get code" shows.
+(cd tests/e2e && npm ci --silent && GEMD_BIN="$GEMD_BIN" GEMD_TEST_PYTHON="$VENV/bin/python" npm test --silent)
 echo "== all tests passed"

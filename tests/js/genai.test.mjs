@@ -1,39 +1,12 @@
 // @google/genai (Node) against a spawned gemd: base URL and key are the only changes.
-import {test, before, after} from 'node:test';
+import {test} from 'node:test';
 import assert from 'node:assert/strict';
-import {spawn} from 'node:child_process';
-import {fileURLToPath} from 'node:url';
-import path from 'node:path';
 import {GoogleGenAI, ApiError} from '@google/genai';
+import {gemdForFile, KEY, MODEL} from './gemd.mjs';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const KEY = 'AIzaSyNodeSdkTestKey000000000000000000';
-const MODEL = 'gemini-2.5-flash';
-let gemd;
-let base;
+const gemd = gemdForFile();
 
-before(async () => {
-  const bin = process.env.GEMD_BIN ?? path.join(process.env.HOME, '.cache/gemd/target/release/gemd');
-  gemd = spawn(bin, ['serve', '--port', '0', '--api-key', KEY, '--config', path.join(ROOT, 'tests/python/gemd-test.toml')],
-               {stdio: ['ignore', 'ignore', 'pipe']});
-  base = await new Promise((resolve, reject) => {
-    let log = '';
-    gemd.stderr.on('data', (d) => {
-      log += d;
-      const m = log.match(/listening on (http:\/\/[0-9.]+:\d+)/);
-      if (m) resolve(m[1]);
-    });
-    gemd.on('exit', (code) => reject(new Error(`gemd exited ${code}:\n${log}`)));
-  });
-});
-
-after(async () => {
-  gemd.kill('SIGTERM');
-  const code = await new Promise((r) => gemd.on('exit', r));
-  assert.equal(code, 0);
-});
-
-const ai = () => new GoogleGenAI({apiKey: KEY, httpOptions: {baseUrl: base}});
+const ai = () => new GoogleGenAI({apiKey: KEY, httpOptions: {baseUrl: gemd.base}});
 
 test('generateContent with config and system instruction', async () => {
   const r = await ai().models.generateContent({
@@ -71,6 +44,6 @@ test('countTokens and models', async () => {
 });
 
 test('invalid key is ApiError 400', async () => {
-  const bad = new GoogleGenAI({apiKey: 'AIzaSyWrong', httpOptions: {baseUrl: base}});
+  const bad = new GoogleGenAI({apiKey: 'AIzaSyWrong', httpOptions: {baseUrl: gemd.base}});
   await assert.rejects(bad.models.generateContent({model: MODEL, contents: 'hi'}), (e) => e instanceof ApiError && e.status === 400);
 });

@@ -39,6 +39,20 @@ pub struct SamplingParams {
     pub stop_sequences: Vec<String>,
     /// The most tokens to generate; the engine also caps it by the context left.
     pub max_output_tokens: u32,
+    /// A grammar every generated token must keep the output inside; when the grammar is
+    /// complete the sequence ends (`Finish::Stop`).
+    pub constraint: Option<Constraint>,
+}
+
+/// The language a constrained generation must stay in.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Constraint {
+    /// One JSON document valid against this JSON Schema (compact separators, no free
+    /// whitespace, so a weak model cannot pad forever).
+    JsonSchema(serde_json::Value),
+    /// A grammar in llguidance's Lark dialect (`%json {…}` embeds a JSON Schema; see
+    /// [`crate::constraint::embed_json_schema`]).
+    Lark(String),
 }
 
 /// Why generation ended.
@@ -83,6 +97,10 @@ pub enum EngineError {
     PromptTooLong { tokens: usize, limit: usize },
     #[error("The engine is shutting down.")]
     ShuttingDown,
+    /// A constraint the grammar compiler rejected (an unsupported schema keyword, a bad
+    /// regex): the request's fault.
+    #[error("{0}")]
+    InvalidConstraint(String),
     #[error("internal engine error: {0}")]
     Internal(String),
 }

@@ -4,10 +4,12 @@
 
 pub mod api;
 pub mod chat;
+pub mod constraint;
 pub mod embed;
 pub mod llama;
 pub mod text;
+pub mod tool_format;
 
-pub use api::{BackendInfo, Engine, EngineError, EngineMetrics, Event, EventStream, Finish, PreparedPrompt, SamplingParams, TokenId};
+pub use api::{BackendInfo, Constraint, Engine, EngineError, EngineMetrics, Event, EventStream, Finish, PreparedPrompt, SamplingParams, TokenId};
 pub use chat::{ChatPrompt, Role, Turn};
 pub use embed::Embedder;

@@ -108,6 +108,10 @@ pub struct ServeArgs {
     /// Share quota state with other replicas through Redis (`redis://host:port/`).
     #[arg(long, env = "GEMD_REDIS_URL")]
     pub redis_url: Option<String>,
+    /// The admin token for the console and the admin API (a secret of its own, never an API
+    /// key). Default: the one in `<home>/admin_token`, created on first start.
+    #[arg(long, env = "GEMD_ADMIN_TOKEN", hide_env_values = true)]
+    pub admin_token: Option<String>,
     /// Admit requests when Redis is unreachable (default: refuse them with 503 UNAVAILABLE).
     #[arg(long, env = "GEMD_QUOTA_FAIL_OPEN")]
     pub quota_fail_open: bool,

@@ -4,6 +4,7 @@ mod bench_embed;
 mod cli;
 mod config;
 mod admin;
+mod admin_token;
 mod pull;
 mod pull_embedding;
 
@@ -124,17 +125,26 @@ fn serve(args: ServeArgs, home: PathBuf) -> anyhow::Result<()> {
     let embedding_specs = config.embedding_catalog()?;
     let embedders = load_embedders(&config, &embedding_specs, &home)?;
     let catalog = Catalog::new(config.catalog()?, &backends)?.with_embeddings(embedding_specs, &embedders)?;
+    let admin_token = match args.admin_token.filter(|t| !t.is_empty()) {
+        Some(t) => t,
+        None => admin_token::load_or_create(&home)?,
+    };
     let state = AppState {
         catalog: Arc::new(catalog),
         access: Arc::new(access),
         limits: ServerLimits { max_body_bytes: config.max_body_bytes.unwrap_or(ServerLimits::default().max_body_bytes) },
+        admin: Arc::new(gemd_server::admin::AdminAuth::new(&admin_token)),
     };
+    drop(admin_token);
+    let token_file = admin_token::path(&home);
 
     runtime.block_on(async move {
+        let shutdown = shutdown_signal().context("installing signal handlers")?;
         let listener = tokio::net::TcpListener::bind((host.as_str(), port)).await.with_context(|| format!("binding {host}:{port}"))?;
         let addr = listener.local_addr()?;
         tracing::info!("listening on http://{addr}");
-        gemd_server::serve(listener, state, shutdown_signal()).await?;
+        tracing::info!("console: http://{addr}/ (sign in with the admin token: --admin-token, GEMD_ADMIN_TOKEN or {})", token_file.display());
+        gemd_server::serve(listener, state, shutdown).await?;
         tracing::info!("drained in-flight requests; exiting");
         anyhow::Ok(())
     })?;
@@ -202,21 +212,20 @@ fn load_llama(config: gemd_engine::llama::LlamaConfig) -> anyhow::Result<Arc<dyn
     Ok(Arc::new(engine))
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Installs the SIGINT/SIGTERM handlers now (before the server announces itself, so a signal
+/// sent right after "listening" drains instead of killing the process) and returns the
+/// future that resolves on the first of them.
+fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
+    let (mut term, mut int) = {
+        use tokio::signal::unix::{signal, SignalKind};
+        (signal(SignalKind::terminate())?, signal(SignalKind::interrupt())?)
     };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
-    tracing::info!("shutdown requested; draining in-flight requests");
+    Ok(async move {
+        #[cfg(unix)]
+        tokio::select! { _ = term.recv() => {}, _ = int.recv() => {} }
+        #[cfg(not(unix))]
+        let _ = tokio::signal::ctrl_c().await;
+        tracing::info!("shutdown requested; draining in-flight requests");
+    })
 }

@@ -17,6 +17,17 @@ pub enum Metric {
     RequestsPerDay,
 }
 
+impl Metric {
+    /// How the console names the metric.
+    pub fn label(self) -> &'static str {
+        match self {
+            Metric::RequestsPerMinute => "requests per minute",
+            Metric::InputTokensPerMinute => "input tokens per minute",
+            Metric::RequestsPerDay => "requests per day",
+        }
+    }
+}
+
 /// One exceeded limit and when it frees enough room for the refused request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Violation {

@@ -7,10 +7,11 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use gemd_quota::{pacific_day, Decision, Limiter, QuotaError};
-use gemd_store::{Store, Tier, UsageRow};
+use gemd_store::{Refusal, Store, Tier, UsageRow};
 
 use crate::auth::KeyRing;
 use crate::error::ApiError;
+use crate::quota_error::QuotaSurface;
 use crate::quota_table::QuotaTable;
 
 /// The project every static key belongs to.
@@ -82,11 +83,24 @@ impl Access {
     /// Admits one generate request of `tokens` input tokens for `model`, or refuses it with
     /// the real service's 429 (nothing is consumed then).
     pub async fn admit(self: &Arc<Self>, caller: &Caller, model: &str, tokens: u64) -> Result<Ticket, ApiError> {
+        self.admit_on(QuotaSurface::Generate, caller, model, tokens).await
+    }
+
+    /// Admits one embedding request (`embedContent`, a whole `batchEmbedContents`, or one
+    /// OpenAI `embeddings` call) of `tokens` input tokens against `model`'s limits.
+    /// UNCONFIRMED: whether the real service counts a batch as one request or as one per
+    /// input; gemd counts one request and every input's tokens.
+    pub async fn admit_embedding(self: &Arc<Self>, caller: &Caller, model: &str, tokens: u64) -> Result<Ticket, ApiError> {
+        self.admit_on(QuotaSurface::Embed, caller, model, tokens).await
+    }
+
+    async fn admit_on(self: &Arc<Self>, surface: QuotaSurface, caller: &Caller, model: &str, tokens: u64) -> Result<Ticket, ApiError> {
         let limits = self.quotas.limits(caller.tier, model);
         match self.limiter.check_and_take(&caller.project_id, model, limits, tokens).await {
             Ok(Decision::Allowed) => {}
             Ok(Decision::Denied(violations)) => {
-                return Err(ApiError::QuotaExceeded { model: model.to_string(), paid: !caller.tier.is_free(), violations });
+                self.remember_refusal(caller, model, &violations);
+                return Err(ApiError::QuotaExceeded { surface, model: model.to_string(), paid: !caller.tier.is_free(), violations });
             }
             Err(QuotaError::Unavailable(e)) if self.fail_open => {
                 tracing::warn!(error = %e, "quota backend unreachable; admitting (fail-open)");
@@ -97,6 +111,27 @@ impl Access {
             }
         }
         Ok(Ticket { access: self.clone(), project_id: caller.project_id.clone(), model: model.to_string(), prompt_tokens: tokens as i64, output_tokens: 0 })
+    }
+}
+
+impl Access {
+    /// Writes a refusal for the console's "recent 429s" without delaying the 429 itself.
+    fn remember_refusal(&self, caller: &Caller, model: &str, violations: &[gemd_quota::Violation]) {
+        let refusal = Refusal {
+            project_id: caller.project_id.clone(),
+            model: model.to_string(),
+            at_ms: now_ms(),
+            metrics: violations.iter().map(|v| v.metric.label()).collect::<Vec<_>>().join(","),
+            retry_after_ms: violations.iter().map(|v| v.retry_after_ms).max().unwrap_or(0),
+        };
+        let store = self.store.clone();
+        if let Ok(rt) = tokio::runtime::Handle::try_current() {
+            rt.spawn(async move {
+                if let Err(e) = store.record_refusal(&refusal).await {
+                    tracing::warn!(error = %e, "could not record a quota refusal");
+                }
+            });
+        }
     }
 }
 
@@ -118,7 +153,8 @@ impl Ticket {
 
 impl Drop for Ticket {
     fn drop(&mut self) {
-        let (day, _) = pacific_day(now_ms());
+        let now = now_ms();
+        let (day, _) = pacific_day(now);
         let row = UsageRow {
             project_id: std::mem::take(&mut self.project_id),
             model: std::mem::take(&mut self.model),
@@ -130,7 +166,7 @@ impl Drop for Ticket {
         let store = self.access.store.clone();
         if let Ok(rt) = tokio::runtime::Handle::try_current() {
             rt.spawn(async move {
-                if let Err(e) = store.record_usage(&row).await {
+                if let Err(e) = store.record_usage(&row, now).await {
                     tracing::error!(error = %e, "could not write the usage ledger");
                 }
             });

@@ -12,6 +12,7 @@ use gemd_engine::{Embedder, EngineError};
 use gemd_wire::gemini::Model;
 use gemd_wire::parse::{semantic, WireError};
 
+use crate::access::{Access, Caller};
 use crate::error::ApiError;
 
 /// The embedder every built-in embedding id maps to: the embedded all-MiniLM-L6-v2.
@@ -103,13 +104,17 @@ impl EmbeddingServed {
     }
 
     /// Unit vectors of the model's full dimension for `texts`, in order (one engine call, so
-    /// the engine batches them). Runs on a blocking thread: a forward pass is real CPU work.
-    // Quota hook (the quotas issue): every surface's embedding requests pass here, so this is
-    // where they should be counted against the project's limits for `self.spec.id`, with
-    // `texts.len()` inputs.
-    pub async fn embed(&self, texts: Vec<String>) -> Result<Vec<Vec<f32>>, ApiError> {
+    /// the engine batches them), after admitting the request against `caller`'s quota for
+    /// this model. Every surface's embedding requests pass here, so all are counted alike.
+    /// Runs on a blocking thread: a forward pass is real CPU work. Also returns the input
+    /// tokens counted (each text's, capped at the model's limit, as it is truncated).
+    pub async fn embed(&self, access: &Arc<Access>, caller: &Caller, texts: Vec<String>) -> Result<(Vec<Vec<f32>>, u32), ApiError> {
+        let limit = self.input_token_limit() as usize;
+        let tokens: usize = self.count_tokens(texts.clone()).await?.into_iter().map(|n| n.min(limit)).sum();
+        let _ticket = access.admit_embedding(caller, &self.spec.id, tokens as u64).await?;
         let embedder = self.embedder.clone();
-        blocking(move || embedder.embed(&texts)).await
+        let vectors = blocking(move || embedder.embed(&texts)).await?;
+        Ok((vectors, tokens as u32))
     }
 
     /// Checks a requested output dimensionality (`0` or none: the full dimension); `field`

@@ -30,11 +30,31 @@ pub enum ApiError {
     #[error("{0}")]
     Engine(#[from] EngineError),
     /// A quota limit of the caller's project is exhausted (429 RESOURCE_EXHAUSTED).
-    #[error("{}", crate::quota_error::message(.model, *.paid, .violations))]
-    QuotaExceeded { model: String, paid: bool, violations: Vec<gemd_quota::Violation> },
+    #[error("{}", crate::quota_error::message(*.surface, .model, *.paid, .violations))]
+    QuotaExceeded { surface: crate::quota_error::QuotaSurface, model: String, paid: bool, violations: Vec<gemd_quota::Violation> },
     /// A dependency (key store, shared quota state) cannot be reached.
     #[error("{0}")]
     Unavailable(String),
+    /// The admin API's refusal of a missing, wrong or expired admin credential.
+    #[error("{0}")]
+    Unauthenticated(String),
+    /// An admin call that would create something that exists.
+    #[error("{0}")]
+    AlreadyExists(String),
+}
+
+impl From<gemd_store::StoreError> for ApiError {
+    fn from(e: gemd_store::StoreError) -> Self {
+        use gemd_store::StoreError;
+        match e {
+            StoreError::NotFound(what) => ApiError::NotFound(format!("{what} not found.")),
+            StoreError::Conflict(what) => ApiError::AlreadyExists(what),
+            StoreError::Backend(_) | StoreError::Corrupt(_) => {
+                tracing::error!(error = %e, "key store failure");
+                ApiError::Unavailable("The service is currently unavailable.".into())
+            }
+        }
+    }
 }
 
 impl ApiError {
@@ -61,11 +81,13 @@ impl ApiError {
             }
             ApiError::ModelNotFound { .. } | ApiError::NotFound(_) => Status::new(Code::NotFound, message),
             ApiError::BodyTooLarge { .. } => Status::new(Code::PayloadTooLarge, message),
-            ApiError::QuotaExceeded { model, paid, violations } => crate::quota_error::status(model, *paid, violations),
+            ApiError::QuotaExceeded { surface, model, paid, violations } => crate::quota_error::status(*surface, model, *paid, violations),
             ApiError::Unavailable(_) => Status::new(Code::Unavailable, message),
+            ApiError::Unauthenticated(_) => Status::new(Code::Unauthenticated, message),
+            ApiError::AlreadyExists(_) => Status::new(Code::AlreadyExists, message),
             ApiError::Engine(e) => match e {
                 EngineError::Overloaded | EngineError::ShuttingDown => Status::new(Code::Unavailable, message),
-                EngineError::PromptTooLong { .. } => Status::new(Code::InvalidArgument, message),
+                EngineError::PromptTooLong { .. } | EngineError::InvalidConstraint(_) => Status::new(Code::InvalidArgument, message),
                 EngineError::Internal(detail) => {
                     tracing::error!(%detail, "engine failure");
                     Status::new(

@@ -2,7 +2,9 @@
 //! tokenising the chat prompt off the async workers, the input-limit check, starting the
 //! engine, and reading its events either whole or as a stream of coalesced steps. The native
 //! and OpenAI surfaces differ only in how they read requests and print answers (a
-//! [`StreamWriter`] each).
+//! [`StreamWriter`] each). A request's [`Plan`] (tools, response format) adds the function
+//! declarations to the prompt and a grammar to the sampling, and its output is read back as
+//! text or function calls ([`Ending`]).
 
 use std::convert::Infallible;
 
@@ -20,6 +22,7 @@ use std::sync::Arc;
 use crate::access::{Access, Caller, Ticket};
 use crate::catalog::Served;
 use crate::error::ApiError;
+use crate::tools::{CallGate, Ending, Plan};
 
 static BACKEND_HEADER: HeaderName = HeaderName::from_static("x-gemd-backend");
 
@@ -37,6 +40,7 @@ pub fn sampling_params(cfg: Option<&GenerationConfig>, served: &Served) -> Sampl
         frequency_penalty: cfg.frequency_penalty.map(|p| p as f32),
         stop_sequences: cfg.stop_sequences,
         max_output_tokens: cfg.max_output_tokens.filter(|n| *n > 0).map(|n| (n.min(limit as i64)) as u32).unwrap_or(limit),
+        constraint: None,
     }
 }
 
@@ -57,26 +61,33 @@ pub struct Started {
     pub response_id: String,
     /// The quota admission; dropped (and written to the ledger) when the generation ends.
     pub ticket: Ticket,
+    /// Whether the output may be a block of function calls.
+    pub calls_possible: bool,
 }
 
 /// Tokenises, checks the input limit, admits the request against the caller's quota for
-/// this model (counting the real prompt tokens), then starts the engine.
-pub async fn start(served: &Served, chat: ChatPrompt, params: SamplingParams, access: &Arc<Access>, caller: &Caller) -> Result<Started, ApiError> {
-    let prompt = tokenize(served, chat).await?;
+/// this model (counting the real prompt tokens), then starts the engine. `plan` adds its
+/// function declarations to the system text and its grammar to the sampling.
+pub async fn start(served: &Served, chat: ChatPrompt, mut params: SamplingParams, plan: &Plan, access: &Arc<Access>, caller: &Caller) -> Result<Started, ApiError> {
+    params.constraint = plan.constraint();
+    let prompt = tokenize(served, plan.prompt(chat)).await?;
     let limit = served.input_token_limit() as usize;
     if prompt.len() > limit {
         return Err(EngineError::PromptTooLong { tokens: prompt.len(), limit }.into());
     }
     let prompt_tokens = prompt.len() as u32;
     let ticket = access.admit(caller, &served.spec.id, prompt_tokens as u64).await?;
-    let events = served.engine.generate(prompt, params)?;
-    Ok(Started { events, prompt_tokens, response_id: response_id(), ticket })
+    let events = served.engine.generate(prompt, params).map_err(|e| match e {
+        EngineError::InvalidConstraint(message) => ApiError::invalid(message, None),
+        e => e.into(),
+    })?;
+    Ok(Started { events, prompt_tokens, response_id: response_id(), ticket, calls_possible: plan.may_call() })
 }
 
 /// A finished generation, read whole.
 pub struct Completion {
     pub text: String,
-    pub finish: Finish,
+    pub ending: Ending,
     pub prompt_tokens: u32,
     pub output_tokens: u32,
 }
@@ -89,7 +100,8 @@ impl Started {
                 Some(Event::Text { text: t, .. }) => text.push_str(&t),
                 Some(Event::Done { finish, prompt_tokens, output_tokens }) => {
                     self.ticket.set_output_tokens(output_tokens);
-                    return Ok(Completion { text, finish, prompt_tokens, output_tokens });
+                    let (text, ending) = crate::tools::reply::read(&text, finish, self.calls_possible);
+                    return Ok(Completion { text, ending, prompt_tokens, output_tokens });
                 }
                 Some(Event::Failed(e)) => return Err(e.into()),
                 None => return Err(ended_early()),
@@ -105,8 +117,9 @@ fn ended_early() -> ApiError {
 /// How one surface prints a stream: a chunk per step of output, and the event that ends a
 /// stream which failed after it started.
 pub trait StreamWriter: Send + 'static {
-    /// Bytes for new text; `finish` is set on the last step, which must also close the stream.
-    fn chunk(&mut self, text: String, output_tokens: u32, finish: Option<Finish>) -> String;
+    /// Bytes for new text; `ending` is set on the last step (with the calls, if the answer is
+    /// calls), which must also close the stream.
+    fn chunk(&mut self, text: String, output_tokens: u32, ending: Option<Ending>) -> String;
     /// Bytes for a failure after the first chunk; nothing follows them.
     fn error(&mut self, error: &ApiError) -> String;
 }
@@ -119,7 +132,8 @@ pub async fn stream_response<W: StreamWriter>(mut run: Started, writer: W, conte
         None => return Err(ended_early()),
         Some(step) => step,
     };
-    let state = StreamState { events: run.events, pending: Some(first), writer, finished: false, ticket: run.ticket };
+    let gate = CallGate::new(run.calls_possible);
+    let state = StreamState { events: run.events, pending: Some(first), writer, finished: false, ticket: run.ticket, gate };
     let body = stream::unfold(state, |mut st| async move {
         let chunk = st.next_frame().await?;
         Some((Ok::<_, Infallible>(Bytes::from(chunk)), st))
@@ -163,6 +177,8 @@ struct StreamState<W> {
     finished: bool,
     /// Lives as long as the body: the ledger gets what was streamed, even if the client left.
     ticket: Ticket,
+    /// Holds back text that may be a block of calls.
+    gate: CallGate,
 }
 
 impl<W: StreamWriter> StreamState<W> {
@@ -171,24 +187,36 @@ impl<W: StreamWriter> StreamState<W> {
         if self.finished {
             return None;
         }
-        let step = match self.pending.take() {
-            Some(step) => Some(step),
-            None => next_step(&mut self.events).await,
-        };
-        match step {
-            Some(Step::Chunk { text, output_tokens, finish }) => {
-                self.finished = finish.is_some();
-                self.ticket.set_output_tokens(output_tokens);
-                Some(self.writer.chunk(text, output_tokens, finish))
-            }
-            Some(Step::Failed(e)) => {
-                self.finished = true;
-                Some(self.writer.error(&e))
-            }
-            None => {
-                self.finished = true;
-                Some(self.writer.error(&ended_early()))
-            }
+        loop {
+            let step = match self.pending.take() {
+                Some(step) => Some(step),
+                None => next_step(&mut self.events).await,
+            };
+            return match step {
+                Some(Step::Chunk { text, output_tokens, finish }) => {
+                    self.ticket.set_output_tokens(output_tokens);
+                    let mut text = self.gate.feed(&text);
+                    let ending = finish.map(|f| {
+                        let (rest, ending) = self.gate.end(f);
+                        text.push_str(&rest);
+                        ending
+                    });
+                    if text.is_empty() && ending.is_none() {
+                        // Everything was held back (a possible call block): nothing to write yet.
+                        continue;
+                    }
+                    self.finished = ending.is_some();
+                    Some(self.writer.chunk(text, output_tokens, ending))
+                }
+                Some(Step::Failed(e)) => {
+                    self.finished = true;
+                    Some(self.writer.error(&e))
+                }
+                None => {
+                    self.finished = true;
+                    Some(self.writer.error(&ended_early()))
+                }
+            };
         }
     }
 }

@@ -3,6 +3,7 @@
 //! ring (`auth`), one error type that renders every failure (`error`).
 
 pub mod access;
+pub mod admin;
 pub mod auth;
 pub mod body;
 pub mod catalog;
@@ -16,6 +17,7 @@ pub mod query;
 pub mod quota_error;
 pub mod quota_table;
 pub mod state;
+pub mod tools;
 
 use std::future::Future;
 
@@ -35,6 +37,7 @@ pub fn router(state: AppState) -> Router {
         .merge(gemini::routes())
         .merge(openai::routes())
         .merge(ops::routes())
+        .merge(admin::routes())
         .fallback(|uri: Uri| async move { ApiError::NotFound(format!("Method not found: {}", uri.path())) })
         .with_state(state)
 }

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use crate::access::Access;
+use crate::admin::AdminAuth;
 use crate::catalog::Catalog;
 
 /// Limits the server applies before any model runs.
@@ -25,4 +26,6 @@ pub struct AppState {
     /// Keys, projects and quotas.
     pub access: Arc<Access>,
     pub limits: ServerLimits,
+    /// The admin token's verifier, for the admin API and the console.
+    pub admin: Arc<AdminAuth>,
 }

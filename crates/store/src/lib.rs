@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-pub use model::{ApiKey, NewKey, Project, Tier, UsageRow};
+pub use model::{ApiKey, HourlyRow, NewKey, Project, Refusal, Tier, UsageRow};
 pub use sql_store::{digest_hex, new_secret, SqlStore};
 
 #[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
@@ -47,9 +47,15 @@ pub trait Store: Send + Sync + 'static {
     /// The live key a secret belongs to, with its project (`None` for unknown or revoked keys).
     async fn authenticate(&self, secret: &str) -> Result<Option<(ApiKey, Project)>, StoreError>;
     async fn touch_key(&self, key_id: &str, at_ms: i64) -> Result<(), StoreError>;
-    /// Adds to one (project, model, day) row of the ledger.
-    async fn record_usage(&self, row: &UsageRow) -> Result<(), StoreError>;
+    /// Adds to one (project, model, day) row of the ledger and to the row of the hour of `at_ms`.
+    async fn record_usage(&self, row: &UsageRow, at_ms: i64) -> Result<(), StoreError>;
     async fn usage(&self, project_id: Option<&str>, since_day: Option<&str>) -> Result<Vec<UsageRow>, StoreError>;
+    /// One project's hourly rows from the hour containing `since_ms` on, oldest first.
+    async fn hourly_usage(&self, project_id: &str, since_ms: i64) -> Result<Vec<HourlyRow>, StoreError>;
+    /// Remembers a quota refusal; refusals older than a week are dropped.
+    async fn record_refusal(&self, refusal: &Refusal) -> Result<(), StoreError>;
+    /// A project's latest refusals, newest first.
+    async fn recent_refusals(&self, project_id: &str, limit: i64) -> Result<Vec<Refusal>, StoreError>;
 }
 
 /// Opens the store a URL names: `postgres://…` / `postgresql://…`, `sqlite://PATH`, or the

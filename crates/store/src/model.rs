@@ -85,3 +85,24 @@ pub struct UsageRow {
     pub prompt_tokens: i64,
     pub candidate_tokens: i64,
 }
+
+/// Usage of one project for one model in one clock hour (UTC-aligned; the console's chart).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HourlyRow {
+    pub model: String,
+    pub hour_start_ms: i64,
+    pub requests: i64,
+    pub prompt_tokens: i64,
+    pub candidate_tokens: i64,
+}
+
+/// A request refused for quota (429), for the console's "recent 429s".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    pub project_id: String,
+    pub model: String,
+    pub at_ms: i64,
+    /// The violated limits, comma-separated (`requests per minute,input tokens per minute`).
+    pub metrics: String,
+    pub retry_after_ms: i64,
+}

@@ -29,6 +29,24 @@ pub const MIGRATIONS: &[&str] = &[
         candidate_tokens BIGINT NOT NULL,
         PRIMARY KEY (project_id, model, day)
     );",
+    // 2: hourly usage (the console's 24-hour chart) and recent quota refusals.
+    "CREATE TABLE IF NOT EXISTS usage_hourly (
+        project_id TEXT NOT NULL,
+        model TEXT NOT NULL,
+        hour_start BIGINT NOT NULL,
+        requests BIGINT NOT NULL,
+        prompt_tokens BIGINT NOT NULL,
+        candidate_tokens BIGINT NOT NULL,
+        PRIMARY KEY (project_id, model, hour_start)
+    );
+    CREATE TABLE IF NOT EXISTS refusals (
+        project_id TEXT NOT NULL,
+        model TEXT NOT NULL,
+        at BIGINT NOT NULL,
+        metrics TEXT NOT NULL,
+        retry_after_ms BIGINT NOT NULL
+    );
+    CREATE INDEX IF NOT EXISTS refusals_project_at ON refusals(project_id, at);",
 ];
 
 pub const CREATE_VERSION_TABLE: &str = "CREATE TABLE IF NOT EXISTS gemd_schema (version BIGINT NOT NULL)";

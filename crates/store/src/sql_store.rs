@@ -7,7 +7,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use crate::db::{Db, Row, Val};
-use crate::model::{ApiKey, NewKey, Project, Tier, UsageRow};
+use crate::model::{ApiKey, HourlyRow, NewKey, Project, Refusal, Tier, UsageRow};
 use crate::schema::{CREATE_VERSION_TABLE, MIGRATIONS};
 use crate::{Store, StoreError};
 
@@ -32,6 +32,21 @@ pub fn digest_hex(secret: &str) -> String {
 
 fn now_ms() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+}
+
+const HOUR_MS: i64 = 3_600_000;
+/// How long refusals are remembered (the console shows recent ones).
+const REFUSALS_KEPT_MS: i64 = 7 * 24 * HOUR_MS;
+
+/// An upsert adding one request's counts to a ledger table keyed by (project, model, period).
+fn add_usage_sql(table: &str, period: &str) -> String {
+    format!(
+        "INSERT INTO {table} (project_id, model, {period}, requests, prompt_tokens, candidate_tokens) VALUES ($1, $2, $3, $4, $5, $6)
+         ON CONFLICT (project_id, model, {period}) DO UPDATE SET
+           requests = {table}.requests + excluded.requests,
+           prompt_tokens = {table}.prompt_tokens + excluded.prompt_tokens,
+           candidate_tokens = {table}.candidate_tokens + excluded.candidate_tokens"
+    )
 }
 
 pub struct SqlStore<D: Db> {
@@ -194,25 +209,67 @@ impl<D: Db> Store for SqlStore<D> {
         Ok(())
     }
 
-    async fn record_usage(&self, row: &UsageRow) -> Result<(), StoreError> {
-        self.db
-            .execute(
-                "INSERT INTO usage_daily (project_id, model, day, requests, prompt_tokens, candidate_tokens) VALUES ($1, $2, $3, $4, $5, $6)
-                 ON CONFLICT (project_id, model, day) DO UPDATE SET
-                   requests = usage_daily.requests + excluded.requests,
-                   prompt_tokens = usage_daily.prompt_tokens + excluded.prompt_tokens,
-                   candidate_tokens = usage_daily.candidate_tokens + excluded.candidate_tokens",
-                vec![
-                    row.project_id.clone().into(),
-                    row.model.clone().into(),
-                    row.day.clone().into(),
-                    row.requests.into(),
-                    row.prompt_tokens.into(),
-                    row.candidate_tokens.into(),
-                ],
+    async fn record_usage(&self, row: &UsageRow, at_ms: i64) -> Result<(), StoreError> {
+        let counts = |period: Val| {
+            vec![
+                row.project_id.clone().into(),
+                row.model.clone().into(),
+                period,
+                row.requests.into(),
+                row.prompt_tokens.into(),
+                row.candidate_tokens.into(),
+            ]
+        };
+        self.db.execute(&add_usage_sql("usage_daily", "day"), counts(row.day.clone().into())).await?;
+        self.db.execute(&add_usage_sql("usage_hourly", "hour_start"), counts(at_ms.div_euclid(HOUR_MS).saturating_mul(HOUR_MS).into())).await?;
+        Ok(())
+    }
+
+    async fn hourly_usage(&self, project_id: &str, since_ms: i64) -> Result<Vec<HourlyRow>, StoreError> {
+        let since = since_ms.div_euclid(HOUR_MS) * HOUR_MS;
+        let rows = self
+            .db
+            .query(
+                "SELECT model, hour_start, requests, prompt_tokens, candidate_tokens FROM usage_hourly
+                 WHERE project_id = $1 AND hour_start >= $2 ORDER BY hour_start, model",
+                vec![project_id.into(), since.into()],
             )
             .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(HourlyRow {
+                    model: r[0].text()?,
+                    hour_start_ms: r[1].int()?,
+                    requests: r[2].int()?,
+                    prompt_tokens: r[3].int()?,
+                    candidate_tokens: r[4].int()?,
+                })
+            })
+            .collect()
+    }
+
+    async fn record_refusal(&self, r: &Refusal) -> Result<(), StoreError> {
+        self.db
+            .execute(
+                "INSERT INTO refusals (project_id, model, at, metrics, retry_after_ms) VALUES ($1, $2, $3, $4, $5)",
+                vec![r.project_id.clone().into(), r.model.clone().into(), r.at_ms.into(), r.metrics.clone().into(), r.retry_after_ms.into()],
+            )
+            .await?;
+        self.db.execute("DELETE FROM refusals WHERE at < $1", vec![(r.at_ms - REFUSALS_KEPT_MS).into()]).await?;
         Ok(())
+    }
+
+    async fn recent_refusals(&self, project_id: &str, limit: i64) -> Result<Vec<Refusal>, StoreError> {
+        let rows = self
+            .db
+            .query(
+                "SELECT project_id, model, at, metrics, retry_after_ms FROM refusals WHERE project_id = $1 ORDER BY at DESC LIMIT $2",
+                vec![project_id.into(), limit.into()],
+            )
+            .await?;
+        rows.iter()
+            .map(|r| Ok(Refusal { project_id: r[0].text()?, model: r[1].text()?, at_ms: r[2].int()?, metrics: r[3].text()?, retry_after_ms: r[4].int()? }))
+            .collect()
     }
 
     async fn usage(&self, project_id: Option<&str>, since_day: Option<&str>) -> Result<Vec<UsageRow>, StoreError> {

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use gemd_store::postgres::Postgres;
 use gemd_store::sqlite::Sqlite;
-use gemd_store::{SqlStore, Store, StoreError, Tier, UsageRow};
+use gemd_store::{Refusal, SqlStore, Store, StoreError, Tier, UsageRow};
 
 async fn backends() -> Vec<(&'static str, Arc<dyn Store>)> {
     let url = std::env::var("GEMD_TEST_POSTGRES_URL")
@@ -75,10 +75,10 @@ async fn the_ledger_adds_up_per_project_model_and_day() {
             candidate_tokens: c,
         };
         s.ensure_project("default", "Default", Tier::Free).await.unwrap();
-        s.record_usage(&row("2026-11-24", "gemini-2.5-flash", 10, 5)).await.unwrap();
-        s.record_usage(&row("2026-11-25", "gemini-2.5-flash", 10, 5)).await.unwrap();
-        s.record_usage(&row("2026-11-25", "gemini-2.5-flash", 7, 3)).await.unwrap();
-        s.record_usage(&row("2026-11-25", "gemma-3-27b-it", 1, 1)).await.unwrap();
+        s.record_usage(&row("2026-11-24", "gemini-2.5-flash", 10, 5), NOV25_NOON_MS).await.unwrap();
+        s.record_usage(&row("2026-11-25", "gemini-2.5-flash", 10, 5), NOV25_NOON_MS).await.unwrap();
+        s.record_usage(&row("2026-11-25", "gemini-2.5-flash", 7, 3), NOV25_NOON_MS).await.unwrap();
+        s.record_usage(&row("2026-11-25", "gemma-3-27b-it", 1, 1), NOV25_NOON_MS).await.unwrap();
         let today = s.usage(Some("default"), Some("2026-11-25")).await.unwrap();
         assert_eq!(today.len(), 2, "{name}");
         assert_eq!((today[0].requests, today[0].prompt_tokens, today[0].candidate_tokens), (2, 17, 8), "{name}");
@@ -94,7 +94,7 @@ async fn concurrent_usage_updates_are_not_lost() {
             .map(|_| {
                 let s = s.clone();
                 tokio::spawn(async move {
-                    s.record_usage(&UsageRow { project_id: "default".into(), model: "m".into(), day: "2026-11-25".into(), requests: 1, prompt_tokens: 2, candidate_tokens: 3 })
+                    s.record_usage(&UsageRow { project_id: "default".into(), model: "m".into(), day: "2026-11-25".into(), requests: 1, prompt_tokens: 2, candidate_tokens: 3 }, NOV25_NOON_MS)
                         .await
                         .unwrap()
                 })
@@ -105,5 +105,40 @@ async fn concurrent_usage_updates_are_not_lost() {
         }
         let rows = s.usage(Some("default"), None).await.unwrap();
         assert_eq!((rows[0].requests, rows[0].prompt_tokens, rows[0].candidate_tokens), (50, 100, 150), "{name}");
+    }
+}
+
+/// 2026-11-25T12:00:00Z.
+const NOV25_NOON_MS: i64 = 1_795_608_000_000;
+const HOUR: i64 = 3_600_000;
+
+#[tokio::test]
+async fn hourly_rows_add_up_per_clock_hour() {
+    for (name, s) in backends().await {
+        let row = |model: &str| UsageRow { project_id: "p".into(), model: model.into(), day: "2026-11-25".into(), requests: 1, prompt_tokens: 4, candidate_tokens: 2 };
+        s.ensure_project("p", "P", Tier::Free).await.unwrap();
+        s.record_usage(&row("a"), NOV25_NOON_MS - HOUR + 5).await.unwrap();
+        s.record_usage(&row("a"), NOV25_NOON_MS + 1).await.unwrap();
+        s.record_usage(&row("a"), NOV25_NOON_MS + HOUR - 1).await.unwrap();
+        s.record_usage(&row("b"), NOV25_NOON_MS + 10).await.unwrap();
+        let rows = s.hourly_usage("p", NOV25_NOON_MS + 30 * 60_000).await.unwrap();
+        assert_eq!(rows.len(), 2, "{name}: the hour before is excluded, two models in the hour");
+        assert_eq!((rows[0].model.as_str(), rows[0].hour_start_ms, rows[0].requests, rows[0].prompt_tokens), ("a", NOV25_NOON_MS, 2, 8), "{name}");
+        assert_eq!(s.hourly_usage("p", NOV25_NOON_MS - HOUR).await.unwrap().len(), 3, "{name}");
+        assert!(s.hourly_usage("other", 0).await.unwrap().is_empty(), "{name}");
+    }
+}
+
+#[tokio::test]
+async fn recent_refusals_are_newest_first_and_expire_after_a_week() {
+    for (name, s) in backends().await {
+        let refusal = |at_ms: i64| Refusal { project_id: "p".into(), model: "gemini-2.5-pro".into(), at_ms, metrics: "requests per minute".into(), retry_after_ms: 1500 };
+        s.record_refusal(&refusal(NOV25_NOON_MS - 8 * 24 * HOUR)).await.unwrap();
+        s.record_refusal(&refusal(NOV25_NOON_MS - 1000)).await.unwrap();
+        s.record_refusal(&refusal(NOV25_NOON_MS)).await.unwrap();
+        let got = s.recent_refusals("p", 10).await.unwrap();
+        assert_eq!(got.iter().map(|r| r.at_ms).collect::<Vec<_>>(), vec![NOV25_NOON_MS, NOV25_NOON_MS - 1000], "{name}");
+        assert_eq!(got[0], refusal(NOV25_NOON_MS), "{name}");
+        assert_eq!(s.recent_refusals("p", 1).await.unwrap().len(), 1, "{name}");
     }
 }

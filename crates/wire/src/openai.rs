@@ -178,9 +178,12 @@ pub struct InputAudio {
     pub format: String,
 }
 
-/// A tool call an earlier assistant message made.
+/// A tool call: one an earlier assistant message made, or one in an answer (`index` is set
+/// only in streamed deltas).
 #[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
 pub struct ToolCall {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub index: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
@@ -408,7 +411,10 @@ pub struct Choice {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct ResponseMessage {
     pub role: String,
+    /// `null` when the answer is tool calls.
     pub content: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tool_calls: Vec<ToolCall>,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
@@ -434,7 +440,7 @@ impl Usage {
 }
 
 impl ChatCompletion {
-    pub fn new(id: &str, created: u64, model: &str, content: String, finish: FinishReason, usage: Usage) -> Self {
+    pub fn new(id: &str, created: u64, model: &str, message: ResponseMessage, finish: FinishReason, usage: Usage) -> Self {
         ChatCompletion {
             id: id.into(),
             object: "chat.completion".into(),
@@ -442,7 +448,7 @@ impl ChatCompletion {
             model: model.into(),
             choices: vec![Choice {
                 index: 0,
-                message: ResponseMessage { role: "assistant".into(), content: Some(content) },
+                message,
                 finish_reason: Some(finish),
             }],
             usage,
@@ -476,6 +482,8 @@ pub struct Delta {
     pub role: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub content: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tool_calls: Vec<ToolCall>,
 }
 
 impl ChatCompletionChunk {
@@ -580,7 +588,7 @@ mod tests {
 
     #[test]
     fn chunks_print_null_finish_and_omit_absent_usage() {
-        let c = ChatCompletionChunk::new("chatcmpl-x", 1, "m", Some((Delta { role: Some("assistant".into()), content: Some("Hi".into()) }, None)), None);
+        let c = ChatCompletionChunk::new("chatcmpl-x", 1, "m", Some((Delta { role: Some("assistant".into()), content: Some("Hi".into()), ..Default::default() }, None)), None);
         assert_eq!(
             serde_json::to_string(&c).unwrap(),
             r#"{"id":"chatcmpl-x","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"role":"assistant","content":"Hi"},"finish_reason":null}]}"#

@@ -11,6 +11,7 @@ pub enum Code {
     Unauthenticated,
     PermissionDenied,
     NotFound,
+    AlreadyExists,
     PayloadTooLarge,
     ResourceExhausted,
     Cancelled,
@@ -28,6 +29,7 @@ impl Code {
             Code::Unauthenticated => 401,
             Code::PermissionDenied => 403,
             Code::NotFound => 404,
+            Code::AlreadyExists => 409,
             Code::PayloadTooLarge => 413,
             Code::ResourceExhausted => 429,
             Code::Cancelled => 499,
@@ -46,6 +48,7 @@ impl Code {
             Code::Unauthenticated => "UNAUTHENTICATED",
             Code::PermissionDenied => "PERMISSION_DENIED",
             Code::NotFound => "NOT_FOUND",
+            Code::AlreadyExists => "ALREADY_EXISTS",
             // Google's front end answers oversized bodies 413 with this status name.
             Code::PayloadTooLarge => "INVALID_ARGUMENT",
             Code::ResourceExhausted => "RESOURCE_EXHAUSTED",

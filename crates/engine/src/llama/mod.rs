@@ -4,6 +4,7 @@
 //! shared, read-only model.
 
 mod config;
+mod grammar;
 mod metrics;
 mod prefix_cache;
 pub mod raw_bench;
@@ -23,6 +24,7 @@ use tokio::sync::mpsc::unbounded_channel;
 
 pub use config::LlamaConfig;
 use metrics::{add, Counters};
+use grammar::Grammars;
 use scheduler::{Job, Limits};
 
 use crate::api::{BackendInfo, Engine, EngineError, EngineMetrics, EventStream, PreparedPrompt, SamplingParams};
@@ -47,6 +49,7 @@ pub struct LlamaEngine {
     counters: Arc<Counters>,
     queue_capacity: usize,
     thread: Mutex<Option<JoinHandle<()>>>,
+    grammars: Grammars,
 }
 
 impl LlamaEngine {
@@ -122,6 +125,7 @@ impl LlamaEngine {
             counters,
             queue_capacity: config.queue_capacity,
             thread: Mutex::new(Some(thread)),
+            grammars: Grammars::default(),
         })
     }
 
@@ -178,6 +182,8 @@ impl Engine for LlamaEngine {
         }
         let room = (limit - prompt.len()) as u32;
         let max_output = params.max_output_tokens.clamp(1, room);
+        // Compiled here, on the caller's thread: a bad grammar fails this request only.
+        let grammar = params.constraint.as_ref().map(|c| self.grammars.matcher(&self.model, c)).transpose()?;
         let guard = self.jobs.lock().expect("jobs lock");
         let Some(jobs) = guard.as_ref() else { return Err(EngineError::ShuttingDown) };
         // The queue bound: requests not yet admitted to the batch.
@@ -188,7 +194,7 @@ impl Engine for LlamaEngine {
             return Err(EngineError::Overloaded);
         }
         let (events, stream) = unbounded_channel();
-        jobs.send(Job { tokens: prompt.tokens, params, max_output, events }).map_err(|_| {
+        jobs.send(Job { tokens: prompt.tokens, params, max_output, grammar, events }).map_err(|_| {
             metrics::sub(&self.counters.queued, 1);
             EngineError::ShuttingDown
         })?;

@@ -1,7 +1,10 @@
 //! Builds one request's llama.cpp sampler chain from its `SamplingParams`, in llama.cpp's own
 //! order: penalties, top-k, top-p, temperature, then a seeded draw (or greedy at temperature 0).
+//! A grammar constraint goes first, while the candidates are still the whole vocabulary, so
+//! that top-k and top-p choose among allowed tokens only.
 
 use llama_cpp_2::sampling::LlamaSampler;
+use llguidance::Matcher;
 
 use crate::api::SamplingParams;
 
@@ -13,8 +16,12 @@ pub const DEFAULT_TOP_K: i32 = 64;
 /// How many recent tokens presence/frequency penalties look at.
 const PENALTY_WINDOW: i32 = 256;
 
-pub fn build(params: &SamplingParams, n_vocab: i32, fallback_seed: u32) -> LlamaSampler {
+pub fn build(params: &SamplingParams, n_vocab: i32, fallback_seed: u32, grammar: Option<Matcher>) -> LlamaSampler {
     let mut chain = Vec::new();
+    if let Some(matcher) = grammar {
+        // Its `accept` runs inside `sample()`; nothing may accept the token a second time.
+        chain.push(LlamaSampler::from(matcher));
+    }
     let presence = params.presence_penalty.unwrap_or(0.0);
     let frequency = params.frequency_penalty.unwrap_or(0.0);
     if presence != 0.0 || frequency != 0.0 {

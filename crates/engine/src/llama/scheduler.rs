@@ -14,6 +14,7 @@ use llama_cpp_2::llama_batch::LlamaBatch;
 use llama_cpp_2::model::LlamaModel;
 use llama_cpp_2::sampling::LlamaSampler;
 use llama_cpp_2::token::LlamaToken;
+use llguidance::Matcher;
 use tokio::sync::mpsc::UnboundedSender;
 
 use super::metrics::{add, sub, Counters};
@@ -28,6 +29,8 @@ pub struct Job {
     pub params: SamplingParams,
     /// Output tokens granted (already capped by the context left).
     pub max_output: u32,
+    /// The compiled constraint, if any; it moves into the sequence's sampler chain.
+    pub grammar: Option<Matcher>,
     pub events: UnboundedSender<Event>,
 }
 
@@ -121,7 +124,7 @@ pub fn run(model: &LlamaModel, mut ctx: LlamaContext<'_>, jobs: Receiver<Job>, l
                     None => break,
                 }
             }
-            let job = waiting.pop_front().expect("front exists");
+            let mut job = waiting.pop_front().expect("front exists");
             let slot = free_slots.pop().expect("checked non-empty");
             kv_reserved += job.kv_need();
             seed_counter = seed_counter.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
@@ -144,7 +147,7 @@ pub fn run(model: &LlamaModel, mut ctx: LlamaContext<'_>, jobs: Receiver<Job>, l
             }
             active.push(Sequence {
                 slot,
-                sampler: sampler::build(&job.params, n_vocab, seed_counter),
+                sampler: sampler::build(&job.params, n_vocab, seed_counter, job.grammar.take()),
                 text: TextAssembler::new(job.params.stop_sequences.clone()),
                 job,
                 fed,

@@ -1,26 +1,24 @@
 //! From a Gemini request to what the engine runs (a chat prompt and sampling parameters), with
 //! every feature this backend cannot honour refused up front with a 400 that names the field;
-//! and from engine output back to Gemini responses.
+//! and from engine output back to Gemini responses. Tools and response formats are read by
+//! [`crate::tools::gemini`]; earlier `functionCall` and `functionResponse` parts enter the
+//! prompt in the text form of [`gemd_engine::tool_format`].
 
-use gemd_engine::{ChatPrompt, Finish, Role, Turn};
+use gemd_engine::tool_format::{calls_block, results_block};
+use gemd_engine::{ChatPrompt, Role, Turn};
 use gemd_wire::gemini::{Candidate, Content, FinishReason, GenerateContentRequest, GenerateContentResponse, Part, UsageMetadata};
 use gemd_wire::proto::decode_base64;
+use serde_json::Value;
 
 use crate::catalog::Served;
 use crate::error::ApiError;
+use crate::tools::Ending;
 
 /// Checks what the request asks for against what the model and its backend can do.
 pub fn check_supported(req: &GenerateContentRequest, served: &Served) -> Result<(), ApiError> {
     let id = &served.spec.id;
     if req.system_instruction.is_some() {
         served.check_system_instruction("system_instruction")?;
-    }
-    for (i, tool) in req.tools.iter().enumerate() {
-        let kind = tool.as_object().and_then(|o| o.keys().next().cloned()).unwrap_or_default();
-        return Err(ApiError::invalid(
-            format!("Tool \"{kind}\" is not supported by models/{id} on this server yet (backend {}); send the request without tools.", served.engine.info().name),
-            Some(format!("tools[{i}]")),
-        ));
     }
     if req.cached_content.is_some() {
         return Err(ApiError::invalid("cachedContent is not supported on this server yet.", Some("cached_content".into())));
@@ -30,18 +28,6 @@ pub fn check_supported(req: &GenerateContentRequest, served: &Served) -> Result<
             return Err(ApiError::invalid(
                 "candidate_count > 1 is not supported on this server yet; send one request per candidate.",
                 Some("generation_config.candidate_count".into()),
-            ));
-        }
-        if cfg.response_schema.is_some() || cfg.response_json_schema.is_some() {
-            return Err(ApiError::invalid(
-                format!("Structured output (response_schema) is not supported by models/{id} on this server yet."),
-                Some("generation_config.response_schema".into()),
-            ));
-        }
-        if let Some(mime) = cfg.response_mime_type.as_deref().filter(|m| !m.is_empty() && *m != "text/plain") {
-            return Err(ApiError::invalid(
-                format!("response_mime_type \"{mime}\" is not supported by models/{id} on this server yet; only text/plain is."),
-                Some("generation_config.response_mime_type".into()),
             ));
         }
         if let Some(m) = cfg.response_modalities.iter().find(|m| m.as_str() != "TEXT") {
@@ -74,11 +60,24 @@ pub fn chat_prompt(req: &GenerateContentRequest, served: &Served) -> Result<Chat
 
 fn content_text(content: &Content, served: &Served, at: &str) -> Result<String, ApiError> {
     let mut pieces = Vec::with_capacity(content.parts.len());
+    // Consecutive calls (or results) form one block, as the model writes parallel calls.
+    let mut calls: Vec<(&str, &Value)> = Vec::new();
+    let mut results: Vec<(&str, &Value)> = Vec::new();
+    let empty = Value::Object(Default::default());
     for (j, part) in content.parts.iter().enumerate() {
         if part.thought {
             // Thought summaries from an earlier answer are not fed back to the model.
             continue;
         }
+        if let Some(call) = &part.function_call {
+            calls.push((call.name.as_str(), call.args.as_ref().unwrap_or(&empty)));
+            continue;
+        }
+        if let Some(result) = &part.function_response {
+            results.push((result.name.as_str(), result.response.as_ref().unwrap_or(&empty)));
+            continue;
+        }
+        flush_blocks(&mut pieces, &mut calls, &mut results);
         let field = format!("{at}.parts[{j}]");
         if let Some(text) = &part.text {
             pieces.push(text.clone());
@@ -92,7 +91,17 @@ fn content_text(content: &Content, served: &Served, at: &str) -> Result<String, 
             ));
         }
     }
+    flush_blocks(&mut pieces, &mut calls, &mut results);
     Ok(pieces.join("\n"))
+}
+
+fn flush_blocks(pieces: &mut Vec<String>, calls: &mut Vec<(&str, &Value)>, results: &mut Vec<(&str, &Value)>) {
+    if !calls.is_empty() {
+        pieces.push(calls_block(calls.drain(..)));
+    }
+    if !results.is_empty() {
+        pieces.push(results_block(results.drain(..)));
+    }
 }
 
 fn inline_text(mime: &str, data: &str, served: &Served, field: &str) -> Result<String, ApiError> {
@@ -104,17 +113,31 @@ fn inline_text(mime: &str, data: &str, served: &Served, field: &str) -> Result<S
     Err(served.refuse_media(mime, format!("{field}.inline_data")))
 }
 
-/// One response chunk (or the whole response) in the wire shape.
-pub fn response(text: Option<String>, finish: Option<Finish>, usage: UsageMetadata, model_version: &str, response_id: &str) -> GenerateContentResponse {
-    let content = text.map(|t| Content { role: Some("model".into()), parts: vec![Part::text(t)] });
+/// What the real service says on a candidate that ends in function calls.
+const CALLS_MESSAGE: &str = "Model generated function call(s).";
+
+/// One response chunk (or the whole response) in the wire shape: the text part, then (on the
+/// last chunk of an answer that calls functions) every `functionCall` part.
+pub fn response(text: String, ending: Option<&Ending>, usage: UsageMetadata, model_version: &str, response_id: &str) -> GenerateContentResponse {
+    let mut parts = Vec::new();
+    let calls = match ending {
+        Some(Ending::Calls(calls)) => calls.as_slice(),
+        _ => &[],
+    };
+    if calls.is_empty() || !text.is_empty() {
+        parts.push(Part::text(text));
+    }
+    parts.extend(calls.iter().map(|c| Part { function_call: Some(c.clone()), ..Default::default() }));
+    let content = Some(Content { role: Some("model".into()), parts });
     GenerateContentResponse {
         candidates: vec![Candidate {
             content,
-            finish_reason: finish.map(|f| match f {
-                Finish::Stop => FinishReason::Stop,
-                Finish::MaxTokens => FinishReason::MaxTokens,
+            finish_reason: ending.map(|e| match e {
+                Ending::Stop | Ending::Calls(_) => FinishReason::Stop,
+                Ending::MaxTokens => FinishReason::MaxTokens,
+                Ending::MalformedCall => FinishReason::MalformedFunctionCall,
             }),
-            finish_message: None,
+            finish_message: (!calls.is_empty()).then(|| CALLS_MESSAGE.to_string()),
             index: 0,
         }],
         prompt_feedback: None,

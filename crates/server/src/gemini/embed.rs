@@ -16,19 +16,22 @@ use gemd_engine::embed::truncate_normalized;
 use gemd_wire::gemini::{BatchEmbedContentsResponse, Content, ContentEmbedding, CountTokensResponse, EmbedContentRequest, EmbedContentResponse, ModalityTokenCount};
 use gemd_wire::parse::{parse_batch_embed_contents, parse_count_tokens, parse_embed_content, semantic, WireError};
 
+use super::Gate;
+use crate::access::Caller;
 use crate::body::read_limited;
 use crate::embedding::EmbeddingServed;
 use crate::error::{json_response, ApiError};
 use crate::state::AppState;
 
 /// Serves `method` on the embedding model `model`; anything else is a 404.
-pub async fn dispatch(state: &AppState, version: &str, model: &str, method: &str, body: Body) -> Result<Response, ApiError> {
+pub async fn dispatch(state: &AppState, caller: &Caller, version: &str, model: &str, method: &str, body: Body) -> Result<Response, ApiError> {
     let served = state.catalog.embedding(model).filter(|_| matches!(method, "embedContent" | "batchEmbedContents" | "countTokens"));
     let served = served.cloned().ok_or_else(|| ApiError::ModelNotFound { model: model.to_string(), version: version.to_string(), method: method.to_string() })?;
     let bytes = read_limited(body, state.limits.max_body_bytes).await?;
+    let gate = Gate { access: &state.access, caller };
     let resp = match method {
-        "embedContent" => embed_content(&served, &bytes).await?,
-        "batchEmbedContents" => batch_embed_contents(&served, &bytes).await?,
+        "embedContent" => embed_content(&served, &bytes, gate).await?,
+        "batchEmbedContents" => batch_embed_contents(&served, &bytes, gate).await?,
         _ => count_tokens(&served, &bytes).await?,
     };
     Ok(served.tag(resp))
@@ -71,21 +74,22 @@ fn texts(served: &EmbeddingServed, content: &Content, at: &str) -> Result<String
     Ok(out.join(" "))
 }
 
-/// Embeds every input in one engine call, then cuts each vector to its own dimension.
-async fn embed(served: &EmbeddingServed, inputs: Vec<Input>) -> Result<Vec<ContentEmbedding>, ApiError> {
+/// Embeds every input in one engine call (one quota request), then cuts each vector to its
+/// own dimension.
+async fn embed(served: &EmbeddingServed, inputs: Vec<Input>, gate: Gate<'_>) -> Result<Vec<ContentEmbedding>, ApiError> {
     let dims: Vec<usize> = inputs.iter().map(|i| i.dimension).collect();
-    let vectors = served.embed(inputs.into_iter().map(|i| i.text).collect()).await?;
+    let (vectors, _) = served.embed(gate.access, gate.caller, inputs.into_iter().map(|i| i.text).collect()).await?;
     Ok(vectors.into_iter().zip(dims).map(|(v, d)| ContentEmbedding { values: truncate_normalized(v, d) }).collect())
 }
 
-async fn embed_content(served: &EmbeddingServed, bytes: &Bytes) -> Result<Response, ApiError> {
+async fn embed_content(served: &EmbeddingServed, bytes: &Bytes, gate: Gate<'_>) -> Result<Response, ApiError> {
     let req = parse_embed_content(bytes)?;
     let input = input(served, &req, "EmbedContentRequest.")?;
-    let embedding = embed(served, vec![input]).await?.pop().expect("one vector per input");
+    let embedding = embed(served, vec![input], gate).await?.pop().expect("one vector per input");
     Ok(json_response(StatusCode::OK, &EmbedContentResponse { embedding }))
 }
 
-async fn batch_embed_contents(served: &EmbeddingServed, bytes: &Bytes) -> Result<Response, ApiError> {
+async fn batch_embed_contents(served: &EmbeddingServed, bytes: &Bytes, gate: Gate<'_>) -> Result<Response, ApiError> {
     let req = parse_batch_embed_contents(bytes)?;
     let mut inputs = Vec::with_capacity(req.requests.len());
     let mut faults = Vec::new();
@@ -108,7 +112,7 @@ async fn batch_embed_contents(served: &EmbeddingServed, bytes: &Bytes) -> Result
     if !faults.is_empty() {
         return Err(WireError::Semantic(faults).into());
     }
-    let embeddings = embed(served, inputs).await?;
+    let embeddings = embed(served, inputs, gate).await?;
     Ok(json_response(StatusCode::OK, &BatchEmbedContentsResponse { embeddings }))
 }
 

@@ -11,9 +11,8 @@ use gemd_wire::parse::{parse_count_tokens, parse_generate};
 use super::convert::{chat_prompt, check_supported, response};
 use super::models::check_version;
 use super::stream::{Framing, NativeChunks};
-use std::sync::Arc;
-
-use crate::access::{Access, Caller};
+use super::Gate;
+use crate::access::Caller;
 use crate::auth::Authenticated;
 use crate::body::read_limited;
 use crate::catalog::Served;
@@ -30,12 +29,19 @@ pub async fn dispatch(
     RawQuery(raw): RawQuery,
     body: Body,
 ) -> Result<Response, ApiError> {
+    handle(&state, &caller, &version, &name, raw.as_deref(), body).await
+}
+
+/// Serves `models/{name}` (`{model}:{method}`) for `caller`: the native surface, and the
+/// console's playground on behalf of a project.
+pub async fn handle(state: &AppState, caller: &Caller, version: &str, name: &str, raw: Option<&str>, body: Body) -> Result<Response, ApiError> {
+    let version = version.to_string();
     check_version(&version)?;
     let Some((model, method)) = name.rsplit_once(':') else {
         return Err(ApiError::NotFound(format!("Method not found: POST models/{name}. Use models/{{model}}:generateContent.")));
     };
     if matches!(method, "embedContent" | "batchEmbedContents") || state.catalog.embedding(model).is_some() {
-        return super::embed::dispatch(&state, &version, model, method, body).await;
+        return super::embed::dispatch(state, caller, &version, model, method, body).await;
     }
     let not_found = || ApiError::ModelNotFound { model: model.to_string(), version: version.clone(), method: method.to_string() };
     if !matches!(method, "generateContent" | "streamGenerateContent" | "countTokens") {
@@ -43,9 +49,9 @@ pub async fn dispatch(
     }
     let served = state.catalog.get(model).cloned().ok_or_else(not_found)?;
     let bytes = read_limited(body, state.limits.max_body_bytes).await?;
-    let query = RequestQuery::parse(raw.as_deref().unwrap_or(""));
+    let query = RequestQuery::parse(raw.unwrap_or(""));
     let model_version = model.strip_prefix("models/").unwrap_or(model).to_string();
-    let gate = Gate { access: &state.access, caller: &caller };
+    let gate = Gate { access: &state.access, caller };
     let resp = match method {
         "generateContent" => generate(&served, &model_version, &bytes, gate).await?,
         "streamGenerateContent" => {
@@ -57,26 +63,20 @@ pub async fn dispatch(
     Ok(generation::tag_backend(resp, &served))
 }
 
-/// Who is asking, for the quota admission of a generate call.
-#[derive(Clone, Copy)]
-struct Gate<'a> {
-    access: &'a Arc<Access>,
-    caller: &'a Caller,
-}
-
 /// Parses and checks the request, then starts it on the engine.
 async fn start(served: &Served, bytes: &Bytes, gate: Gate<'_>) -> Result<Started, ApiError> {
     let req = parse_generate(bytes)?;
     check_supported(&req, served)?;
+    let plan = crate::tools::gemini::plan(&req)?;
     let params = sampling_params(req.generation_config.as_ref(), served);
-    generation::start(served, chat_prompt(&req, served)?, params, gate.access, gate.caller).await
+    generation::start(served, chat_prompt(&req, served)?, params, &plan, gate.access, gate.caller).await
 }
 
 async fn generate(served: &Served, model_version: &str, bytes: &Bytes, gate: Gate<'_>) -> Result<Response, ApiError> {
     let done = start(served, bytes, gate).await?;
     let response_id = done.response_id.clone();
     let c = done.complete().await?;
-    let body = response(Some(c.text), Some(c.finish), UsageMetadata::new(c.prompt_tokens, c.output_tokens), model_version, &response_id);
+    let body = response(c.text, Some(&c.ending), UsageMetadata::new(c.prompt_tokens, c.output_tokens), model_version, &response_id);
     Ok(json_response(StatusCode::OK, &body))
 }
 
@@ -92,7 +92,9 @@ async fn count_tokens(served: &Served, bytes: &Bytes) -> Result<Response, ApiErr
         Some(inner) => inner,
         None => GenerateContentRequest { contents: req.contents, ..Default::default() },
     };
-    let prompt = generation::tokenize(served, chat_prompt(&gen, served)?).await?;
+    // Declared functions are part of what the model reads, so they count.
+    let plan = crate::tools::gemini::plan(&gen)?;
+    let prompt = generation::tokenize(served, plan.prompt(chat_prompt(&gen, served)?)).await?;
     let n = prompt.len() as u32;
     let body = CountTokensResponse { total_tokens: n, prompt_tokens_details: vec![ModalityTokenCount { modality: "TEXT".into(), token_count: n }] };
     Ok(json_response(StatusCode::OK, &body))

@@ -6,10 +6,22 @@ mod generate;
 mod models;
 mod stream;
 
+use std::sync::Arc;
+
 use axum::routing::get;
 use axum::Router;
 
+use crate::access::{Access, Caller};
 use crate::state::AppState;
+
+pub use generate::handle;
+
+/// Who is asking, for the quota admission of a generate or embed call.
+#[derive(Clone, Copy)]
+struct Gate<'a> {
+    access: &'a Arc<Access>,
+    caller: &'a Caller,
+}
 
 /// API versions gemd answers to.
 pub const VERSIONS: &[&str] = &["v1beta", "v1"];

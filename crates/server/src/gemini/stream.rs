@@ -4,12 +4,12 @@
 //! after the first byte ends the stream with an error event in the same framing.
 
 use axum::http::HeaderValue;
-use gemd_engine::Finish;
 use gemd_wire::gemini::UsageMetadata;
 
 use super::convert::response;
 use crate::error::ApiError;
 use crate::generation::StreamWriter;
+use crate::tools::Ending;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Framing {
@@ -59,7 +59,8 @@ impl Framing {
 }
 
 /// Writes `GenerateContentResponse` chunks in one framing: every chunk has a text part and the
-/// running usage; only the last has `finishReason`.
+/// running usage; only the last has `finishReason` (and, when the answer calls functions,
+/// the whole calls).
 pub struct NativeChunks {
     framing: Framing,
     first: bool,
@@ -75,12 +76,12 @@ impl NativeChunks {
 }
 
 impl StreamWriter for NativeChunks {
-    fn chunk(&mut self, text: String, output_tokens: u32, finish: Option<Finish>) -> String {
+    fn chunk(&mut self, text: String, output_tokens: u32, ending: Option<Ending>) -> String {
         let first = std::mem::replace(&mut self.first, false);
         let usage = UsageMetadata::new(self.prompt_tokens, output_tokens);
-        let body = response(Some(text), finish, usage, &self.model_version, &self.response_id);
+        let body = response(text, ending.as_ref(), usage, &self.model_version, &self.response_id);
         let mut out = self.framing.element(&body, first);
-        if finish.is_some() {
+        if ending.is_some() {
             out.push_str(self.framing.end());
         }
         out

@@ -6,14 +6,15 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::Response;
-use gemd_wire::openai::{parse_chat_completion, ChatCompletion, Usage};
+use gemd_wire::openai::{parse_chat_completion, ChatCompletion, ResponseMessage, Usage};
 
-use super::convert::{chat_prompt, check_supported, finish_reason, sampling};
+use super::convert::{chat_prompt, check_supported, finish_reason, sampling, tool_calls};
 use super::stream::ChunkWriter;
 use crate::auth::OpenAiAuthenticated;
 use crate::body::read_limited;
 use crate::error::{json_response, ApiError, OpenAiError};
 use crate::generation;
+use crate::tools::Ending;
 use crate::state::AppState;
 
 pub async fn completions(OpenAiAuthenticated(caller): OpenAiAuthenticated, State(state): State<AppState>, body: Body) -> Result<Response, OpenAiError> {
@@ -26,8 +27,9 @@ pub async fn completions(OpenAiAuthenticated(caller): OpenAiAuthenticated, State
         version: "v1beta".into(),
         method: "generateContent".into(),
     })?;
-    check_supported(&req, &served)?;
-    let run = generation::start(&served, chat_prompt(&req, &served)?, sampling(&req, &served), &state.access, &caller).await?;
+    check_supported(&req)?;
+    let plan = crate::tools::openai::plan(&req)?;
+    let run = generation::start(&served, chat_prompt(&req, &served)?, sampling(&req, &served), &plan, &state.access, &caller).await?;
     let id = format!("chatcmpl-{}", run.response_id);
     let created = unix_now();
     let resp = if req.stream {
@@ -36,7 +38,11 @@ pub async fn completions(OpenAiAuthenticated(caller): OpenAiAuthenticated, State
     } else {
         let c = run.complete().await?;
         let usage = Usage::new(c.prompt_tokens, c.output_tokens);
-        json_response(StatusCode::OK, &ChatCompletion::new(&id, created, &model, c.text, finish_reason(c.finish), usage))
+        let message = match &c.ending {
+            Ending::Calls(calls) => ResponseMessage { role: "assistant".into(), content: None, tool_calls: tool_calls(calls, false) },
+            _ => ResponseMessage { role: "assistant".into(), content: Some(c.text), tool_calls: Vec::new() },
+        };
+        json_response(StatusCode::OK, &ChatCompletion::new(&id, created, &model, message, finish_reason(&c.ending), usage))
     };
     Ok(generation::tag_backend(resp, &served))
 }

@@ -1,65 +1,27 @@
 //! From a chat-completions request to what the engine runs (the same `ChatPrompt` and sampling
 //! parameters the native surface builds), with every feature this backend cannot honour
-//! refused up front with a 400 that names the field; and the finish-reason mapping back.
+//! refused up front with a 400 that names the field; and the finish-reason and tool-call
+//! mapping back. Tools and `response_format` are read by [`crate::tools::openai`]; earlier
+//! `tool_calls` and `tool` messages enter the prompt in the text form of
+//! [`gemd_engine::tool_format`].
 
-use gemd_engine::{ChatPrompt, Finish, Role, SamplingParams, Turn};
-use gemd_wire::gemini::GenerationConfig;
-use gemd_wire::openai::{ChatCompletionRequest, ChatMessage, ContentPart, FinishReason, StringOrList, ToolCall};
+use std::collections::HashMap;
+
+use gemd_engine::tool_format::{calls_block, compact, results_block};
+use gemd_engine::{ChatPrompt, Role, SamplingParams, Turn};
+use gemd_wire::gemini::{FunctionCall as GeminiCall, GenerationConfig};
+use gemd_wire::openai::{ChatCompletionRequest, ChatMessage, ContentPart, FinishReason, FunctionCall, StringOrList, ToolCall};
 use serde_json::Value;
 
 use crate::catalog::Served;
 use crate::error::ApiError;
-use crate::generation::sampling_params;
+use crate::generation::{response_id, sampling_params};
+use crate::tools::Ending;
 
 /// Checks what the request asks for against what the model and its backend can do.
-pub fn check_supported(req: &ChatCompletionRequest, served: &Served) -> Result<(), ApiError> {
-    let id = &served.spec.id;
+pub fn check_supported(req: &ChatCompletionRequest) -> Result<(), ApiError> {
     if req.n.is_some_and(|n| n > 1) {
         return Err(ApiError::invalid("n > 1 is not supported on this server yet; send one request per choice.", Some("n".into())));
-    }
-    let tool_choice = match &req.tool_choice {
-        None | Some(Value::Null) => None,
-        Some(Value::String(s)) if matches!(s.as_str(), "none" | "auto" | "required") => Some(s.as_str()),
-        Some(Value::Object(_)) => Some("function"),
-        Some(other) => {
-            return Err(ApiError::invalid(
-                format!("tool_choice must be \"none\", \"auto\", \"required\" or {{\"type\": \"function\", …}}, got {other}."),
-                Some("tool_choice".into()),
-            ))
-        }
-    };
-    // With tool_choice "none" the model may not call any tool, so the declarations change
-    // nothing and are accepted.
-    if tool_choice != Some("none") {
-        if !req.tools.is_empty() {
-            return Err(ApiError::invalid(
-                format!("Function calling (tools) is not supported by models/{id} on this server yet; send the request without tools (or with tool_choice \"none\")."),
-                Some("tools".into()),
-            ));
-        }
-        if let Some(choice @ ("required" | "function")) = tool_choice {
-            return Err(ApiError::invalid(
-                format!("tool_choice \"{choice}\" needs function calling, which is not supported by models/{id} on this server yet."),
-                Some("tool_choice".into()),
-            ));
-        }
-    }
-    if let Some(format) = &req.response_format {
-        match format.kind.as_str() {
-            "" | "text" => {}
-            kind @ ("json_object" | "json_schema") => {
-                return Err(ApiError::invalid(
-                    format!("response_format \"{kind}\" (structured output) is not supported by models/{id} on this server yet; use {{\"type\": \"text\"}}."),
-                    Some("response_format".into()),
-                ))
-            }
-            kind => {
-                return Err(ApiError::invalid(
-                    format!("response_format type \"{kind}\" is not supported; use \"text\", \"json_object\" or \"json_schema\"."),
-                    Some("response_format.type".into()),
-                ))
-            }
-        }
     }
     if req.google().is_some_and(|g| g.cached_content.is_some()) {
         return Err(ApiError::invalid("cached_content is not supported on this server yet.", Some("extra_body.google.cached_content".into())));
@@ -68,23 +30,49 @@ pub fn check_supported(req: &ChatCompletionRequest, served: &Served) -> Result<(
 }
 
 /// system and developer messages become the system instruction (in order); assistant turns
-/// are the model's; user and tool messages are the user's.
+/// are the model's; user and tool messages are the user's (a run of tool messages is one
+/// block of results, named after the calls they answer).
 pub fn chat_prompt(req: &ChatCompletionRequest, served: &Served) -> Result<ChatPrompt, ApiError> {
     let mut system = Vec::new();
     let mut turns = Vec::with_capacity(req.messages.len());
+    let mut call_names: HashMap<&str, &str> = HashMap::new();
+    let mut results: Vec<(String, Value)> = Vec::new();
     for (i, m) in req.messages.iter().enumerate() {
         let at = format!("messages[{i}]");
         let text = message_text(m, served, &at)?;
+        if m.role == "tool" || m.role == "function" {
+            let by_id = m.tool_call_id.as_deref().and_then(|id| call_names.get(id).copied());
+            let name = by_id.or(m.name.as_deref()).unwrap_or("function").to_string();
+            results.push((name, serde_json::from_str(&text).unwrap_or(Value::String(text))));
+            continue;
+        }
+        flush_results(&mut turns, &mut results);
         match m.role.as_str() {
             "system" | "developer" => {
                 served.check_system_instruction(&at)?;
                 system.push(text);
             }
-            "assistant" => turns.push(Turn { role: Role::Model, text: with_tool_calls(text, &m.tool_calls) }),
+            "assistant" => {
+                for c in &m.tool_calls {
+                    if let Some(id) = c.id.as_deref() {
+                        call_names.insert(id, c.function.name.as_str());
+                    }
+                }
+                turns.push(Turn { role: Role::Model, text: with_tool_calls(text, &m.tool_calls) })
+            }
             _ => turns.push(Turn { role: Role::User, text }),
         }
     }
+    flush_results(&mut turns, &mut results);
     Ok(ChatPrompt { system: (!system.is_empty()).then(|| system.join("\n\n")), turns })
+}
+
+fn flush_results(turns: &mut Vec<Turn>, results: &mut Vec<(String, Value)>) {
+    if !results.is_empty() {
+        let text = results_block(results.iter().map(|(n, v)| (n.as_str(), v)));
+        results.clear();
+        turns.push(Turn { role: Role::User, text });
+    }
 }
 
 fn message_text(m: &ChatMessage, served: &Served, at: &str) -> Result<String, ApiError> {
@@ -132,11 +120,31 @@ fn data_url_mime(url: &str) -> Option<&str> {
     Some(&rest[..end]).filter(|m| !m.is_empty())
 }
 
-/// An assistant turn that called tools keeps those calls in the history as text, one
-/// `name(arguments)` line each, so the tool results that follow make sense to the model.
+/// An assistant turn that called tools keeps those calls in the history as the block the
+/// model writes calls in, so the tool results that follow make sense to it.
 fn with_tool_calls(text: String, calls: &[ToolCall]) -> String {
-    let lines = calls.iter().map(|c| format!("{}({})", c.function.name, c.function.arguments));
-    std::iter::once(text).filter(|t| !t.is_empty()).chain(lines).collect::<Vec<_>>().join("\n")
+    if calls.is_empty() {
+        return text;
+    }
+    // Arguments are a JSON string; one that does not parse is kept as a string.
+    let args: Vec<Value> = calls.iter().map(|c| serde_json::from_str(&c.function.arguments).unwrap_or_else(|_| Value::String(c.function.arguments.clone()))).collect();
+    let block = calls_block(calls.iter().zip(&args).map(|(c, a)| (c.function.name.as_str(), a)));
+    std::iter::once(text).filter(|t| !t.is_empty()).chain([block]).collect::<Vec<_>>().join("\n")
+}
+
+/// Calls of an answer in the OpenAI shape: fresh `call_…` ids, arguments as a JSON string.
+/// `index` is set for streamed deltas.
+pub fn tool_calls(calls: &[GeminiCall], streamed: bool) -> Vec<ToolCall> {
+    calls
+        .iter()
+        .enumerate()
+        .map(|(i, c)| ToolCall {
+            index: streamed.then_some(i as u32),
+            id: Some(format!("call_{}", response_id())),
+            kind: Some("function".into()),
+            function: FunctionCall { name: c.name.clone(), arguments: compact(c.args.as_ref().unwrap_or(&Value::Object(Default::default()))) },
+        })
+        .collect()
 }
 
 /// The request's sampling fields through the same defaults and caps as the native surface.
@@ -154,17 +162,17 @@ pub fn sampling(req: &ChatCompletionRequest, served: &Served) -> SamplingParams 
     sampling_params(Some(&cfg), served)
 }
 
-pub fn finish_reason(finish: Finish) -> FinishReason {
-    match finish {
-        Finish::Stop => FinishReason::Stop,
-        Finish::MaxTokens => FinishReason::Length,
+pub fn finish_reason(ending: &Ending) -> FinishReason {
+    match ending {
+        Ending::Stop | Ending::MalformedCall => FinishReason::Stop,
+        Ending::MaxTokens => FinishReason::Length,
+        Ending::Calls(_) => FinishReason::ToolCalls,
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use gemd_wire::openai::FunctionCall;
 
     #[test]
     fn data_url_media_types() {
@@ -175,8 +183,17 @@ mod tests {
 
     #[test]
     fn tool_calls_stay_in_the_history_as_text() {
-        let call = ToolCall { id: Some("call_0".into()), kind: None, function: FunctionCall { name: "get_weather".into(), arguments: "{\"city\": \"Paris\"}".into() } };
-        assert_eq!(with_tool_calls(String::new(), std::slice::from_ref(&call)), "get_weather({\"city\": \"Paris\"})");
-        assert_eq!(with_tool_calls("Let me check.".into(), &[call]), "Let me check.\nget_weather({\"city\": \"Paris\"})");
+        let call = ToolCall { id: Some("call_0".into()), function: FunctionCall { name: "get_weather".into(), arguments: "{\"city\":\"Paris\"}".into() }, ..Default::default() };
+        let block = "```tool_call\n{\"name\": \"get_weather\", \"args\": {\"city\": \"Paris\"}}\n```";
+        assert_eq!(with_tool_calls(String::new(), std::slice::from_ref(&call)), block);
+        assert_eq!(with_tool_calls("Let me check.".into(), &[call]), format!("Let me check.\n{block}"));
+    }
+
+    #[test]
+    fn answer_calls_get_ids_and_string_arguments() {
+        let c = GeminiCall { id: None, name: "f".into(), args: Some(serde_json::json!({"a": 1})) };
+        let out = tool_calls(&[c], true);
+        assert_eq!((out[0].index, out[0].function.arguments.as_str(), out[0].kind.as_deref()), (Some(0), "{\"a\": 1}", Some("function")));
+        assert!(out[0].id.as_deref().unwrap().starts_with("call_"));
     }
 }

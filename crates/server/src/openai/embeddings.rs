@@ -15,7 +15,7 @@ use crate::body::read_limited;
 use crate::error::{json_response, ApiError, OpenAiError};
 use crate::state::AppState;
 
-pub async fn create(_: OpenAiAuthenticated, State(state): State<AppState>, body: Body) -> Result<Response, OpenAiError> {
+pub async fn create(OpenAiAuthenticated(caller): OpenAiAuthenticated, State(state): State<AppState>, body: Body) -> Result<Response, OpenAiError> {
     let bytes = read_limited(body, state.limits.max_body_bytes).await?;
     let req = parse_embedding(&bytes)?;
     let model = req.model_id();
@@ -27,9 +27,8 @@ pub async fn create(_: OpenAiAuthenticated, State(state): State<AppState>, body:
     let texts = req.inputs()?;
     let dimension = served.output_dimension(req.dimensions, "dimensions")?;
     let base64 = req.wants_base64()?;
-    let limit = served.input_token_limit() as usize;
-    let tokens: usize = served.count_tokens(texts.clone()).await?.into_iter().map(|n| n.min(limit)).sum();
-    let vectors = served.embed(texts).await?.into_iter().map(|v| truncate_normalized(v, dimension)).collect();
-    let body = EmbeddingList::new(vectors, base64, &req.model, tokens as u32);
+    let (vectors, tokens) = served.embed(&state.access, &caller, texts).await?;
+    let vectors = vectors.into_iter().map(|v| truncate_normalized(v, dimension)).collect();
+    let body = EmbeddingList::new(vectors, base64, &req.model, tokens);
     Ok(served.tag(json_response(StatusCode::OK, &body)))
 }

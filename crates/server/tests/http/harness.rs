@@ -20,6 +20,8 @@ use gemd_server::{builtin_embedding_models, builtin_models, AppState, Catalog, K
 
 pub const KEY: &str = "AIzaSyTestKeyForGemdIntegrationTests01";
 /// Output cap of the test catalog, so replaying dozens of captures stays quick.
+/// The admin token of every test server.
+pub const ADMIN_TOKEN: &str = "test-admin-token";
 pub const TEST_OUTPUT_LIMIT: u32 = 40;
 /// Context per sequence of the test engine (small, so "prompt too long" is cheap to reach).
 pub const TEST_CONTEXT: u32 = 2048;
@@ -117,12 +119,25 @@ impl TestServer {
         Self::with_engine_and_quotas(engine, QuotaTable::unlimited()).await
     }
 
+    /// The shared real engine behind a catalog whose models may write `output_limit` tokens
+    /// (function calls and JSON answers need more than the default cap to finish).
+    pub async fn real_with_output_limit(output_limit: u32) -> Self {
+        let turn = Turn::Shared(turns().read_owned().await);
+        let mut s = Self::build(real_engine(), QuotaTable::unlimited(), output_limit).await;
+        s._turn = Some(turn);
+        s
+    }
+
     /// A server whose default project (the test key's) is on the free tier of `quotas`.
     pub async fn with_engine_and_quotas(engine: Arc<dyn Engine>, quotas: QuotaTable) -> Self {
+        Self::build(engine, quotas, TEST_OUTPUT_LIMIT).await
+    }
+
+    async fn build(engine: Arc<dyn Engine>, quotas: QuotaTable, output_limit: u32) -> Self {
         let specs = builtin_models()
             .into_iter()
             .map(|mut s| {
-                s.output_token_limit = TEST_OUTPUT_LIMIT;
+                s.output_token_limit = output_limit;
                 s
             })
             .collect();
@@ -133,6 +148,7 @@ impl TestServer {
             catalog: Arc::new(catalog.expect("catalog")),
             access: Arc::new(test_access(quotas).await),
             limits: ServerLimits { max_body_bytes: TEST_BODY_LIMIT },
+            admin: Arc::new(gemd_server::admin::AdminAuth::new(ADMIN_TOKEN)),
         };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("addr"));

@@ -1,5 +1,6 @@
 //! One integration-test binary: an in-process gemd over real HTTP, the real model behind it.
 
+mod admin;
 mod batching;
 mod embed;
 mod errors;
@@ -9,4 +10,5 @@ mod models;
 mod openai;
 mod quota;
 mod streaming;
+mod tools;
 mod wire_replay;

@@ -1,0 +1,105 @@
+//! Projects and their keys: list, create, change tier or logging opt-out, create a key
+//! (its secret answered once), revoke a key.
+
+use axum::extract::{Path, State};
+use axum::Json;
+use gemd_store::Tier;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::session::Admin;
+use super::views::{KeyView, ProjectView};
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// Longest display name accepted for a project or key.
+const MAX_NAME: usize = 100;
+
+fn display_name(name: Option<String>, field: &str, fallback: &str) -> Result<String, ApiError> {
+    let name = name.map(|n| n.trim().to_string()).filter(|n| !n.is_empty()).unwrap_or_else(|| fallback.to_string());
+    if name.chars().count() > MAX_NAME {
+        return Err(ApiError::invalid(format!("{field} must be at most {MAX_NAME} characters."), Some(field.to_string())));
+    }
+    Ok(name)
+}
+
+fn tier(name: &str) -> Result<Tier, ApiError> {
+    name.parse().map_err(|e: String| ApiError::invalid(e, Some("tier".to_string())))
+}
+
+/// Parses a JSON body into `T`, answering bad bodies with a 400 naming the problem.
+pub fn body<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let bytes = if bytes.iter().all(u8::is_ascii_whitespace) { b"{}".as_slice() } else { bytes };
+    serde_json::from_slice(bytes).map_err(|e| ApiError::invalid(format!("Invalid JSON payload received. {e}"), None))
+}
+
+pub async fn list(_: Admin, State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+    let projects: Vec<ProjectView> = state.access.store.list_projects().await?.into_iter().map(Into::into).collect();
+    Ok(Json(json!({ "projects": projects })))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct NewProject {
+    display_name: Option<String>,
+    tier: Option<String>,
+}
+
+pub async fn create(_: Admin, State(state): State<AppState>, bytes: axum::body::Bytes) -> Result<Json<ProjectView>, ApiError> {
+    let req: NewProject = body(&bytes)?;
+    let name = display_name(req.display_name, "displayName", "My project")?;
+    let tier = req.tier.as_deref().map(tier).transpose()?.unwrap_or(Tier::Free);
+    Ok(Json(state.access.store.create_project(None, &name, tier).await?.into()))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct ProjectPatch {
+    tier: Option<String>,
+    logging_opt_out: Option<bool>,
+}
+
+pub async fn update(_: Admin, State(state): State<AppState>, Path(id): Path<String>, bytes: axum::body::Bytes) -> Result<Json<ProjectView>, ApiError> {
+    let patch: ProjectPatch = body(&bytes)?;
+    let store = &state.access.store;
+    let mut project = store.get_project(&id).await?.ok_or_else(|| ApiError::NotFound(format!("Project {id} not found.")))?;
+    if let Some(t) = patch.tier.as_deref() {
+        project = store.set_tier(&id, tier(t)?).await?;
+    }
+    if let Some(opt_out) = patch.logging_opt_out {
+        project = store.set_logging_opt_out(&id, opt_out).await?;
+    }
+    Ok(Json(project.into()))
+}
+
+pub async fn keys(_: Admin, State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+    let store = &state.access.store;
+    store.get_project(&id).await?.ok_or_else(|| ApiError::NotFound(format!("Project {id} not found.")))?;
+    let keys: Vec<KeyView> = store.list_keys(Some(&id)).await?.into_iter().map(Into::into).collect();
+    Ok(Json(json!({ "keys": keys })))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct NewKeyRequest {
+    display_name: Option<String>,
+}
+
+/// Creates a key; the response is the only time its secret is ever shown.
+pub async fn create_key(_: Admin, State(state): State<AppState>, Path(id): Path<String>, bytes: axum::body::Bytes) -> Result<Json<Value>, ApiError> {
+    let req: NewKeyRequest = body(&bytes)?;
+    let name = display_name(req.display_name, "displayName", "API key")?;
+    let created = state.access.store.create_key(&id, &name).await?;
+    tracing::info!(project = %id, key_id = %created.key.id, "API key created through the admin API");
+    Ok(Json(json!({ "key": KeyView::from(created.key), "secret": created.secret })))
+}
+
+/// `POST /admin/v1/keys/{id}:revoke`.
+pub async fn key_action(_: Admin, State(state): State<AppState>, Path(name): Path<String>) -> Result<Json<KeyView>, ApiError> {
+    let Some((id, "revoke")) = name.rsplit_once(':') else {
+        return Err(ApiError::NotFound(format!("Method not found: POST /admin/v1/keys/{name}. Use keys/{{id}}:revoke.")));
+    };
+    let key = state.access.store.revoke_key(id).await?;
+    tracing::info!(key_id = %id, "API key revoked through the admin API");
+    Ok(Json(key.into()))
+}

@@ -1,0 +1,172 @@
+//! What a generation may answer with, whatever API surface asked: text, a JSON document, one
+//! enum value, or function calls; and the grammar that makes the decoder keep to it.
+//!
+//! With calls possible the grammar is
+//!
+//! ```text
+//! start: calls | ANSWER            (AUTO, VALIDATED)    start: calls   (ANY)
+//! calls: "```tool_call\n" call ("\n" call){0,7} "\n```"
+//! call:  "{\"name\": \"f\", \"args\": " %json{…f's parameters…} "}" | …
+//! ```
+//!
+//! so every call names an allowed function and its arguments validate against that
+//! function's schema; a text answer may be anything that does not open a call block.
+
+use gemd_engine::constraint::{embed_json_schema, lark_literal};
+use gemd_engine::tool_format::{self, CallPolicy, ToolSpec, CALL_CLOSE, CALL_OPEN, CALL_SEPARATOR};
+use gemd_engine::{ChatPrompt, Constraint};
+use serde_json::{json, Value};
+
+/// The most calls one answer may hold (parallel calls).
+pub const MAX_PARALLEL_CALLS: usize = 8;
+
+/// The shape of a non-call answer.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Answer {
+    Text,
+    /// One JSON document valid against this JSON Schema (`{}`: any JSON).
+    Json(Value),
+    /// Exactly one of these strings (`text/x.enum`).
+    Enum(Vec<String>),
+}
+
+/// Everything a request says about the shape of its answer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Plan {
+    /// Every declared function (rendered into the prompt).
+    pub declared: Vec<ToolSpec>,
+    /// Names the model may call now (a subset of `declared`).
+    pub callable: Vec<String>,
+    /// `None`: no call is possible (no declarations, or mode NONE).
+    pub calls: Option<CallPolicy>,
+    pub answer: Answer,
+}
+
+impl Default for Plan {
+    fn default() -> Self {
+        Plan { declared: Vec::new(), callable: Vec::new(), calls: None, answer: Answer::Text }
+    }
+}
+
+impl Plan {
+    pub fn may_call(&self) -> bool {
+        self.calls.is_some()
+    }
+
+    /// The system text declaring the functions, when calls are possible.
+    pub fn declarations(&self) -> Option<String> {
+        let policy = self.calls?;
+        let callable: Vec<ToolSpec> = self.declared.iter().filter(|t| self.callable.contains(&t.name)).cloned().collect();
+        Some(tool_format::declarations(&callable, policy))
+    }
+
+    /// `chat` with the declarations appended to its system text (the model reads them where
+    /// it reads instructions).
+    pub fn prompt(&self, mut chat: ChatPrompt) -> ChatPrompt {
+        if let Some(declarations) = self.declarations() {
+            chat.system = Some(match chat.system.take().filter(|s| !s.is_empty()) {
+                Some(system) => format!("{system}\n\n{declarations}"),
+                None => declarations,
+            });
+        }
+        chat
+    }
+
+    /// The grammar the decoder must keep to; `None` for free text.
+    pub fn constraint(&self) -> Option<Constraint> {
+        let Some(policy) = self.calls else {
+            return match &self.answer {
+                Answer::Text => None,
+                Answer::Json(schema) => Some(Constraint::JsonSchema(schema.clone())),
+                Answer::Enum(values) => Some(Constraint::Lark(format!("start: {}\n", enum_alternatives(values)))),
+            };
+        };
+        let mut g = String::new();
+        g.push_str(match policy {
+            CallPolicy::Must => "start: calls\n",
+            CallPolicy::May => "start: calls | answer\n",
+        });
+        g.push_str(&format!(
+            "calls: {} call ({} call){{0,{}}} {}\n",
+            lark_literal(CALL_OPEN),
+            lark_literal(CALL_SEPARATOR),
+            MAX_PARALLEL_CALLS - 1,
+            lark_literal(CALL_CLOSE)
+        ));
+        let alternatives: Vec<String> = (0..self.callable.len()).map(|i| format!("call_{i}")).collect();
+        g.push_str(&format!("call: {}\n", alternatives.join(" | ")));
+        for (i, name) in self.callable.iter().enumerate() {
+            let schema = self.declared.iter().find(|t| &t.name == name).map(|t| t.parameters.clone()).unwrap_or_else(|| json!({"type": "object"}));
+            g.push_str(&format!("call_{i}: {} {} \"}}\"\n", lark_literal(&tool_format::call_head(name)), embed_json_schema(&schema)));
+        }
+        if policy == CallPolicy::May {
+            match &self.answer {
+                // Free text, but never the opening of a call block (which would escape the grammar).
+                Answer::Text => g.push_str(&format!("answer: TEXT\nTEXT: /(?s:.+)/ & ~/(?s:{}.*)/\n", regex_escape(CALL_OPEN))),
+                Answer::Json(schema) => g.push_str(&format!("answer: {}\n", embed_json_schema(schema))),
+                Answer::Enum(values) => g.push_str(&format!("answer: {}\n", enum_alternatives(values))),
+            }
+        }
+        Some(Constraint::Lark(g))
+    }
+}
+
+fn enum_alternatives(values: &[String]) -> String {
+    values.iter().map(|v| lark_literal(v)).collect::<Vec<_>>().join(" | ")
+}
+
+fn regex_escape(text: &str) -> String {
+    text.chars()
+        .flat_map(|c| match c {
+            '\n' => vec!['\\', 'n'],
+            c if c.is_ascii_alphanumeric() || c == '_' => vec![c],
+            c => vec!['\\', c],
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn weather() -> ToolSpec {
+        ToolSpec { name: "get_weather".into(), description: "d".into(), parameters: json!({"type": "object", "properties": {"city": {"type": "string"}}}) }
+    }
+
+    #[test]
+    fn forced_calls_have_no_text_alternative() {
+        let plan = Plan { declared: vec![weather()], callable: vec!["get_weather".into()], calls: Some(CallPolicy::Must), answer: Answer::Text };
+        let Some(Constraint::Lark(g)) = plan.constraint() else { panic!() };
+        assert!(g.starts_with("start: calls\n"), "{g}");
+        assert!(g.contains(r#"call_0: "{\"name\": \"get_weather\", \"args\": " %json {"#), "{g}");
+        assert!(!g.contains("TEXT"), "{g}");
+    }
+
+    #[test]
+    fn optional_calls_exclude_text_that_opens_a_block() {
+        let plan = Plan { declared: vec![weather()], callable: vec!["get_weather".into()], calls: Some(CallPolicy::May), answer: Answer::Text };
+        let Some(Constraint::Lark(g)) = plan.constraint() else { panic!() };
+        assert!(g.contains(r"TEXT: /(?s:.+)/ & ~/(?s:\`\`\`tool_call\n.*)/"), "{g}");
+    }
+
+    #[test]
+    fn every_kind_of_grammar_compiles() {
+        let two = vec![weather(), ToolSpec { name: "now".into(), description: String::new(), parameters: json!({"type": "object", "properties": {}, "additionalProperties": false}) }];
+        let names = vec!["get_weather".to_string(), "now".to_string()];
+        for calls in [None, Some(CallPolicy::May), Some(CallPolicy::Must)] {
+            for answer in [Answer::Text, Answer::Json(json!({})), Answer::Json(json!({"type": "array", "items": {"type": "integer"}})), Answer::Enum(vec!["x".into(), "y z".into()])] {
+                let plan = Plan { declared: two.clone(), callable: names.clone(), calls, answer };
+                if let Some(c) = plan.constraint() {
+                    gemd_engine::constraint::check(&c).unwrap_or_else(|e| panic!("{e}\n{c:?}"));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn plain_answers() {
+        assert_eq!(Plan::default().constraint(), None);
+        let p = Plan { answer: Answer::Enum(vec!["a\"".into(), "b".into()]), ..Plan::default() };
+        assert_eq!(p.constraint(), Some(Constraint::Lark("start: \"a\\\"\" | \"b\"\n".into())));
+    }
+}

@@ -1,0 +1,134 @@
+//! Reading generated text back as an answer: plain text, or (when calls were possible and the
+//! text opened a call block) the function calls it holds. Streams use the same [`CallGate`]:
+//! text is released as soon as it can no longer be the opening of a call block; a call block
+//! is held whole and arrives as one chunk of `functionCall` parts, as the real service sends
+//! calls.
+
+use gemd_engine::tool_format::{parse_calls, CALL_OPEN};
+use gemd_engine::Finish;
+use gemd_wire::gemini::FunctionCall;
+
+/// How an answer ended, in the terms both API surfaces report.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Ending {
+    Stop,
+    MaxTokens,
+    /// The answer is these calls (at least one).
+    Calls(Vec<FunctionCall>),
+    /// A call block that does not read back (the grammar should make this impossible).
+    MalformedCall,
+}
+
+impl Ending {
+    fn of(finish: Finish) -> Self {
+        match finish {
+            Finish::Stop => Ending::Stop,
+            Finish::MaxTokens => Ending::MaxTokens,
+        }
+    }
+}
+
+/// Holds back text that may be a call block.
+#[derive(Debug)]
+pub struct CallGate {
+    /// Whether calls are possible at all; if not, text passes straight through.
+    watching: bool,
+    held: String,
+}
+
+impl CallGate {
+    pub fn new(calls_possible: bool) -> Self {
+        CallGate { watching: calls_possible, held: String::new() }
+    }
+
+    /// Text that may be sent now.
+    pub fn feed(&mut self, text: &str) -> String {
+        if !self.watching {
+            return text.to_string();
+        }
+        self.held.push_str(text);
+        if self.held.starts_with(CALL_OPEN) || CALL_OPEN.starts_with(self.held.as_str()) {
+            return String::new();
+        }
+        // Plain text from here on.
+        self.watching = false;
+        std::mem::take(&mut self.held)
+    }
+
+    /// At the end of generation: the text still held (to send before the end) and how the
+    /// answer ended.
+    pub fn end(&mut self, finish: Finish) -> (String, Ending) {
+        let held = std::mem::take(&mut self.held);
+        if !self.watching || held.is_empty() {
+            return (held, Ending::of(finish));
+        }
+        if finish == Finish::MaxTokens {
+            // Cut off inside a call block: there is no call to report.
+            return (String::new(), Ending::MaxTokens);
+        }
+        match parse_calls(&held) {
+            Some(calls) if !calls.is_empty() => {
+                let calls = calls.into_iter().map(|(name, args)| FunctionCall { id: None, name, args: Some(args) }).collect();
+                (String::new(), Ending::Calls(calls))
+            }
+            _ => {
+                tracing::warn!(output = %held, "generated call block does not parse");
+                (String::new(), Ending::MalformedCall)
+            }
+        }
+    }
+}
+
+/// A whole answer read at once.
+pub fn read(text: &str, finish: Finish, calls_possible: bool) -> (String, Ending) {
+    let mut gate = CallGate::new(calls_possible);
+    let mut out = gate.feed(text);
+    let (rest, ending) = gate.end(finish);
+    out.push_str(&rest);
+    (out, ending)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const CALL: &str = "```tool_call\n{\"name\": \"f\", \"args\": {\"a\": 1}}\n{\"name\": \"g\", \"args\": {}}\n```";
+
+    #[test]
+    fn a_call_block_becomes_calls() {
+        let (text, ending) = read(CALL, Finish::Stop, true);
+        assert_eq!(text, "");
+        let Ending::Calls(calls) = ending else { panic!("{ending:?}") };
+        assert_eq!((calls[0].name.as_str(), calls[0].args.clone()), ("f", Some(json!({"a": 1}))));
+        assert_eq!(calls[1].name, "g");
+    }
+
+    #[test]
+    fn without_tools_a_block_is_just_text() {
+        assert_eq!(read(CALL, Finish::Stop, false), (CALL.to_string(), Ending::Stop));
+    }
+
+    #[test]
+    fn streamed_text_is_released_once_it_cannot_be_a_call() {
+        let mut g = CallGate::new(true);
+        assert_eq!(g.feed("``"), "");
+        assert_eq!(g.feed("`x"), "```x");
+        assert_eq!(g.feed(" more"), " more");
+        assert_eq!(g.end(Finish::Stop), (String::new(), Ending::Stop));
+    }
+
+    #[test]
+    fn streamed_calls_are_held_to_the_end() {
+        let mut g = CallGate::new(true);
+        let (a, b) = CALL.split_at(20);
+        assert_eq!(g.feed(a) + &g.feed(b), "");
+        assert!(matches!(g.end(Finish::Stop).1, Ending::Calls(c) if c.len() == 2));
+        let mut cut = CallGate::new(true);
+        cut.feed(a);
+        assert_eq!(cut.end(Finish::MaxTokens), (String::new(), Ending::MaxTokens));
+        let mut bad = CallGate::new(true);
+        bad.feed("```tool_call\n{oops}\n```");
+        assert_eq!(bad.end(Finish::Stop).1, Ending::MalformedCall);
+    }
+}
