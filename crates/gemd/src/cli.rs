@@ -50,6 +50,25 @@ pub enum BenchCommand {
     Raw(RawBenchArgs),
     /// The embedder driven directly (no HTTP): texts per second by batch size.
     Embed(EmbedBenchArgs),
+    /// Quota checks per second (in memory, Redis, and a plain Redis counter as the peer) and
+    /// the latency of the auth + quota path every request takes.
+    Quota(QuotaBenchArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct QuotaBenchArgs {
+    /// Also measure the Redis limiter (and the plain-counter peer) on this server.
+    #[arg(long, env = "GEMD_REDIS_URL")]
+    pub redis_url: Option<String>,
+    /// Concurrent callers to measure, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "1,16")]
+    pub concurrency: Vec<usize>,
+    /// Seconds to measure each case for.
+    #[arg(long, default_value_t = 3.0)]
+    pub seconds: f64,
+    /// Distinct projects the checks are spread over.
+    #[arg(long, default_value_t = 100)]
+    pub projects: usize,
 }
 
 #[derive(Debug, Args)]

@@ -1,6 +1,7 @@
 //! The gemd binary: `serve` (default), `pull`, `models`, `bench`.
 
 mod bench_embed;
+mod bench_quota;
 mod cli;
 mod config;
 mod admin;
@@ -44,6 +45,7 @@ fn main() -> std::process::ExitCode {
         Command::Keys(cmd) => block_on(admin::keys(cmd, &home)),
         Command::Usage { project, since, store } => block_on(admin::usage(project, since, store, &home)),
         Command::Bench(cli::BenchCommand::Embed(args)) => bench_embed::run(args, &home),
+        Command::Bench(cli::BenchCommand::Quota(args)) => bench_quota::run(args),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -14,27 +14,36 @@ use crate::clock::{pacific_day, Clock, SystemClock};
 use crate::limits::{Decision, Limits, Metric, Usage, Violation, MINUTE_MS};
 use crate::{Limiter, QuotaError};
 
+/// KEYS: the minute log (a sorted set of `random:tokens` members scored by time), the
+/// running token sum of that log, the day counter. The sum makes an admitted check O(log n):
+/// each expired entry is read once, when it is pruned; only a refusal walks the log, to find
+/// when enough of it expires.
 const SCRIPT: &str = r#"
-local mkey, dkey = KEYS[1], KEYS[2]
+local mkey, skey, dkey = KEYS[1], KEYS[2], KEYS[3]
 local now, window = tonumber(ARGV[1]), tonumber(ARGV[2])
 local rpm, tpm, rpd = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
 local tokens, member, day_end, take = tonumber(ARGV[6]), ARGV[7], tonumber(ARGV[8]), ARGV[9] == '1'
-redis.call('ZREMRANGEBYSCORE', mkey, '-inf', now - window)
-local entries = redis.call('ZRANGE', mkey, 0, -1, 'WITHSCORES')
-local n = #entries / 2
 local function tokens_of(m) return tonumber(string.match(m, ':(%d+)$')) end
-local used = 0
-for i = 1, #entries, 2 do used = used + tokens_of(entries[i]) end
+local used = tonumber(redis.call('GET', skey) or '-1')
+if used < 0 then
+  -- No running sum (first use, or lost): rebuild it from the log.
+  used = 0
+  for _, m in ipairs(redis.call('ZRANGE', mkey, 0, -1)) do used = used + tokens_of(m) end
+end
+for _, m in ipairs(redis.call('ZRANGEBYSCORE', mkey, '-inf', now - window)) do used = used - tokens_of(m) end
+redis.call('ZREMRANGEBYSCORE', mkey, '-inf', now - window)
+local n = redis.call('ZCARD', mkey)
 local day_used = tonumber(redis.call('GET', dkey) or '0')
 local out = {n, used, day_used}
 if rpm >= 0 and n + 1 > rpm then
   local retry = window
-  if rpm > 0 then retry = tonumber(entries[(n - rpm) * 2 + 2]) + window - now end
+  if rpm > 0 then retry = tonumber(redis.call('ZRANGE', mkey, n - rpm, n - rpm, 'WITHSCORES')[2]) + window - now end
   table.insert(out, 1); table.insert(out, rpm); table.insert(out, retry)
 end
 if tpm >= 0 and used + tokens > tpm then
   local retry = window
   if tokens <= tpm then
+    local entries = redis.call('ZRANGE', mkey, 0, -1, 'WITHSCORES')
     local freed = 0
     for i = 1, #entries, 2 do
       freed = freed + tokens_of(entries[i])
@@ -48,9 +57,15 @@ if rpd >= 0 and day_used + 1 > rpd then
 end
 if #out == 3 and take then
   redis.call('ZADD', mkey, now, member)
-  redis.call('PEXPIRE', mkey, window)
+  used = used + tokens
   redis.call('INCR', dkey)
   redis.call('PEXPIREAT', dkey, day_end + 3600000)
+end
+if n > 0 or (#out == 3 and take) then
+  redis.call('SET', skey, used, 'PX', window)
+  redis.call('PEXPIRE', mkey, window)
+else
+  redis.call('DEL', skey)
 end
 return out
 "#;
@@ -73,6 +88,12 @@ impl RedisLimiter {
         Ok(RedisLimiter { conn, script: Script::new(SCRIPT), clock: Box::new(SystemClock) })
     }
 
+    /// The same limiter reading time from `clock` (tests move time by hand).
+    pub fn with_clock(mut self, clock: Box<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
     async fn run(&self, project: &str, model: &str, limits: Limits, tokens: u64, take: bool) -> Result<Vec<i64>, QuotaError> {
         let now = self.clock.now_ms();
         let (day, day_end) = pacific_day(now);
@@ -83,6 +104,7 @@ impl RedisLimiter {
         let mut conn = self.conn.clone();
         self.script
             .key(format!("gemd:quota:{tag}:minute"))
+            .key(format!("gemd:quota:{tag}:minute-tokens"))
             .key(format!("gemd:quota:{tag}:day:{day}"))
             .arg(now)
             .arg(MINUTE_MS)

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use gemd_quota::{Decision, Limiter, Limits, Metric, RedisLimiter};
+use gemd_quota::{Clock, Decision, Limiter, Limits, ManualClock, Metric, RedisLimiter};
 
 fn url() -> String {
     std::env::var("GEMD_TEST_REDIS_URL").expect("GEMD_TEST_REDIS_URL is not set: run the tests through scripts/test.sh, which starts a redis-server")
@@ -59,4 +59,32 @@ async fn refusals_consume_nothing_and_say_why() {
 async fn an_unreachable_redis_is_an_error_not_a_pass() {
     // Nothing listens on port 1 of loopback.
     assert!(RedisLimiter::connect("redis://127.0.0.1:1/").await.is_err());
+}
+
+/// A clock the test moves, shared with the limiter.
+struct Shared(Arc<ManualClock>);
+
+impl Clock for Shared {
+    fn now_ms(&self) -> i64 {
+        self.0.now_ms()
+    }
+}
+
+#[tokio::test]
+async fn tokens_leave_the_running_sum_as_their_requests_expire() {
+    let clock = Arc::new(ManualClock::at(1_795_608_000_000));
+    let l = RedisLimiter::connect(&url()).await.unwrap().with_clock(Box::new(Shared(clock.clone())));
+    let project = unique("s");
+    let lim = Limits { rpm: None, tpm: Some(100), rpd: None };
+    assert!(l.check_and_take(&project, "m", lim, 90).await.unwrap().is_allowed());
+    clock.advance_ms(30_000);
+    assert!(l.check_and_take(&project, "m", lim, 5).await.unwrap().is_allowed());
+    let Decision::Denied(v) = l.check_and_take(&project, "m", lim, 50).await.unwrap() else { panic!("95 + 50 > 100") };
+    assert_eq!(v[0].retry_after_ms, 30_000, "the 90 tokens free room in 30 s");
+    clock.advance_ms(30_001);
+    assert_eq!(l.usage(&project, "m").await.unwrap().tokens_this_minute, 5, "the first request left the window");
+    assert!(l.check_and_take(&project, "m", lim, 95).await.unwrap().is_allowed());
+    assert_eq!(l.usage(&project, "m").await.unwrap().tokens_this_minute, 100);
+    clock.advance_ms(60_000);
+    assert_eq!(l.usage(&project, "m").await.unwrap().tokens_this_minute, 0);
 }
