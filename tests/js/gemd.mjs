@@ -2,7 +2,7 @@
 // free port with a private key store, and records what the SDKs put on the wire.
 import {before, after} from 'node:test';
 import assert from 'node:assert/strict';
-import {spawn} from 'node:child_process';
+import {launchGemd} from '../support/launch-gemd.mjs';
 import {fileURLToPath} from 'node:url';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -14,79 +14,27 @@ export const MODEL = 'gemini-2.5-flash';
 export const EMBEDDING_MODEL = 'gemini-embedding-001';
 export const DIM = 384;
 
-/** The gemd binary: `GEMD_BIN`, else the shared cargo target under ~/.cache/gemd. */
-export function gemdBin() {
-  if (process.env.GEMD_BIN) return process.env.GEMD_BIN;
-  const target = process.env.CARGO_TARGET_DIR ?? path.join(os.homedir(), '.cache/gemd/target');
-  return path.join(target, 'release/gemd');
-}
-
 /**
- * Starts gemd and resolves once it logs `listening on http://H:P`. Each gemd gets a fresh SQLite
- * store in a temporary directory, so earlier runs' usage never counts against its quotas.
- * `config` is relative to the repository root.
+ * Starts gemd and resolves once it answers. Each gemd gets a fresh SQLite store in a temporary
+ * directory, so earlier runs' usage never counts against its quotas. `config` is relative to
+ * the repository root.
  */
 export async function spawnGemd({config = 'tests/python/gemd-test.toml', args = [], startTimeoutMs = 180_000} = {}) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gemd-js-'));
-  const proc = spawn(gemdBin(), [
-    'serve', '--host', '127.0.0.1', '--port', '0', '--api-key', KEY,
-    '--config', path.join(ROOT, config),
-    '--database-url', `sqlite://${path.join(dir, 'gemd.sqlite3')}`,
-    ...args,
-  ], {stdio: ['ignore', 'ignore', 'pipe']});
-  let log = '';
-  const exited = new Promise((resolve) => proc.on('exit', (code, signal) => resolve(code ?? signal)));
-  const base = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      proc.kill('SIGKILL');
-      reject(new Error(`gemd did not start in ${startTimeoutMs} ms:\n${log}`));
-    }, startTimeoutMs);
-    proc.stderr.on('data', (d) => {
-      log += d;
-      const m = log.match(/listening on (http:\/\/[0-9.]+:\d+)/);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]);
-      }
-    });
-    proc.on('error', (e) => {
-      clearTimeout(timer);
-      reject(new Error(`cannot run ${gemdBin()}: ${e.message}`));
-    });
-    exited.then((code) => {
-      clearTimeout(timer);
-      reject(new Error(`gemd exited ${code}:\n${log}`));
-    });
+  const g = await launchGemd({
+    args: ['--api-key', KEY, '--config', path.join(ROOT, config), '--database-url', `sqlite://${path.join(dir, 'gemd.sqlite3')}`, ...args],
+    startTimeoutMs,
   });
-  // Ready means answering HTTP, not only "listening on" in the log: gemd installs its SIGTERM
-  // handler when the server first polls its shutdown future, just after that line, and a SIGTERM
-  // in between kills it by signal instead of a clean exit 0 (a server race, reported).
-  await waitHealthy(base, startTimeoutMs, () => log);
   return {
-    base,
-    proc,
-    log: () => log,
+    ...g,
     /** SIGTERM, then the exit code (0 for a clean shutdown). */
     async stop() {
-      if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');
-      const code = await exited;
+      if (g.proc.exitCode === null && g.proc.signalCode === null) g.proc.kill('SIGTERM');
+      const code = await g.exited;
       fs.rmSync(dir, {recursive: true, force: true});
       return code;
     },
   };
-}
-
-async function waitHealthy(base, timeoutMs, log) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      if ((await fetch(`${base}/healthz`)).ok) return;
-    } catch {
-      // not accepting yet
-    }
-    if (Date.now() > deadline) throw new Error(`gemd never answered ${base}/healthz:\n${log()}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 /**

@@ -1,12 +1,14 @@
 //! gemd-server: the HTTP surface. One module per API surface (`gemini`, `openai`), both on the
 //! same generation machinery (`generation`) and embedding machinery (`embedding`), one key
-//! ring (`auth`), one error type that renders every failure (`error`).
+//! ring (`auth`), one error type that renders every failure (`error`); the admin API
+//! (`admin`) and the web console (`console`) that uses it.
 
 pub mod access;
 pub mod admin;
 pub mod auth;
 pub mod body;
 pub mod catalog;
+pub mod console;
 pub mod embedding;
 pub mod error;
 pub mod gemini;
@@ -38,6 +40,7 @@ pub fn router(state: AppState) -> Router {
         .merge(openai::routes())
         .merge(ops::routes())
         .merge(admin::routes())
+        .merge(console::routes())
         .fallback(|uri: Uri| async move { ApiError::NotFound(format!("Method not found: {}", uri.path())) })
         .with_state(state)
 }
