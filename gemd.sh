@@ -1,17 +1,12 @@
 #!/usr/bin/env bash
 # gemd.sh — the two commands of the README.
 #   ./gemd.sh serve [gemd serve flags...]   build gemd, fetch the default model if missing, serve it
-#   ./gemd.sh test                          build and run every test (Rust and Python)
+#   ./gemd.sh test                          build and run every test (Rust, Python, Node, browser)
 # Any other arguments are passed to the gemd binary (e.g. ./gemd.sh pull, ./gemd.sh models).
 set -euo pipefail
 cd "$(dirname "$0")"
 
-# Cargo's build cache lives outside the clone so a new clone (or CI) reuses the llama.cpp build.
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/gemd/target}"
-# gemd is built on the machine that runs it, so it may use every instruction that CPU has
-# (measured +33% prompt speed for llama.cpp). Serve and test share these flags, hence one build.
-export RUSTFLAGS="${RUSTFLAGS:--C target-cpu=native}"
-mkdir -p "$CARGO_TARGET_DIR"
+source scripts/build-env.sh
 # `target/release/gemd` is the documented binary path: point ./target at the shared cache.
 [ -e target ] || ln -s "$CARGO_TARGET_DIR" target
 

@@ -5,8 +5,7 @@
 # Called by `./gemd.sh test` (the README's test command) and by CI.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/gemd/target}"
-export RUSTFLAGS="${RUSTFLAGS:--C target-cpu=native}"
+source scripts/build-env.sh
 export GEMD_HOME="${GEMD_HOME:-$HOME/.cache/gemd}"
 VENV="${GEMD_TEST_VENV:-$HOME/.cache/gemd/venv}"
 

@@ -125,14 +125,13 @@ def test_unknown_model_is_not_found(base):
 
 @pytest.mark.parametrize("extra", [
     {"n": 2},
-    {"tools": [{"type": "function", "function": {"name": "get_weather", "parameters": {
-        "type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}}],
-     "tool_choice": "auto"},
-    {"response_format": {"type": "json_schema", "json_schema": {"name": "r", "schema": {"type": "object"}}}},
+    # Function tools and json_schema are supported (test_tools.py); other kinds are not.
+    {"tools": [{"type": "retrieval"}]},
+    {"response_format": {"type": "xml"}},
     {"messages": [{"role": "user", "content": [
         {"type": "text", "text": "What is in this image?"},
         {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAgAAAAICAIAAABLbSncAAAAEklEQVR4nGP8z4AdMOEQH6QSAM1BAQ/oQeJvAAAAAElFTkSuQmCC"}}]}]},
-], ids=["n>1", "tools", "json_schema", "image"])
+], ids=["n>1", "tool-kind", "response-format", "image"])
 def test_unsupported_features_are_bad_requests(base, extra):
     kwargs = {"model": MODEL, "messages": [{"role": "user", "content": "hi"}], **extra}
     with pytest.raises(openai.BadRequestError) as e:

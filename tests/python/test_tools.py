@@ -20,6 +20,8 @@ WEATHER = {
     "parameters": {"type": "OBJECT", "properties": {"city": {"type": "STRING", "description": "City name", "max_length": 40}},
                    "required": ["city"]},
 }
+# google-generativeai's Schema has no max_length.
+WEATHER_OLD = {**WEATHER, "parameters": {"type": "OBJECT", "properties": {"city": {"type": "STRING", "description": "City name"}}, "required": ["city"]}}
 RESULT = {"result": {"temperature_c": 21, "condition": "sunny"}}
 
 
@@ -119,16 +121,17 @@ def test_genai_streamed_call_arrives_whole(base):
 
 def test_generativeai_forced_call_and_round_trip(base):
     genai_old.configure(api_key=KEY, transport="rest", client_options={"api_endpoint": base})
-    model = genai_old.GenerativeModel(M, tools=[{"function_declarations": [WEATHER]}],
+    model = genai_old.GenerativeModel(M, tools=[{"function_declarations": [WEATHER_OLD]}],
                                       tool_config={"function_calling_config": {"mode": "ANY", "allowed_function_names": ["get_weather"]}})
     chat = model.start_chat()
     r = chat.send_message(QUESTION)
     fc = r.candidates[0].content.parts[0].function_call
     assert fc.name == "get_weather"
-    assert_weather_args(dict(fc.args))
+    args = dict(fc.args)
+    assert set(args) == {"city"} and isinstance(args["city"], str), args
 
     # The reply to the function response is text: the round trip's second turn may not call.
-    answer = genai_old.GenerativeModel(M, tools=[{"function_declarations": [WEATHER]}],
+    answer = genai_old.GenerativeModel(M, tools=[{"function_declarations": [WEATHER_OLD]}],
                                        tool_config={"function_calling_config": {"mode": "NONE"}})
     history = chat.history + [genai_old.protos.Content(role="user", parts=[genai_old.protos.Part(
         function_response=genai_old.protos.FunctionResponse(name="get_weather", response=RESULT))])]
@@ -139,12 +142,13 @@ def test_generativeai_forced_call_and_round_trip(base):
 def test_generativeai_json_schema(base):
     genai_old.configure(api_key=KEY, transport="rest", client_options={"api_endpoint": base})
     schema = {"type": "ARRAY", "max_items": 3, "items": {"type": "OBJECT", "properties": {
-        "recipe_name": {"type": "STRING", "max_length": 30},
-        "ingredients": {"type": "ARRAY", "max_items": 4, "items": {"type": "STRING", "max_length": 20}}},
+        "recipe_name": {"type": "STRING"},
+        "ingredients": {"type": "ARRAY", "max_items": 4, "items": {"type": "STRING"}}},
         "required": ["recipe_name", "ingredients"]}}
     r = genai_old.GenerativeModel(M).generate_content(
         "List a few popular cookie recipes.",
         generation_config=genai_old.GenerationConfig(response_mime_type="application/json", response_schema=schema))
+    assert r.candidates[0].finish_reason == 1, r  # STOP: the document is complete
     doc = json.loads(r.text)
     assert isinstance(doc, list) and len(doc) <= 3
     for item in doc:

@@ -25,12 +25,14 @@ fn model() -> PathBuf {
     })
 }
 
-/// `(output tokens, seconds from the first token to the end)` of one generation.
-fn run(engine: &LlamaEngine, constraint: Option<Constraint>) -> (u32, f64) {
+/// `(output tokens, seconds from the first token to the end, seconds to the first token)` of
+/// one generation.
+fn run(engine: &LlamaEngine, constraint: Option<Constraint>) -> (u32, f64, f64) {
     let chat = ChatPrompt { system: None, turns: vec![Turn { role: Role::User, text: "List twenty cookie recipes with their baking times.".into() }] };
     let prompt = engine.prepare(&chat).unwrap();
     let params = SamplingParams { temperature: Some(0.0), max_output_tokens: TOKENS, constraint, ..Default::default() };
     let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let started = Instant::now();
     rt.block_on(async {
         let mut events = engine.generate(prompt, params).unwrap();
         let mut first = None;
@@ -39,7 +41,10 @@ fn run(engine: &LlamaEngine, constraint: Option<Constraint>) -> (u32, f64) {
                 Event::Text { .. } => {
                     first.get_or_insert_with(Instant::now);
                 }
-                Event::Done { output_tokens, .. } => return (output_tokens, first.map_or(0.0, |t| t.elapsed().as_secs_f64())),
+                Event::Done { output_tokens, .. } => {
+                    let first = first.unwrap_or_else(Instant::now);
+                    return (output_tokens, first.elapsed().as_secs_f64(), (first - started).as_secs_f64());
+                }
                 Event::Failed(e) => panic!("{e}"),
             }
         }
@@ -62,16 +67,21 @@ fn constrained_versus_free_decoding() {
     // Long enough to fill TOKENS: a fixed number of small objects.
     let schema = json!({"type": "array", "minItems": 30, "maxItems": 30, "items": {"type": "object", "additionalProperties": false,
         "required": ["name", "minutes", "vegan"], "properties": {"name": {"type": "string", "maxLength": 24}, "minutes": {"type": "integer", "minimum": 1, "maximum": 90}, "vegan": {"type": "boolean"}}}});
-    let started = Instant::now();
-    let first = run(&engine, Some(Constraint::JsonSchema(schema.clone())));
-    println!("first constrained request (builds the vocabulary trie once): {:.2} s total, {} tokens", started.elapsed().as_secs_f64(), first.0);
+    let (_, _, cold) = run(&engine, Some(Constraint::JsonSchema(schema.clone())));
+    println!("first constrained request, time to first token (builds the vocabulary trie once): {:.0} ms", cold * 1000.0);
     let (mut free, mut constrained) = (Vec::new(), Vec::new());
     for _ in 0..ROUNDS {
-        let (n, s) = run(&engine, None);
+        let (n, s, free_first) = run(&engine, None);
         free.push(n as f64 / s);
-        let (m, t) = run(&engine, Some(Constraint::JsonSchema(schema.clone())));
+        let (m, t, first) = run(&engine, Some(Constraint::JsonSchema(schema.clone())));
         constrained.push(m as f64 / t);
-        println!("free {n} tokens {:.1} tok/s | constrained {m} tokens {:.1} tok/s", n as f64 / s, m as f64 / t);
+        println!(
+            "free {n} tokens {:.1} tok/s, first token {:.0} ms | constrained {m} tokens {:.1} tok/s, first token {:.0} ms",
+            n as f64 / s,
+            free_first * 1000.0,
+            m as f64 / t,
+            first * 1000.0
+        );
     }
     let (f, c) = (median(free), median(constrained));
     println!("median decode: free {f:.1} tok/s, JSON-Schema constrained {c:.1} tok/s; grammar cost {:.2} ms/token ({:.0}%)", 1000.0 / c - 1000.0 / f, (1.0 - c / f) * 100.0);

@@ -3,13 +3,14 @@
 //! functionCallingConfig` and `generationConfig.responseMimeType/responseSchema/
 //! responseJsonSchema`, each checked with a 400 that names the field.
 
+use gemd_engine::constraint::any_json;
 use gemd_engine::tool_format::{CallPolicy, ToolSpec};
 use gemd_wire::gemini::{GenerateContentRequest, GenerationConfig};
 use serde_json::{json, Value};
 
 use super::names::check_function_name;
 use super::plan::{Answer, Plan};
-use super::schema::{close_objects, describes_object, from_gemini};
+use super::schema::{close_objects, describes_object, from_gemini, snake};
 use crate::error::ApiError;
 
 /// Reads the request's tools, tool config and response format.
@@ -34,7 +35,7 @@ pub fn plan(req: &GenerateContentRequest) -> Result<Plan, ApiError> {
         return Err(ApiError::invalid("Function calling mode ANY needs at least one function declaration in tools.", Some("tool_config.function_calling_config.mode".into())));
     }
     let callable = if allowed.is_empty() { declared.iter().map(|t| t.name.clone()).collect() } else { allowed };
-    Ok(Plan { declared, callable, calls, answer: answer(req.generation_config.as_ref())? })
+    Ok(Plan { declared, callable, calls, answer: answer(req.generation_config.as_ref())?, ..Plan::default() })
 }
 
 fn declarations(tools: &[Value]) -> Result<Vec<ToolSpec>, ApiError> {
@@ -123,7 +124,7 @@ fn answer(cfg: Option<&GenerationConfig>) -> Result<Answer, ApiError> {
             Some("generation_config.response_mime_type".into()),
         )),
         "" | "text/plain" => Ok(Answer::Text),
-        "application/json" => Ok(Answer::Json(schema.unwrap_or_else(|| json!({})))),
+        "application/json" => Ok(Answer::Json(schema.unwrap_or_else(any_json))),
         "text/x.enum" => {
             let values: Vec<String> = schema
                 .as_ref()
@@ -143,23 +144,16 @@ fn answer(cfg: Option<&GenerationConfig>) -> Result<Answer, ApiError> {
     }
 }
 
-fn snake(camel: &str) -> String {
-    camel.chars().fold(String::new(), |mut s, c| {
-        if c.is_ascii_uppercase() {
-            s.push('_');
-        }
-        s.push(c.to_ascii_lowercase());
-        s
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use gemd_wire::parse::parse_generate;
 
+    /// The plan of `body` with a user turn added (a request needs contents to parse).
     fn plan_of(body: &str) -> Result<Plan, ApiError> {
-        plan(&parse_generate(body.as_bytes()).unwrap())
+        let mut v: Value = serde_json::from_str(body).unwrap();
+        v["contents"] = json!([{"parts": [{"text": "hi"}]}]);
+        plan(&parse_generate(v.to_string().as_bytes()).unwrap())
     }
 
     const WEATHER: &str = r#"{"name":"get_weather","description":"d","parameters":{"type":6,"properties":{"city":{"type":1}},"required":["city"]}}"#;
@@ -199,7 +193,7 @@ mod tests {
     #[test]
     fn response_formats() {
         let p = plan_of(r#"{"generationConfig":{"responseMimeType":"application/json"}}"#).unwrap();
-        assert_eq!(p.answer, Answer::Json(json!({})));
+        assert_eq!(p.answer, Answer::Json(any_json()));
         let p = plan_of(r#"{"generationConfig":{"responseMimeType":"text/x.enum","responseSchema":{"type":"STRING","enum":["a","b"]}}}"#).unwrap();
         assert_eq!(p.answer, Answer::Enum(vec!["a".into(), "b".into()]));
         let p = plan_of(r#"{"generationConfig":{"responseMimeType":"application/json","response_json_schema":{"type":"object","properties":{"a":{}}}}}"#).unwrap();

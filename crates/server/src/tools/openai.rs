@@ -3,12 +3,13 @@
 //! NONE, AUTO, ANY and ANY with one allowed name) and `response_format` (`json_object`,
 //! `json_schema`), each checked with a 400 that names the field.
 
+use gemd_engine::constraint::any_json;
 use gemd_engine::tool_format::{CallPolicy, ToolSpec};
 use gemd_wire::openai::{ChatCompletionRequest, ResponseFormat};
 use serde_json::{json, Value};
 
 use super::names::check_function_name;
-use super::plan::{Answer, Plan};
+use super::plan::{Answer, Plan, MAX_PARALLEL_CALLS};
 use super::schema::{close_objects, describes_object};
 use crate::error::ApiError;
 
@@ -34,7 +35,9 @@ pub fn plan(req: &ChatCompletionRequest) -> Result<Plan, ApiError> {
         }
         Some(other) => return Err(bad_choice(other)),
     };
-    Ok(Plan { declared, callable, calls, answer: answer(req.response_format.as_ref())? })
+    // `parallel_tool_calls: false`: at most one call per answer.
+    let max_calls = if req.parallel_tool_calls == Some(false) { 1 } else { MAX_PARALLEL_CALLS };
+    Ok(Plan { declared, callable, calls, max_calls, answer: answer(req.response_format.as_ref())? })
 }
 
 fn bad_choice(v: &Value) -> ApiError {
@@ -65,7 +68,13 @@ fn answer(format: Option<&ResponseFormat>) -> Result<Answer, ApiError> {
     let Some(format) = format else { return Ok(Answer::Text) };
     match format.kind.as_str() {
         "" | "text" => Ok(Answer::Text),
-        "json_object" => Ok(Answer::Json(json!({"type": "object"}))),
+        "json_object" => {
+            let mut object = any_json();
+            object["type"] = json!("object");
+            object["additionalProperties"] = json!({"$ref": "#/$defs/json"});
+            object.as_object_mut().expect("an object").remove("$ref");
+            Ok(Answer::Json(object))
+        }
         "json_schema" => {
             let schema = format.json_schema.as_ref().and_then(|j| j.get("schema")).ok_or_else(|| {
                 ApiError::invalid("response_format \"json_schema\" needs json_schema.schema.", Some("response_format.json_schema.schema".into()))
@@ -96,11 +105,14 @@ mod tests {
         assert_eq!((named.calls, named.callable), (Some(CallPolicy::Must), vec!["now".to_string()]));
         assert!(plan_of(&format!(r#"{TOOLS},"tool_choice":{{"type":"function","function":{{"name":"later"}}}}"#)).is_err());
         assert_eq!(plan_of(TOOLS).unwrap().declared[0].parameters["additionalProperties"], false);
+        assert_eq!(plan_of(&format!(r#"{TOOLS},"parallel_tool_calls":false"#)).unwrap().max_calls, 1);
     }
 
     #[test]
     fn response_formats() {
-        assert_eq!(plan_of(r#","response_format":{"type":"json_object"}"#).unwrap().answer, Answer::Json(json!({"type": "object"})));
+        let Answer::Json(object) = plan_of(r#","response_format":{"type":"json_object"}"#).unwrap().answer else { panic!() };
+        assert_eq!(object["type"], "object");
+        assert!(gemd_engine::constraint::check(&gemd_engine::Constraint::JsonSchema(object)).is_ok());
         let p = plan_of(r#","response_format":{"type":"json_schema","json_schema":{"name":"r","strict":true,"schema":{"type":"object","properties":{"a":{"type":"integer"}}}}}"#).unwrap();
         assert_eq!(p.answer, Answer::Json(json!({"type": "object", "properties": {"a": {"type": "integer"}}, "additionalProperties": false})));
         assert!(plan_of(r#","response_format":{"type":"xml"}"#).is_err());

@@ -39,12 +39,14 @@ pub struct Plan {
     pub callable: Vec<String>,
     /// `None`: no call is possible (no declarations, or mode NONE).
     pub calls: Option<CallPolicy>,
+    /// The most calls one answer may hold (1 when parallel calls are turned off).
+    pub max_calls: usize,
     pub answer: Answer,
 }
 
 impl Default for Plan {
     fn default() -> Self {
-        Plan { declared: Vec::new(), callable: Vec::new(), calls: None, answer: Answer::Text }
+        Plan { declared: Vec::new(), callable: Vec::new(), calls: None, max_calls: MAX_PARALLEL_CALLS, answer: Answer::Text }
     }
 }
 
@@ -90,7 +92,7 @@ impl Plan {
             "calls: {} call ({} call){{0,{}}} {}\n",
             lark_literal(CALL_OPEN),
             lark_literal(CALL_SEPARATOR),
-            MAX_PARALLEL_CALLS - 1,
+            self.max_calls.clamp(1, MAX_PARALLEL_CALLS) - 1,
             lark_literal(CALL_CLOSE)
         ));
         let alternatives: Vec<String> = (0..self.callable.len()).map(|i| format!("call_{i}")).collect();
@@ -135,7 +137,7 @@ mod tests {
 
     #[test]
     fn forced_calls_have_no_text_alternative() {
-        let plan = Plan { declared: vec![weather()], callable: vec!["get_weather".into()], calls: Some(CallPolicy::Must), answer: Answer::Text };
+        let plan = Plan { declared: vec![weather()], callable: vec!["get_weather".into()], calls: Some(CallPolicy::Must), ..Plan::default() };
         let Some(Constraint::Lark(g)) = plan.constraint() else { panic!() };
         assert!(g.starts_with("start: calls\n"), "{g}");
         assert!(g.contains(r#"call_0: "{\"name\": \"get_weather\", \"args\": " %json {"#), "{g}");
@@ -144,7 +146,7 @@ mod tests {
 
     #[test]
     fn optional_calls_exclude_text_that_opens_a_block() {
-        let plan = Plan { declared: vec![weather()], callable: vec!["get_weather".into()], calls: Some(CallPolicy::May), answer: Answer::Text };
+        let plan = Plan { declared: vec![weather()], callable: vec!["get_weather".into()], calls: Some(CallPolicy::May), ..Plan::default() };
         let Some(Constraint::Lark(g)) = plan.constraint() else { panic!() };
         assert!(g.contains(r"TEXT: /(?s:.+)/ & ~/(?s:\`\`\`tool_call\n.*)/"), "{g}");
     }
@@ -154,8 +156,8 @@ mod tests {
         let two = vec![weather(), ToolSpec { name: "now".into(), description: String::new(), parameters: json!({"type": "object", "properties": {}, "additionalProperties": false}) }];
         let names = vec!["get_weather".to_string(), "now".to_string()];
         for calls in [None, Some(CallPolicy::May), Some(CallPolicy::Must)] {
-            for answer in [Answer::Text, Answer::Json(json!({})), Answer::Json(json!({"type": "array", "items": {"type": "integer"}})), Answer::Enum(vec!["x".into(), "y z".into()])] {
-                let plan = Plan { declared: two.clone(), callable: names.clone(), calls, answer };
+            for answer in [Answer::Text, Answer::Json(gemd_engine::constraint::any_json()), Answer::Json(json!({"type": "array", "items": {"type": "integer"}})), Answer::Enum(vec!["x".into(), "y z".into()])] {
+                let plan = Plan { declared: two.clone(), callable: names.clone(), calls, answer, max_calls: 1 + names.len() };
                 if let Some(c) = plan.constraint() {
                     gemd_engine::constraint::check(&c).unwrap_or_else(|e| panic!("{e}\n{c:?}"));
                 }

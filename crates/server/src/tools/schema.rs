@@ -93,7 +93,8 @@ fn number(v: &Value, at: &str) -> Result<Value, ApiError> {
     }
 }
 
-fn snake(camel: &str) -> String {
+/// A lowerCamel JSON name's snake_case proto name (`maxItems` → `max_items`), for field paths.
+pub(super) fn snake(camel: &str) -> String {
     camel.chars().fold(String::new(), |mut s, c| {
         if c.is_ascii_uppercase() {
             s.push('_');

@@ -134,7 +134,7 @@ async fn unsupported_parts_and_features_are_named() {
     assert_eq!(violation_field(&v), Some("contents[0].parts[1].inline_data"));
 
     let v = expect_400(&s, r#"{"contents":[{"parts":[{"text":"hi"}]}],"tools":[{"googleSearch":{}}]}"#).await;
-    assert_eq!(violation_field(&v), Some("tools[0]"));
+    assert_eq!(violation_field(&v), Some("tools[0].google_search"));
 
     let (status, v) = s
         .post_json("/v1beta/models/gemma-3-27b-it:generateContent", r#"{"systemInstruction":{"parts":[{"text":"be brief"}]},"contents":[{"parts":[{"text":"hi"}]}]}"#)

@@ -117,7 +117,7 @@ async fn the_guides_round_trip_reads_the_function_response() {
     let (_, v) = s.post_json(GENERATE, &first.to_string()).await;
     let call = calls(&v).first().cloned().unwrap_or_else(|| panic!("{v}"));
     // countTokens counts what the model read, declarations included.
-    let (status, c) = s.post_json("/v1beta/models/gemini-2.5-flash:countTokens", &json!({"generateContentRequest": first}).to_string()).await;
+    let (status, c) = s.post_json("/v1beta/models/gemini-2.5-flash:countTokens", &json!({"generateContentRequest": {"model": "models/gemini-2.5-flash", "contents": first["contents"], "tools": first["tools"], "toolConfig": first["toolConfig"]}}).to_string()).await;
     assert_eq!((status, &c["totalTokens"]), (200, &v["usageMetadata"]["promptTokenCount"]), "{c} {v}");
     let history = json!([
         {"role": "user", "parts": [{"text": "What's the weather in Paris?"}]},
