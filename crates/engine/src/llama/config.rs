@@ -38,11 +38,12 @@ impl LlamaConfig {
             batch_size: 512,
             queue_capacity: 64,
             prefill_chunk: 128,
-            // On by default: with batch-invariant kernels (.cargo/config.toml) a reused prefix
-            // gives exactly the cold answer, and chat turns and shared system instructions are
-            // the common case. 8,192 tokens of KV is ~150 MB for the default model.
-            prefix_cache_entries: 8,
-            prefix_cache_tokens: 8192,
+            // Off by default: even with batch-invariant kernels (.cargo/config.toml), a reused
+            // prefix sits in other KV cells than a cold prefill's, attention sums over them in
+            // other groupings, and greedy answers to a repeated prompt can differ from the cold
+            // one (see docs/configuration.md). Opt in for long shared prompts.
+            prefix_cache_entries: 0,
+            prefix_cache_tokens: 16384,
         }
     }
 }

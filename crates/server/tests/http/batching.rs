@@ -151,21 +151,3 @@ async fn greedy_answers_are_the_same_alone_and_in_a_batch_of_eight() {
     }
     assert_eq!(text_of(&batched), text_of(&alone));
 }
-
-/// A prompt answered again from the prefix cache (every token but the last reused) gives the
-/// cold answer, however many times it is repeated.
-#[tokio::test]
-async fn a_repeated_prompt_from_the_prefix_cache_answers_like_a_cold_one() {
-    let cached = engine_with(|c| c.prefix_cache_entries = 8);
-    let cold = engine_with(|c| c.prefix_cache_entries = 0);
-    let warm_server = TestServer::with_engine(cached.clone()).await;
-    let cold_server = TestServer::with_engine(cold).await;
-    let prompt = "Write a short story about a lighthouse keeper who finds a message in a bottle.";
-    let (_, reference) = cold_server.post_json(GEN, &body(prompt, 32)).await;
-    for i in 0..3 {
-        let (status, warm) = warm_server.post_json(GEN, &body(prompt, 32)).await;
-        assert_eq!(status, 200);
-        assert_eq!(text_of(&warm), text_of(&reference), "repeat {i}");
-    }
-    assert_eq!(cached.metrics().prefix_cache_hits_total, 2);
-}
