@@ -12,8 +12,11 @@ async fn backends() -> Vec<(&'static str, Arc<dyn Store>)> {
     let url = std::env::var("GEMD_TEST_POSTGRES_URL")
         .expect("GEMD_TEST_POSTGRES_URL is not set: run the tests through scripts/test.sh, which starts a PostgreSQL server");
     let pg = Postgres::connect(&url).await.unwrap_or_else(|e| panic!("cannot reach PostgreSQL at {url}: {e}"));
-    // Each test gets fresh tables: a schema of its own.
-    let schema = format!("t{}_{}", std::process::id(), std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos());
+    // Each test gets fresh tables: a schema of its own (tests run in parallel and the clock can
+    // give two of them the same nanosecond, hence the counter).
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let schema = format!("t{}_{}_{n}", std::process::id(), std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos());
     use gemd_store::db::Db;
     pg.batch(&format!("CREATE SCHEMA {schema}; SET search_path TO {schema}")).await.unwrap();
     vec![
