@@ -8,6 +8,7 @@
 use std::collections::VecDeque;
 use std::sync::mpsc::{Receiver, TryRecvError};
 use std::sync::Arc;
+use std::time::Instant;
 
 use llama_cpp_2::context::LlamaContext;
 use llama_cpp_2::llama_batch::LlamaBatch;
@@ -17,7 +18,7 @@ use llama_cpp_2::token::LlamaToken;
 use llguidance::Matcher;
 use tokio::sync::mpsc::UnboundedSender;
 
-use super::metrics::{add, sub, Counters};
+use super::metrics::{add, add_elapsed, sub, Counters};
 use super::prefix_cache::PrefixCache;
 use super::sampler;
 use crate::api::{EngineError, Event, Finish, SamplingParams, TokenId};
@@ -216,7 +217,11 @@ pub fn run(model: &LlamaModel, mut ctx: LlamaContext<'_>, jobs: Receiver<Job>, l
         }
 
         // 5. Decode once for everyone.
-        if let Err(e) = ctx.decode(&mut batch) {
+        let started = Instant::now();
+        let decoded = ctx.decode(&mut batch);
+        add_elapsed(&counters.decode_micros, started);
+        add(&counters.batch_tokens, batch.n_tokens() as u64);
+        if let Err(e) = decoded {
             tracing::error!(error = %e, "llama_decode failed; failing the sequences of this batch");
             for seq in active.drain(..) {
                 let _ = seq.job.events.send(Event::Failed(EngineError::Internal(format!("decode failed: {e}"))));
@@ -230,6 +235,7 @@ pub fn run(model: &LlamaModel, mut ctx: LlamaContext<'_>, jobs: Receiver<Job>, l
         add(&counters.decode_steps, 1);
 
         // 6. Sample every sequence that has fresh logits.
+        let started = Instant::now();
         for seq in active.iter_mut() {
             let Some(idx) = seq.logits_at.take() else { continue };
             let token = seq.sampler.sample(&ctx, idx);
@@ -258,6 +264,8 @@ pub fn run(model: &LlamaModel, mut ctx: LlamaContext<'_>, jobs: Receiver<Job>, l
                 seq.pending = Some(token);
             }
         }
+
+        add_elapsed(&counters.sample_micros, started);
 
         // 7. Retire finished sequences and free their KV cells.
         active.retain(|seq| {

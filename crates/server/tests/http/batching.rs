@@ -126,10 +126,9 @@ async fn a_cached_prefix_answers_exactly_like_a_cold_prefill() {
 }
 
 /// Per-request determinism under continuous batching: the same request gives the same greedy
-/// text alone and decoded next to seven others. This holds because llama.cpp is built with
-/// batch-invariant CPU kernels (.cargo/config.toml: no llamafile sgemm, no weight repacking);
-/// with them, a sequence's logits differed in the last bits by batch composition and this
-/// small model's greedy choice flipped within a few tokens.
+/// text alone and decoded next to seven others. With llama.cpp's runtime weight repacking it did
+/// not (repacked Q4_K weights take a GEMM or a GEMV depending on the batch's row count), hence
+/// `GGML_CPU_REPACK=OFF` in .cargo/config.toml.
 #[tokio::test]
 async fn greedy_answers_are_the_same_alone_and_in_a_batch_of_eight() {
     let engine = engine_with(|c| {
@@ -150,4 +149,62 @@ async fn greedy_answers_are_the_same_alone_and_in_a_batch_of_eight() {
         assert_eq!(c.await.unwrap().0, 200);
     }
     assert_eq!(text_of(&batched), text_of(&alone));
+}
+
+/// The stronger form, known to fail: eight different requests, each alone and then all eight
+/// together (one with a ~700-token prompt). Two or three of the eight answers change in the
+/// batch, with and without the shape controls tried on branch `wip/batch-invariance` (at most 63
+/// tokens per step, no single-row step, KV cells of finished sequences kept until idle); the
+/// remaining batch dependence is not found yet. Run with `-- --ignored`.
+#[tokio::test]
+#[ignore = "known to fail: some answers still depend on the batch (see the comment)"]
+async fn eight_different_requests_answer_alone_as_in_a_batch() {
+    let engine = engine_with(|c| {
+        c.max_sequences = 8;
+        c.prefix_cache_entries = 0;
+    });
+    let s = Arc::new(TestServer::with_engine(engine).await);
+    let long = (1..=60).map(|i| format!("Item {i} on the list is a fruit or a vegetable.")).collect::<Vec<_>>().join(" ")
+        + " Now write a short poem about the sea.";
+    let prompts: Vec<String> = std::iter::once(long).chain((1..8).map(|i| format!("Write a sentence about the number {i}."))).collect();
+    let mut alone = Vec::new();
+    for p in &prompts {
+        let (status, v) = s.post_json(GEN, &body(p, 24)).await;
+        assert_eq!(status, 200);
+        alone.push(text_of(&v));
+    }
+    let calls: Vec<_> = prompts
+        .iter()
+        .map(|p| {
+            let (s, p) = (s.clone(), p.clone());
+            tokio::spawn(async move { s.post_json(GEN, &body(&p, 24)).await })
+        })
+        .collect();
+    let mut batched = Vec::new();
+    for c in calls {
+        let (status, v) = c.await.unwrap();
+        assert_eq!(status, 200);
+        batched.push(text_of(&v));
+    }
+    assert_eq!(batched, alone);
+}
+
+/// `/metrics` exposes the engine's counters, including the split of the engine thread's time
+/// between llama.cpp's forward passes and the scheduler's own work.
+#[tokio::test]
+async fn metrics_split_model_time_from_scheduler_time() {
+    let engine = engine_with(|c| c.prefix_cache_entries = 0);
+    let s = TestServer::with_engine(engine).await;
+    let (status, v) = s.post_json(GEN, &body("Name three fruits.", 8)).await;
+    assert_eq!(status, 200);
+    let prompt = v["usageMetadata"]["promptTokenCount"].as_u64().unwrap();
+    let text = s.http.get(format!("{}/metrics", s.base)).send().await.unwrap().text().await.unwrap();
+    let value = |name: &str| -> f64 {
+        let line = text.lines().find(|l| l.starts_with(&format!("{name}{{"))).unwrap_or_else(|| panic!("{name} missing:\n{text}"));
+        line.rsplit(' ').next().unwrap().parse().unwrap()
+    };
+    assert!(value("gemd_engine_decode_steps_total") >= 2.0);
+    assert!(value("gemd_engine_batch_tokens_total") >= prompt as f64);
+    assert!(value("gemd_engine_decode_seconds_total") > 0.0);
+    assert!(value("gemd_engine_sample_seconds_total") > 0.0);
 }
