@@ -10,7 +10,7 @@ mkdir -p "$CARGO_TARGET_DIR"
 # llama.cpp when one of them changes, but only for options it saw set before: a cache built
 # before they existed would keep the old kernels. Record them, and rebuild llama.cpp once
 # whenever the recorded ones differ.
-ggml_flags="$(grep -E '^GGML_' "$(dirname "${BASH_SOURCE[0]}")/../.cargo/config.toml" | tr -d ' ')"
+ggml_flags="$(grep -E '^(GGML_|LLAMA_LIB_PROFILE)' "$(dirname "${BASH_SOURCE[0]}")/../.cargo/config.toml" | tr -d ' ')"
 ggml_stamp="$CARGO_TARGET_DIR/.gemd-ggml-flags"
 if [ -d "$CARGO_TARGET_DIR/release" ] && [ "$(cat "$ggml_stamp" 2>/dev/null)" != "$ggml_flags" ]; then
   echo "llama.cpp build options changed: rebuilding llama.cpp once"
