@@ -101,6 +101,9 @@ pub struct RawBenchArgs {
     /// CPU threads (default: all cores).
     #[arg(long)]
     pub threads: Option<i32>,
+    /// KV pool in tokens (default: what the sequences need; gemd serves with 49,152).
+    #[arg(long)]
+    pub context: Option<u32>,
 }
 
 #[derive(Debug, Args, Default)]

@@ -25,12 +25,14 @@ pub struct RawBenchResult {
     pub ms_per_step: f64,
 }
 
-pub fn run(model_path: &Path, threads: i32, sequences: u32, prompt: &str, generate: u32) -> Result<RawBenchResult, EngineError> {
+/// `context`: the KV pool in tokens (default: just what the sequences need), to compare with
+/// gemd's serving context (`kv_tokens` + prefix cache).
+pub fn run(model_path: &Path, threads: i32, sequences: u32, prompt: &str, generate: u32, context: Option<u32>) -> Result<RawBenchResult, EngineError> {
     let err = |e: &dyn std::fmt::Display| EngineError::Internal(e.to_string());
     let backend = super::backend()?;
     let model = LlamaModel::load_from_file(backend, model_path, &LlamaModelParams::default()).map_err(|e| err(&e))?;
     let tokens = model.vocab().tokenize(prompt.as_bytes(), true, false);
-    let n_ctx = sequences * (tokens.len() as u32 + generate + 8);
+    let n_ctx = context.unwrap_or(sequences * (tokens.len() as u32 + generate + 8));
     let params = LlamaContextParams::default()
         .with_n_ctx(NonZeroU32::new(n_ctx.max(512)))
         .with_n_batch(512)
