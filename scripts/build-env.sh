@@ -16,4 +16,8 @@ if [ -d "$CARGO_TARGET_DIR/release" ] && [ "$(cat "$ggml_stamp" 2>/dev/null)" !=
   echo "llama.cpp build options changed: rebuilding llama.cpp once"
   cargo clean --release -p llama-cpp-sys-2 >/dev/null 2>&1 || true
 fi
-printf '%s\n' "$ggml_flags" > "$ggml_stamp"
+# Written only when it changes, and atomically: a second cargo command sourcing this file at
+# the same moment must never read a half-written stamp (that would clean llama.cpp again).
+if [ "$(cat "$ggml_stamp" 2>/dev/null)" != "$ggml_flags" ]; then
+  printf '%s\n' "$ggml_flags" > "$ggml_stamp.$$" && mv -f "$ggml_stamp.$$" "$ggml_stamp"
+fi

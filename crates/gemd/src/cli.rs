@@ -101,6 +101,10 @@ pub struct RawBenchArgs {
     /// CPU threads (default: all cores).
     #[arg(long)]
     pub threads: Option<i32>,
+    /// Kernels to measure, comma-separated: default (llama.cpp's own, the ceiling) and/or
+    /// invariant (gemd's default; see `batch_invariant` in docs/configuration.md).
+    #[arg(long, value_delimiter = ',', default_value = "default")]
+    pub kernels: Vec<gemd_engine::llama::kernels::Kernels>,
 }
 
 #[derive(Debug, Args, Default)]

@@ -36,8 +36,15 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
             ("gemd_engine_requests_rejected_total", m.requests_rejected_total),
             ("gemd_engine_prefix_cache_hits_total", m.prefix_cache_hits_total),
             ("gemd_engine_prefix_tokens_reused_total", m.prefix_tokens_reused_total),
+            ("gemd_engine_batch_tokens_total", m.batch_tokens_total),
         ] {
             let _ = writeln!(out, "{name}{{backend=\"{b}\"}} {value}");
+        }
+        for (name, micros) in [
+            ("gemd_engine_decode_seconds_total", m.decode_micros_total),
+            ("gemd_engine_sample_seconds_total", m.sample_micros_total),
+        ] {
+            let _ = writeln!(out, "{name}{{backend=\"{b}\"}} {:.6}", micros as f64 / 1e6);
         }
     }
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out)

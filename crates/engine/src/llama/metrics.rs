@@ -1,6 +1,7 @@
 //! Lock-free counters the engine thread updates and anyone may read.
 
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::time::Instant;
 
 use crate::api::EngineMetrics;
 
@@ -16,6 +17,12 @@ pub struct Counters {
     pub rejected: AtomicU64,
     pub prefix_hits: AtomicU64,
     pub prefix_tokens_reused: AtomicU64,
+    /// Tokens decoded, padding included.
+    pub batch_tokens: AtomicU64,
+    /// Time inside `llama_decode`, and time sampling and detokenising between decodes: the
+    /// split tells model time from scheduler overhead.
+    pub decode_micros: AtomicU64,
+    pub sample_micros: AtomicU64,
 }
 
 impl Counters {
@@ -31,6 +38,9 @@ impl Counters {
             requests_rejected_total: self.rejected.load(Relaxed),
             prefix_cache_hits_total: self.prefix_hits.load(Relaxed),
             prefix_tokens_reused_total: self.prefix_tokens_reused.load(Relaxed),
+            batch_tokens_total: self.batch_tokens.load(Relaxed),
+            decode_micros_total: self.decode_micros.load(Relaxed),
+            sample_micros_total: self.sample_micros.load(Relaxed),
         }
     }
 }
@@ -41,4 +51,8 @@ pub fn add(c: &AtomicU64, n: u64) {
 
 pub fn sub(c: &AtomicU64, n: u64) {
     c.fetch_sub(n, Relaxed);
+}
+
+pub fn add_elapsed(c: &AtomicU64, since: Instant) {
+    c.fetch_add(since.elapsed().as_micros() as u64, Relaxed);
 }
