@@ -241,7 +241,8 @@ class Gemd(Server):
             # The prefix cache is opt-in in gemd; the warm-prefix test needs it on.
             # Quotas off for the benchmarked id (an entry with no limits is unlimited): the
             # default project is on the free tier, whose 15 RPM would refuse the larger runs.
-            f.write("[engine]\nthreads = %d\nprefix_cache_entries = 8\n\n[quota.free.\"gemini-2.5-flash\"]\n" % self.args.threads)
+            f.write("[engine]\nthreads = %d\nprefix_cache_entries = 8\nbatch_invariant = %s\n\n"
+                    "[quota.free.\"gemini-2.5-flash\"]\n" % (self.args.threads, self.args.gemd_batch_invariant))
         cmd = [self.args.gemd, "serve", "--host", "127.0.0.1", "--port", "0", "--api-key", self.KEY,
                "--config", cfg, "--model", self.args.model]
         self.spawn(cmd)
@@ -899,6 +900,8 @@ def main():
     ap.add_argument("--bursts", type=int, default=5, help="bursts of 8 streams for the RSS test")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--gemd", default=DEFAULT_GEMD)
+    ap.add_argument("--gemd-batch-invariant", choices=["true", "false"], default="true",
+                    help="gemd's [engine] batch_invariant (default true, as gemd ships)")
     ap.add_argument("--model", default=DEFAULT_MODEL)
     ap.add_argument("--venv", default=DEFAULT_VENV)
     ap.add_argument("--llama-server-ctx", type=int, default=32768,

@@ -135,7 +135,7 @@ pub struct EngineMetrics {
     pub requests_rejected_total: u64,
     pub prefix_cache_hits_total: u64,
     pub prefix_tokens_reused_total: u64,
-    /// Tokens through the model.
+    /// Tokens through the model, batch padding included.
     pub batch_tokens_total: u64,
     /// Time in the model's forward passes and in sampling between them.
     pub decode_micros_total: u64,

@@ -104,6 +104,10 @@ pub struct RawBenchArgs {
     /// KV pool in tokens (default: what the sequences need; gemd serves with 49,152).
     #[arg(long)]
     pub context: Option<u32>,
+    /// Kernels: default (llama.cpp's own, the ceiling) or invariant (gemd's default; see
+    /// `batch_invariant` in docs/configuration.md). One per run: the choice is process-wide.
+    #[arg(long, default_value = "default")]
+    pub kernels: gemd_engine::llama::kernels::Kernels,
 }
 
 #[derive(Debug, Args, Default)]

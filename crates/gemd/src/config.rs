@@ -75,6 +75,8 @@ pub struct EngineSection {
     pub prefill_chunk: Option<u32>,
     pub prefix_cache_entries: Option<u32>,
     pub prefix_cache_tokens: Option<u32>,
+    /// Batch-invariant kernels (default true): see docs/configuration.md.
+    pub batch_invariant: Option<bool>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -231,6 +233,7 @@ impl EngineSection {
             prefill_chunk: self.prefill_chunk.or(base.prefill_chunk),
             prefix_cache_entries: self.prefix_cache_entries.or(base.prefix_cache_entries),
             prefix_cache_tokens: self.prefix_cache_tokens.or(base.prefix_cache_tokens),
+            batch_invariant: self.batch_invariant.or(base.batch_invariant),
         }
     }
 
@@ -245,6 +248,7 @@ impl EngineSection {
         if let Some(v) = self.prefill_chunk { c.prefill_chunk = v; }
         if let Some(v) = self.prefix_cache_entries { c.prefix_cache_entries = v; }
         if let Some(v) = self.prefix_cache_tokens { c.prefix_cache_tokens = v; }
+        if let Some(v) = self.batch_invariant { c.kernels = gemd_engine::llama::kernels::Kernels::from_batch_invariant(v); }
         c
     }
 }
@@ -304,5 +308,15 @@ mod tests {
         assert!(toml::from_str::<Config>("prot = 1").is_err());
         let c: Config = toml::from_str("remove_models = [\"nope\"]").unwrap();
         assert!(c.catalog().is_err());
+    }
+
+    #[test]
+    fn batch_invariant_kernels_are_the_default_and_can_be_turned_off() {
+        use gemd_engine::llama::kernels::Kernels;
+        let c: Config = toml::from_str("").unwrap();
+        assert_eq!(c.engine.llama_config("m.gguf".into()).kernels, Kernels::Invariant);
+        let c: Config = toml::from_str("[engine]\nbatch_invariant = false").unwrap();
+        assert_eq!(c.engine.llama_config("m.gguf".into()).kernels, Kernels::Default);
+        assert!(toml::from_str::<Config>("[engine]\nbatch_invariant = \"yes\"").is_err());
     }
 }

@@ -86,11 +86,11 @@ fn raw_bench(args: cli::RawBenchArgs, home: &std::path::Path) -> anyhow::Result<
     // About ten tokens per sentence with Gemma's vocabulary.
     let prompt = "The quick brown fox jumps over the lazy dog near the river bank. ".repeat(args.prompt_tokens.div_ceil(13).max(1));
     for n in args.sequences {
-        let r = gemd_engine::llama::raw_bench::run(&model, threads, n, &prompt, args.generate, args.context)?;
+        let r = gemd_engine::llama::raw_bench::run(&model, threads, n, &prompt, args.generate, args.context, args.kernels)?;
         // One JSON object per line: bench/run.py --raw-cmd reads these.
         println!(
-            "{{\"system\":\"raw llama.cpp\",\"sequences\":{},\"prompt_tokens\":{},\"generated\":{},\"prefill_tokens_per_s\":{:.1},\"decode_tokens_per_s\":{:.1},\"ms_per_step\":{:.1}}}",
-            r.sequences, r.prompt_tokens, r.generated_per_sequence, r.prefill_tokens_per_s, r.decode_tokens_per_s, r.ms_per_step
+            "{{\"system\":\"raw llama.cpp\",\"kernels\":\"{}\",\"sequences\":{},\"prompt_tokens\":{},\"generated\":{},\"prefill_tokens_per_s\":{:.1},\"decode_tokens_per_s\":{:.1},\"ms_per_step\":{:.1}}}",
+            args.kernels.name(), r.sequences, r.prompt_tokens, r.generated_per_sequence, r.prefill_tokens_per_s, r.decode_tokens_per_s, r.ms_per_step
         );
     }
     Ok(())

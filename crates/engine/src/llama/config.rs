@@ -3,6 +3,8 @@
 
 use std::path::PathBuf;
 
+use super::kernels::Kernels;
+
 #[derive(Debug, Clone)]
 pub struct LlamaConfig {
     pub model_path: PathBuf,
@@ -24,6 +26,8 @@ pub struct LlamaConfig {
     pub prefix_cache_entries: u32,
     /// KV tokens the prefix cache may hold, on top of `kv_tokens`.
     pub prefix_cache_tokens: u32,
+    /// Batch-invariant kernels (the default) or llama.cpp's fastest (see kernels.rs).
+    pub kernels: Kernels,
 }
 
 impl LlamaConfig {
@@ -44,6 +48,7 @@ impl LlamaConfig {
             // one (see docs/configuration.md). Opt in for long shared prompts.
             prefix_cache_entries: 0,
             prefix_cache_tokens: 16384,
+            kernels: Kernels::default(),
         }
     }
 }

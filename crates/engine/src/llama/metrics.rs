@@ -17,7 +17,7 @@ pub struct Counters {
     pub rejected: AtomicU64,
     pub prefix_hits: AtomicU64,
     pub prefix_tokens_reused: AtomicU64,
-    /// Tokens decoded.
+    /// Tokens decoded, padding included.
     pub batch_tokens: AtomicU64,
     /// Time inside `llama_decode`, and time sampling and detokenising between decodes: the
     /// split tells model time from scheduler overhead.

@@ -13,6 +13,7 @@ use llama_cpp_2::model::params::LlamaModelParams;
 use llama_cpp_2::model::LlamaModel;
 use llama_cpp_2::sampling::LlamaSampler;
 
+use super::kernels::Kernels;
 use crate::api::EngineError;
 
 #[derive(Debug, Clone, Copy)]
@@ -25,41 +26,66 @@ pub struct RawBenchResult {
     pub ms_per_step: f64,
 }
 
-/// `context`: the KV pool in tokens (default: just what the sequences need), to compare with
-/// gemd's serving context (`kv_tokens` + prefix cache).
-pub fn run(model_path: &Path, threads: i32, sequences: u32, prompt: &str, generate: u32, context: Option<u32>) -> Result<RawBenchResult, EngineError> {
+/// Drives llama.cpp with `kernels` (`Default`: llama.cpp's own, the ceiling). `context`: the KV
+/// pool in tokens (default: just what the sequences need), to compare with gemd's serving
+/// context (`kv_tokens` + prefix cache).
+pub fn run(
+    model_path: &Path,
+    threads: i32,
+    sequences: u32,
+    prompt: &str,
+    generate: u32,
+    context: Option<u32>,
+    kernels: Kernels,
+) -> Result<RawBenchResult, EngineError> {
     let err = |e: &dyn std::fmt::Display| EngineError::Internal(e.to_string());
+    kernels.configure_process();
     let backend = super::backend()?;
     let model = LlamaModel::load_from_file(backend, model_path, &LlamaModelParams::default()).map_err(|e| err(&e))?;
     let tokens = model.vocab().tokenize(prompt.as_bytes(), true, false);
-    let n_ctx = context.unwrap_or(sequences * (tokens.len() as u32 + generate + 8));
+    let headroom = kernels.headroom() as u32;
+    let chunk = kernels.step_tokens(512);
+    let n_ctx = context.unwrap_or(sequences * (tokens.len() as u32 + generate + 8) + generate * headroom);
+    let pad_seq = sequences as i32;
     let params = LlamaContextParams::default()
         .with_n_ctx(NonZeroU32::new(n_ctx.max(512)))
-        .with_n_batch(512)
-        .with_n_ubatch(512)
-        .with_n_seq_max(sequences)
+        .with_n_batch(chunk as u32 + headroom)
+        .with_n_ubatch(chunk as u32 + headroom)
+        .with_n_seq_max(sequences + 1)
         .with_kv_unified(true)
         .with_swa_full(false)
         .with_n_threads(threads)
         .with_n_threads_batch(threads);
     let mut ctx = model.new_context(backend, params).map_err(|e| err(&e))?;
-    let mut batch = LlamaBatch::new(512, 1);
+    let mut batch = LlamaBatch::new(chunk + headroom as usize, 1);
+    // Padding tokens keep their cells (as in the scheduler): one per single-output step.
+    let mut pad_pos = 0;
+    let mut decode_padded = |ctx: &mut llama_cpp_2::context::LlamaContext<'_>, batch: &mut LlamaBatch, outputs: usize| -> Result<(), EngineError> {
+        if kernels.needs_pad(outputs) {
+            super::kernels::pad(batch, pad_seq, pad_pos).map_err(|e| err(&e))?;
+            pad_pos += 1;
+        }
+        ctx.decode(batch).map_err(|e| err(&e))
+    };
     let mut samplers: Vec<LlamaSampler> = (0..sequences).map(|_| LlamaSampler::greedy()).collect();
 
-    // Prefill each sequence's prompt (in 512-token chunks), recording where its logits are.
+    // Prefill each sequence's prompt (in 512-token chunks, or the invariant kernels' smaller
+    // steps), recording where its logits are.
     let started = Instant::now();
     let mut last = vec![llama_cpp_2::token::LlamaToken(0); sequences as usize];
     for s in 0..sequences as i32 {
-        for (chunk_no, chunk) in tokens.chunks(512).enumerate() {
+        for (chunk_no, part) in tokens.chunks(chunk).enumerate() {
             batch.clear();
-            for (i, t) in chunk.iter().enumerate() {
-                let pos = (chunk_no * 512 + i) as i32;
+            for (i, t) in part.iter().enumerate() {
+                let pos = (chunk_no * chunk + i) as i32;
                 let is_last = pos as usize + 1 == tokens.len();
                 batch.add(*t, pos, &[s], is_last).map_err(|e| err(&e))?;
             }
-            ctx.decode(&mut batch).map_err(|e| err(&e))?;
+            let outputs = usize::from((chunk_no + 1) * chunk >= tokens.len());
+            decode_padded(&mut ctx, &mut batch, outputs)?;
         }
-        last[s as usize] = samplers[s as usize].sample(&ctx, batch.n_tokens() - 1);
+        // The prompt's last token is the last real one, before any padding.
+        last[s as usize] = samplers[s as usize].sample(&ctx, ((tokens.len() - 1) % chunk) as i32);
     }
     let prefill = started.elapsed().as_secs_f64();
 
@@ -70,7 +96,7 @@ pub fn run(model_path: &Path, threads: i32, sequences: u32, prompt: &str, genera
         for s in 0..sequences as i32 {
             batch.add(last[s as usize], tokens.len() as i32 + step as i32, &[s], true).map_err(|e| err(&e))?;
         }
-        ctx.decode(&mut batch).map_err(|e| err(&e))?;
+        decode_padded(&mut ctx, &mut batch, sequences as usize)?;
         for s in 0..sequences as usize {
             last[s] = samplers[s].sample(&ctx, s as i32);
         }

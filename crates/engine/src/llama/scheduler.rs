@@ -18,6 +18,8 @@ use llama_cpp_2::token::LlamaToken;
 use llguidance::Matcher;
 use tokio::sync::mpsc::UnboundedSender;
 
+use super::kernels::{self, Kernels};
+use super::parked::{clear, Parked};
 use super::metrics::{add, add_elapsed, sub, Counters};
 use super::prefix_cache::PrefixCache;
 use super::sampler;
@@ -72,21 +74,29 @@ pub struct Limits {
     /// The model's sliding attention window (0: none); a cached prefix is reusable only while
     /// the window's cells before the cut are still in the cache.
     pub swa_window: u32,
+    pub kernels: Kernels,
+    /// The sequence id that carries padding tokens, never a request's.
+    pub pad_seq: i32,
 }
 
 pub fn run(model: &LlamaModel, mut ctx: LlamaContext<'_>, jobs: Receiver<Job>, limits: Limits, counters: &Counters) {
     let vocab = model.vocab();
     let n_vocab = model.n_vocab();
-    let mut batch = LlamaBatch::new(limits.batch_size as usize, 1);
+    let mut batch = LlamaBatch::new(limits.batch_size as usize + limits.kernels.headroom(), 1);
     let mut waiting: VecDeque<Job> = VecDeque::new();
     let mut active: Vec<Sequence> = Vec::new();
     let mut free_slots: Vec<i32> = (0..(limits.max_sequences + limits.cache_slots) as i32).rev().collect();
     let mut cache = PrefixCache::new(limits.cache_slots as usize, limits.cache_tokens as usize);
     let mut kv_reserved: u32 = 0;
+    let mut parked = Parked::default();
     let mut seed_counter: u32 = 0x9E37_79B9;
 
     loop {
         // 1. Take new jobs; block only when there is nothing to do.
+        if active.is_empty() {
+            // Idle: parked cells can go without reordering anyone's.
+            free_slots.extend(parked.release(&mut ctx, limits.pad_seq));
+        }
         if active.is_empty() && waiting.is_empty() {
             match jobs.recv() {
                 Ok(job) => waiting.push_back(job),
@@ -112,14 +122,21 @@ pub fn run(model: &LlamaModel, mut ctx: LlamaContext<'_>, jobs: Receiver<Job>, l
             alive
         });
         while let Some(job) = waiting.front() {
-            if active.len() >= limits.max_sequences as usize || kv_reserved + job.kv_need() > limits.kv_tokens {
+            if active.len() >= limits.max_sequences as usize {
+                break;
+            }
+            if kv_reserved + parked.cells() + job.kv_need() > limits.kv_tokens || free_slots.is_empty() {
+                // The space is needed now: free the parked cells early.
+                free_slots.extend(parked.release(&mut ctx, limits.pad_seq));
+            }
+            if kv_reserved + job.kv_need() > limits.kv_tokens {
                 break;
             }
             if free_slots.is_empty() {
                 // Every free id is held by a cached prefix: give the oldest one back.
                 match cache.evict_lru() {
                     Some(slot) => {
-                        free(&mut ctx, slot);
+                        clear(&mut ctx, slot);
                         free_slots.push(slot);
                     }
                     None => break,
@@ -167,8 +184,7 @@ pub fn run(model: &LlamaModel, mut ctx: LlamaContext<'_>, jobs: Receiver<Job>, l
             let alive = !seq.job.events.is_closed();
             if !alive {
                 tracing::info!(slot = seq.slot, generated = seq.generated, "client disconnected; sequence cancelled");
-                free(&mut ctx, seq.slot);
-                free_slots.push(seq.slot);
+                parked.park(seq.slot, seq.pos as u32);
                 kv_reserved -= seq.job.kv_need();
                 add(&counters.cancelled, 1);
             }
@@ -215,6 +231,14 @@ pub fn run(model: &LlamaModel, mut ctx: LlamaContext<'_>, jobs: Receiver<Job>, l
         if batch.n_tokens() == 0 {
             continue;
         }
+        let outputs = active.iter().filter(|s| s.logits_at.is_some()).count();
+        if limits.kernels.needs_pad(outputs) {
+            if kv_reserved + parked.cells() >= limits.kv_tokens {
+                free_slots.extend(parked.release(&mut ctx, limits.pad_seq));
+            }
+            // Cannot fail: the batch has room for the headroom on top of batch_size.
+            let _ = kernels::pad(&mut batch, limits.pad_seq, parked.next_pad_pos());
+        }
 
         // 5. Decode once for everyone.
         let started = Instant::now();
@@ -225,7 +249,7 @@ pub fn run(model: &LlamaModel, mut ctx: LlamaContext<'_>, jobs: Receiver<Job>, l
             tracing::error!(error = %e, "llama_decode failed; failing the sequences of this batch");
             for seq in active.drain(..) {
                 let _ = seq.job.events.send(Event::Failed(EngineError::Internal(format!("decode failed: {e}"))));
-                free(&mut ctx, seq.slot);
+                clear(&mut ctx, seq.slot);
                 free_slots.push(seq.slot);
                 kv_reserved -= seq.job.kv_need();
                 sub(&counters.active, 1);
@@ -281,8 +305,8 @@ pub fn run(model: &LlamaModel, mut ctx: LlamaContext<'_>, jobs: Receiver<Job>, l
             let mut in_kv = seq.job.tokens.to_vec();
             in_kv.extend_from_slice(&seq.decoded);
             for slot in cache.insert(seq.slot, in_kv) {
-                free(&mut ctx, slot);
-                free_slots.push(slot);
+                let cells = ctx.kv_cache_seq_pos_max(slot) + 1;
+                parked.park(slot, cells.max(0) as u32);
             }
             false
         });
@@ -293,11 +317,5 @@ fn send_text(seq: &Sequence, text: String) {
     if !text.is_empty() {
         // A closed receiver is noticed (and the sequence dropped) at the top of the next step.
         let _ = seq.job.events.send(Event::Text { text, output_tokens: seq.generated });
-    }
-}
-
-fn free(ctx: &mut LlamaContext<'_>, slot: i32) {
-    if let Err(e) = ctx.clear_kv_cache_seq(Some(slot as u32), None, None) {
-        tracing::warn!(slot, error = %e, "could not clear KV cells of a finished sequence");
     }
 }

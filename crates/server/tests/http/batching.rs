@@ -169,13 +169,11 @@ async fn greedy_answers_are_the_same_alone_and_in_a_batch_of_eight() {
     assert_eq!(batched[0], alone[0]);
 }
 
-/// The stronger form, known to fail: eight different requests, each alone and then all eight
-/// together (one with a ~700-token prompt). Three of the eight answers change in the batch, with
-/// and without the shape controls tried on branch `wip/batch-invariance` (at most 63 tokens per
-/// step, no single-row step, KV cells of finished sequences kept until idle); the remaining
-/// batch dependence is not found yet. Run with `-- --ignored`.
+/// The stronger form: eight different requests, each alone and then all eight together (one
+/// with a ~700-token prompt that spans several steps and crosses the 512-cell threshold of
+/// llama.cpp's split attention). Every answer must be the same. With llama.cpp's default kernels
+/// (`batch_invariant = false`) three of the eight change.
 #[tokio::test]
-#[ignore = "known to fail: some answers still depend on the batch (see the comment)"]
 async fn eight_different_requests_answer_alone_as_in_a_batch() {
     let long = (1..=60).map(|i| format!("Item {i} on the list is a fruit or a vegetable.")).collect::<Vec<_>>().join(" ")
         + " Now write a short poem about the sea.";
