@@ -67,15 +67,10 @@ impl LlamaEngine {
         if config.kv_tokens < config.context_per_sequence {
             return Err(EngineError::Internal("kv_tokens must be at least context_per_sequence".into()));
         }
-        let kernels = config.kernels;
-        // Tokens one step decodes: the configured batch, capped with the invariant kernels.
-        let step_tokens = kernels.step_tokens(config.batch_size as usize) as u32;
-        if step_tokens <= config.max_sequences {
-            return Err(EngineError::Internal(format!(
-                "max_sequences must be below the tokens per step ({step_tokens}: batch_size, at most {} with batch_invariant)",
-                kernels::MAX_STEP_TOKENS
-            )));
+        if config.batch_size <= config.max_sequences {
+            return Err(EngineError::Internal("batch_size must exceed max_sequences".into()));
         }
+        let kernels = config.kernels;
         kernels.configure_process();
         let backend = backend()?;
         let model = LlamaModel::load_from_file(backend, &config.model_path, &LlamaModelParams::default())
@@ -95,22 +90,19 @@ impl LlamaEngine {
         let limits = Limits {
             max_sequences: config.max_sequences,
             kv_tokens: config.kv_tokens,
-            batch_size: step_tokens,
-            prefill_chunk: config.prefill_chunk.clamp(1, step_tokens),
+            batch_size: config.batch_size,
+            prefill_chunk: config.prefill_chunk.clamp(1, config.batch_size),
             cache_slots,
             cache_tokens,
             swa_window: sliding_window(&model),
-            kernels,
-            // The sequence id after every real and cached one carries the padding tokens.
-            pad_seq: (config.max_sequences + cache_slots) as i32,
         };
-        let headroom = kernels.headroom() as u32;
         let params = LlamaContextParams::default()
-            .with_n_ctx(NonZeroU32::new(config.kv_tokens + cache_tokens + headroom))
-            .with_n_batch(step_tokens + headroom)
-            // One micro-batch per step: a split would cut the padded batch's GEMM tiles.
-            .with_n_ubatch(step_tokens + headroom)
-            .with_n_seq_max(config.max_sequences + cache_slots + 1)
+            .with_n_ctx(NonZeroU32::new(config.kv_tokens + cache_tokens))
+            .with_n_batch(config.batch_size)
+            .with_n_ubatch(config.batch_size)
+            .with_n_seq_max(config.max_sequences + cache_slots)
+            .with_type_k(kernels.kv_type())
+            .with_type_v(kernels.kv_type())
             .with_kv_unified(true)
             // llama.cpp defaults to a full-size sliding-window cache (every SWA layer sized like
             // the global ones); gemd never edits the middle of a sequence, so the window suffices.

@@ -4,8 +4,8 @@
 //! the pool have been freed it starts searching from the beginning. A sequence still decoding
 //! then gets its next token in a cell *before* its earlier ones. Flash attention sums a query's
 //! cells in cell order, so the same sequence would round differently depending on who finished
-//! beside it. Cells of finished or cancelled sequences, of evicted prefix-cache entries, and of
-//! the padding tokens (kernels.rs) are therefore parked here. They are freed when no sequence is
+//! beside it. Cells of finished or cancelled sequences and of evicted prefix-cache entries are
+//! therefore parked here. They are freed when no sequence is
 //! decoding, or earlier when the space is needed (which gives up that guarantee for the
 //! sequences running at that moment).
 
@@ -15,8 +15,6 @@ use llama_cpp_2::context::LlamaContext;
 pub struct Parked {
     slots: Vec<(i32, u32)>,
     slot_cells: u32,
-    /// Padding tokens decoded since the last release: the padding sequence's next position.
-    pad_cells: u32,
 }
 
 impl Parked {
@@ -26,23 +24,13 @@ impl Parked {
         self.slot_cells += cells;
     }
 
-    /// Counts one more padding token and gives its position in the padding sequence.
-    pub fn next_pad_pos(&mut self) -> i32 {
-        self.pad_cells += 1;
-        self.pad_cells as i32 - 1
-    }
-
     /// Cells held here, an upper bound (parked cells may be shared with live sequences).
     pub fn cells(&self) -> u32 {
-        self.slot_cells + self.pad_cells
+        self.slot_cells
     }
 
     /// Frees every parked cell; returns the sequence ids that became free.
-    pub fn release(&mut self, ctx: &mut LlamaContext<'_>, pad_seq: i32) -> Vec<i32> {
-        if self.pad_cells > 0 {
-            clear(ctx, pad_seq);
-            self.pad_cells = 0;
-        }
+    pub fn release(&mut self, ctx: &mut LlamaContext<'_>) -> Vec<i32> {
         self.slot_cells = 0;
         let slots: Vec<i32> = self.slots.drain(..).map(|(slot, _)| slot).collect();
         for &slot in &slots {

@@ -43,49 +43,36 @@ pub fn run(
     let backend = super::backend()?;
     let model = LlamaModel::load_from_file(backend, model_path, &LlamaModelParams::default()).map_err(|e| err(&e))?;
     let tokens = model.vocab().tokenize(prompt.as_bytes(), true, false);
-    let headroom = kernels.headroom() as u32;
-    let chunk = kernels.step_tokens(512);
-    let n_ctx = context.unwrap_or(sequences * (tokens.len() as u32 + generate + 8) + generate * headroom);
-    let pad_seq = sequences as i32;
+    let n_ctx = context.unwrap_or(sequences * (tokens.len() as u32 + generate + 8));
     let params = LlamaContextParams::default()
         .with_n_ctx(NonZeroU32::new(n_ctx.max(512)))
-        .with_n_batch(chunk as u32 + headroom)
-        .with_n_ubatch(chunk as u32 + headroom)
-        .with_n_seq_max(sequences + 1)
+        .with_n_batch(512)
+        .with_n_ubatch(512)
+        .with_n_seq_max(sequences)
+        .with_type_k(kernels.kv_type())
+        .with_type_v(kernels.kv_type())
         .with_kv_unified(true)
         .with_swa_full(false)
         .with_n_threads(threads)
         .with_n_threads_batch(threads);
     let mut ctx = model.new_context(backend, params).map_err(|e| err(&e))?;
-    let mut batch = LlamaBatch::new(chunk + headroom as usize, 1);
-    // Padding tokens keep their cells (as in the scheduler): one per single-output step.
-    let mut pad_pos = 0;
-    let mut decode_padded = |ctx: &mut llama_cpp_2::context::LlamaContext<'_>, batch: &mut LlamaBatch, outputs: usize| -> Result<(), EngineError> {
-        if kernels.needs_pad(outputs) {
-            super::kernels::pad(batch, pad_seq, pad_pos).map_err(|e| err(&e))?;
-            pad_pos += 1;
-        }
-        ctx.decode(batch).map_err(|e| err(&e))
-    };
+    let mut batch = LlamaBatch::new(512, 1);
     let mut samplers: Vec<LlamaSampler> = (0..sequences).map(|_| LlamaSampler::greedy()).collect();
 
-    // Prefill each sequence's prompt (in 512-token chunks, or the invariant kernels' smaller
-    // steps), recording where its logits are.
+    // Prefill each sequence's prompt (in 512-token chunks), recording where its logits are.
     let started = Instant::now();
     let mut last = vec![llama_cpp_2::token::LlamaToken(0); sequences as usize];
     for s in 0..sequences as i32 {
-        for (chunk_no, part) in tokens.chunks(chunk).enumerate() {
+        for (chunk_no, chunk) in tokens.chunks(512).enumerate() {
             batch.clear();
-            for (i, t) in part.iter().enumerate() {
-                let pos = (chunk_no * chunk + i) as i32;
+            for (i, t) in chunk.iter().enumerate() {
+                let pos = (chunk_no * 512 + i) as i32;
                 let is_last = pos as usize + 1 == tokens.len();
                 batch.add(*t, pos, &[s], is_last).map_err(|e| err(&e))?;
             }
-            let outputs = usize::from((chunk_no + 1) * chunk >= tokens.len());
-            decode_padded(&mut ctx, &mut batch, outputs)?;
+            ctx.decode(&mut batch).map_err(|e| err(&e))?;
         }
-        // The prompt's last token is the last real one, before any padding.
-        last[s as usize] = samplers[s as usize].sample(&ctx, ((tokens.len() - 1) % chunk) as i32);
+        last[s as usize] = samplers[s as usize].sample(&ctx, batch.n_tokens() - 1);
     }
     let prefill = started.elapsed().as_secs_f64();
 
@@ -96,7 +83,7 @@ pub fn run(
         for s in 0..sequences as i32 {
             batch.add(last[s as usize], tokens.len() as i32 + step as i32, &[s], true).map_err(|e| err(&e))?;
         }
-        decode_padded(&mut ctx, &mut batch, sequences as usize)?;
+        ctx.decode(&mut batch).map_err(|e| err(&e))?;
         for s in 0..sequences as usize {
             last[s] = samplers[s].sample(&ctx, s as i32);
         }

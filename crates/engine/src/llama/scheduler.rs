@@ -18,7 +18,6 @@ use llama_cpp_2::token::LlamaToken;
 use llguidance::Matcher;
 use tokio::sync::mpsc::UnboundedSender;
 
-use super::kernels::{self, Kernels};
 use super::parked::{clear, Parked};
 use super::metrics::{add, add_elapsed, sub, Counters};
 use super::prefix_cache::PrefixCache;
@@ -74,15 +73,12 @@ pub struct Limits {
     /// The model's sliding attention window (0: none); a cached prefix is reusable only while
     /// the window's cells before the cut are still in the cache.
     pub swa_window: u32,
-    pub kernels: Kernels,
-    /// The sequence id that carries padding tokens, never a request's.
-    pub pad_seq: i32,
 }
 
 pub fn run(model: &LlamaModel, mut ctx: LlamaContext<'_>, jobs: Receiver<Job>, limits: Limits, counters: &Counters) {
     let vocab = model.vocab();
     let n_vocab = model.n_vocab();
-    let mut batch = LlamaBatch::new(limits.batch_size as usize + limits.kernels.headroom(), 1);
+    let mut batch = LlamaBatch::new(limits.batch_size as usize, 1);
     let mut waiting: VecDeque<Job> = VecDeque::new();
     let mut active: Vec<Sequence> = Vec::new();
     let mut free_slots: Vec<i32> = (0..(limits.max_sequences + limits.cache_slots) as i32).rev().collect();
@@ -95,7 +91,7 @@ pub fn run(model: &LlamaModel, mut ctx: LlamaContext<'_>, jobs: Receiver<Job>, l
         // 1. Take new jobs; block only when there is nothing to do.
         if active.is_empty() {
             // Idle: parked cells can go without reordering anyone's.
-            free_slots.extend(parked.release(&mut ctx, limits.pad_seq));
+            free_slots.extend(parked.release(&mut ctx));
         }
         if active.is_empty() && waiting.is_empty() {
             match jobs.recv() {
@@ -127,7 +123,7 @@ pub fn run(model: &LlamaModel, mut ctx: LlamaContext<'_>, jobs: Receiver<Job>, l
             }
             if kv_reserved + parked.cells() + job.kv_need() > limits.kv_tokens || free_slots.is_empty() {
                 // The space is needed now: free the parked cells early.
-                free_slots.extend(parked.release(&mut ctx, limits.pad_seq));
+                free_slots.extend(parked.release(&mut ctx));
             }
             if kv_reserved + job.kv_need() > limits.kv_tokens {
                 break;
@@ -230,14 +226,6 @@ pub fn run(model: &LlamaModel, mut ctx: LlamaContext<'_>, jobs: Receiver<Job>, l
         }
         if batch.n_tokens() == 0 {
             continue;
-        }
-        let outputs = active.iter().filter(|s| s.logits_at.is_some()).count();
-        if limits.kernels.needs_pad(outputs) {
-            if kv_reserved + parked.cells() >= limits.kv_tokens {
-                free_slots.extend(parked.release(&mut ctx, limits.pad_seq));
-            }
-            // Cannot fail: the batch has room for the headroom on top of batch_size.
-            let _ = kernels::pad(&mut batch, limits.pad_seq, parked.next_pad_pos());
         }
 
         // 5. Decode once for everyone.

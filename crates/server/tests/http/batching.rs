@@ -171,8 +171,8 @@ async fn greedy_answers_are_the_same_alone_and_in_a_batch_of_eight() {
 
 /// The stronger form: eight different requests, each alone and then all eight together (one
 /// with a ~700-token prompt that spans several steps and crosses the 512-cell threshold of
-/// llama.cpp's split attention). Every answer must be the same. With llama.cpp's default kernels
-/// (`batch_invariant = false`) three of the eight change.
+/// llama.cpp's split attention). Every answer must be the same. With llama.cpp's own kernel
+/// choices (before kernels.rs) three of the eight changed.
 #[tokio::test]
 async fn eight_different_requests_answer_alone_as_in_a_batch() {
     let long = (1..=60).map(|i| format!("Item {i} on the list is a fruit or a vegetable.")).collect::<Vec<_>>().join(" ")
