@@ -30,12 +30,14 @@ fn reference() -> Value {
 #[test]
 fn vectors_match_sentence_transformers() {
     let embedder = BertEmbedder::load(BertEmbedderConfig::new(model_dir())).expect("model loads");
+    assert!(!embedder.weights_loaded(), "the weights wait for the first embedding call");
     let reference = reference();
     assert_eq!(embedder.dimension(), 384);
     assert_eq!(embedder.max_tokens() as u64, reference["max_seq_length"].as_u64().unwrap());
     let cases = reference["cases"].as_array().unwrap();
     let texts: Vec<String> = cases.iter().map(|c| c["text"].as_str().unwrap().to_string()).collect();
     let batch = embedder.embed(&texts).expect("embeds");
+    assert!(embedder.weights_loaded());
     let mut worst = 1.0f32;
     for (case, got) in cases.iter().zip(&batch) {
         let want: Vec<f32> = case["vector"].as_array().unwrap().iter().map(|x| x.as_f64().unwrap() as f32).collect();
@@ -50,4 +52,21 @@ fn vectors_match_sentence_transformers() {
     }
     assert!(embedder.embed(&[]).unwrap().is_empty());
     eprintln!("lowest cosine to sentence-transformers over {} texts: {worst:.7}", cases.len());
+}
+
+/// The weights load lazily, but a broken weights file still fails at start-up.
+#[test]
+fn a_broken_weights_file_fails_at_load() {
+    let src = model_dir();
+    let dir = std::env::temp_dir().join(format!("gemd-broken-embedder-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for f in ["config.json", "tokenizer.json"] {
+        std::fs::copy(src.join(f), dir.join(f)).unwrap();
+    }
+    for bad in [&b"short"[..], &[255u8; 64][..], &[2, 0, 0, 0, 0, 0, 0, 0, b'{', b'}'][..]] {
+        std::fs::write(dir.join("model.safetensors"), bad).unwrap();
+        let err = BertEmbedder::load(BertEmbedderConfig::new(&dir)).err().expect("a broken file is refused");
+        assert!(err.to_string().contains("model.safetensors"), "{err}");
+    }
+    std::fs::remove_dir_all(&dir).ok();
 }

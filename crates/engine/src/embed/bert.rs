@@ -2,9 +2,14 @@
 //! with candle: tokenise with the model's tokenizer.json, run the encoder over length-sorted
 //! passes, mean-pool the last hidden states over the attention mask and L2-normalise: the
 //! `Transformer → Pooling(mean) → Normalize` pipeline of the model's modules.json.
+//!
+//! The weights load on the first embedding call, not at start-up: a server that never embeds
+//! (most chat deployments) does not hold the ~130 MB of f32 weights. `load` still reads the
+//! config, the tokenizer and the safetensors header, so a missing or broken model fails at
+//! start-up.
 
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 
 use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
@@ -36,7 +41,9 @@ impl BertEmbedderConfig {
 
 pub struct BertEmbedder {
     name: String,
-    model: BertModel,
+    bert: Config,
+    /// Set by the first forward pass (under `gate`).
+    model: OnceLock<BertModel>,
     /// Truncates to `max_tokens`; used for embedding.
     tokenizer: Tokenizer,
     /// The same tokenizer without truncation; used for counting.
@@ -80,26 +87,44 @@ impl BertEmbedder {
             .with_truncation(Some(TruncationParams { max_length: max_tokens, ..Default::default() }))
             .map_err(|e| internal("tokenizer", e))?;
 
-        let weights = dir.join("model.safetensors");
-        let bytes = std::fs::read(&weights).map_err(|e| internal(format!("reading {}", weights.display()), e))?;
-        let vb = VarBuilder::from_buffered_safetensors(bytes, DType::F32, &Device::Cpu).map_err(|e| internal("model.safetensors", e))?;
-        let model = BertModel::load(vb, &bert).map_err(|e| internal("loading BERT weights", e))?;
+        check_safetensors_header(&dir.join("model.safetensors"))?;
         let label = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "bert".into());
         Ok(BertEmbedder {
             name: format!("candle-bert:{label}"),
-            model,
+            dimension: bert.hidden_size,
+            bert,
+            model: OnceLock::new(),
             tokenizer,
             counter,
-            dimension: bert.hidden_size,
             max_tokens,
             config,
             gate: Mutex::new(()),
         })
     }
 
+    /// Whether the weights are in memory (after the first embedding call).
+    pub fn weights_loaded(&self) -> bool {
+        self.model.get().is_some()
+    }
+
+    /// The model, loading its weights on first use. Called with `gate` held, so only one
+    /// thread ever loads; a failed load is retried by the next call.
+    fn model(&self) -> Result<&BertModel, EngineError> {
+        if let Some(m) = self.model.get() {
+            return Ok(m);
+        }
+        let started = std::time::Instant::now();
+        let weights = self.config.dir.join("model.safetensors");
+        let bytes = std::fs::read(&weights).map_err(|e| internal(format!("reading {}", weights.display()), e))?;
+        let vb = VarBuilder::from_buffered_safetensors(bytes, DType::F32, &Device::Cpu).map_err(|e| internal("model.safetensors", e))?;
+        let model = BertModel::load(vb, &self.bert).map_err(|e| internal("loading BERT weights", e))?;
+        tracing::info!(embedder = %self.name, ms = started.elapsed().as_millis() as u64, "embedding weights loaded on first use");
+        Ok(self.model.get_or_init(|| model))
+    }
+
     /// One forward pass over `ids` (already truncated), padded to the longest: mean-pooled,
     /// normalised vectors in the same order.
-    fn forward(&self, ids: &[&[u32]]) -> candle_core::Result<Vec<Vec<f32>>> {
+    fn forward(&self, model: &BertModel, ids: &[&[u32]]) -> candle_core::Result<Vec<Vec<f32>>> {
         let n = ids.len();
         let len = ids.iter().map(|s| s.len()).max().unwrap_or(0).max(1);
         let mut flat = vec![0u32; n * len];
@@ -108,11 +133,11 @@ impl BertEmbedder {
             flat[row * len..row * len + seq.len()].copy_from_slice(seq);
             mask[row * len..row * len + seq.len()].fill(1);
         }
-        let device = &self.model.device;
+        let device = &model.device;
         let input = Tensor::from_vec(flat, (n, len), device)?;
         let mask = Tensor::from_vec(mask, (n, len), device)?;
         let types = input.zeros_like()?;
-        let hidden = self.model.forward(&input, &types, Some(&mask))?; // (n, len, hidden)
+        let hidden = model.forward(&input, &types, Some(&mask))?; // (n, len, hidden)
         // Mean over the real tokens only: padding must not move the vector.
         let mask = mask.to_dtype(DType::F32)?.unsqueeze(2)?; // (n, len, 1)
         let summed = hidden.broadcast_mul(&mask)?.sum(1)?; // (n, hidden)
@@ -123,6 +148,29 @@ impl BertEmbedder {
         debug_assert_eq!(rows.first().map_or(self.dimension, Vec::len), self.dimension);
         Ok(rows)
     }
+}
+
+/// Reads the safetensors header (an 8-byte little-endian length, then JSON naming every
+/// tensor) without the weights, so a truncated or foreign file fails at start-up.
+fn check_safetensors_header(path: &Path) -> Result<(), EngineError> {
+    use std::io::Read;
+    let what = || format!("reading {}", path.display());
+    let mut file = std::fs::File::open(path).map_err(|e| internal(what(), e))?;
+    let file_len = file.metadata().map_err(|e| internal(what(), e))?.len();
+    let mut len = [0u8; 8];
+    file.read_exact(&mut len).map_err(|e| internal(what(), e))?;
+    let len = u64::from_le_bytes(len);
+    if len == 0 || len.saturating_add(8) > file_len {
+        return Err(EngineError::Internal(format!("{}: not a safetensors file (header length {len})", path.display())));
+    }
+    let mut header = vec![0u8; len as usize];
+    file.read_exact(&mut header).map_err(|e| internal(what(), e))?;
+    let tensors: serde_json::Map<String, Value> =
+        serde_json::from_slice(&header).map_err(|e| internal(format!("{}: safetensors header", path.display()), e))?;
+    if !tensors.keys().any(|k| k.ends_with("word_embeddings.weight")) {
+        return Err(EngineError::Internal(format!("{}: no BERT word embeddings in the file", path.display())));
+    }
+    Ok(())
 }
 
 /// gemd implements mean pooling only; refuse a model configured for anything else rather than
@@ -163,9 +211,10 @@ impl Embedder for BertEmbedder {
         let lengths: Vec<usize> = ids.iter().map(|s| s.len()).collect();
         let mut out: Vec<Vec<f32>> = vec![Vec::new(); texts.len()];
         let _pass = self.gate.lock().unwrap_or_else(|p| p.into_inner());
+        let model = self.model()?;
         for pass in plan::passes(&lengths, self.config.pass_tokens, self.config.pass_sequences) {
             let batch: Vec<&[u32]> = pass.iter().map(|&i| ids[i]).collect();
-            let vectors = self.forward(&batch).map_err(|e| internal("BERT forward pass", e))?;
+            let vectors = self.forward(model, &batch).map_err(|e| internal("BERT forward pass", e))?;
             for (i, v) in pass.into_iter().zip(vectors) {
                 out[i] = v;
             }
