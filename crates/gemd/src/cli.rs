@@ -141,6 +141,10 @@ pub struct ServeArgs {
     /// Admit requests when Redis is unreachable (default: refuse them with 503 UNAVAILABLE).
     #[arg(long, env = "GEMD_QUOTA_FAIL_OPEN")]
     pub quota_fail_open: bool,
+    /// Seconds a SIGTERM/SIGINT waits for in-flight requests before cancelling them
+    /// (default 30; a second signal cancels at once).
+    #[arg(long, env = "GEMD_DRAIN_SECONDS")]
+    pub drain_seconds: Option<u64>,
     #[command(flatten)]
     pub store: StoreArg,
     #[command(flatten)]

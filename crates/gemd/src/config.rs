@@ -16,6 +16,8 @@ pub struct Config {
     #[serde(default)]
     pub api_keys: Vec<String>,
     pub max_body_bytes: Option<usize>,
+    /// Seconds a shutdown waits for in-flight requests (default 30).
+    pub drain_seconds: Option<u64>,
     /// Tier of the default project when it is created (free unless set).
     pub default_tier: Option<String>,
     pub redis_url: Option<String>,

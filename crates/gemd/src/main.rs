@@ -25,6 +25,8 @@ use config::Config;
 
 const DEFAULT_HOST: &str = "127.0.0.1";
 const DEFAULT_PORT: u16 = 8080;
+/// How long a shutdown waits for in-flight requests: Kubernetes' default grace period.
+const DEFAULT_DRAIN_SECONDS: u64 = 30;
 
 fn main() -> std::process::ExitCode {
     tracing_subscriber::fmt()
@@ -109,6 +111,7 @@ fn serve(args: ServeArgs, home: PathBuf) -> anyhow::Result<()> {
     let database_url = args.store.database_url.or(config.database_url.clone());
     let redis_url = args.redis_url.or(config.redis_url.clone());
     let fail_open = args.quota_fail_open || config.quota_fail_open;
+    let drain = std::time::Duration::from_secs(args.drain_seconds.or(config.drain_seconds).unwrap_or(DEFAULT_DRAIN_SECONDS));
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     let access = runtime.block_on(open_access(database_url.as_deref(), redis_url.as_deref(), &home, &static_keys, default_tier, quotas, fail_open))?;
 
@@ -141,15 +144,32 @@ fn serve(args: ServeArgs, home: PathBuf) -> anyhow::Result<()> {
     let token_file = admin_token::path(&home);
 
     runtime.block_on(async move {
-        let shutdown = shutdown_signal().context("installing signal handlers")?;
+        let signals = shutdown_signals().context("installing signal handlers")?;
         let listener = tokio::net::TcpListener::bind((host.as_str(), port)).await.with_context(|| format!("binding {host}:{port}"))?;
         let addr = listener.local_addr()?;
         tracing::info!("listening on http://{addr}");
         tracing::info!("console: http://{addr}/ (sign in with the admin token: --admin-token, GEMD_ADMIN_TOKEN or {})", token_file.display());
-        gemd_server::serve(listener, state, shutdown).await?;
-        tracing::info!("drained in-flight requests; exiting");
+        let mut first = signals.clone();
+        let graceful = async move {
+            let _ = first.wait_for(|n| *n >= 1).await;
+            tracing::info!(deadline_s = drain.as_secs(), "shutdown requested; draining in-flight requests (a second signal cancels them)");
+        };
+        tokio::select! {
+            served = gemd_server::serve(listener, state, graceful) => {
+                served?;
+                tracing::info!("drained in-flight requests; exiting");
+            }
+            why = drain_deadline(signals, drain) => {
+                // Dropping the server drops every connection; the engines see their clients
+                // gone and stop those sequences within one decode step.
+                tracing::warn!("{why}; cancelling the requests still in flight");
+            }
+        }
         anyhow::Ok(())
     })?;
+    // Connection tasks still running (the drain was cut short) are dropped with the runtime:
+    // their clients are gone to the engines, which stop those sequences within one step.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(5));
     // Engines are dropped here, after the server has drained: their threads finish and join.
     drop(backends);
     Ok(())
@@ -215,19 +235,35 @@ fn load_llama(config: gemd_engine::llama::LlamaConfig) -> anyhow::Result<Arc<dyn
 }
 
 /// Installs the SIGINT/SIGTERM handlers now (before the server announces itself, so a signal
-/// sent right after "listening" drains instead of killing the process) and returns the
-/// future that resolves on the first of them.
-fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
+/// sent right after "listening" drains instead of killing the process) and returns how many
+/// have arrived: the first starts a graceful drain, the second ends it.
+fn shutdown_signals() -> std::io::Result<tokio::sync::watch::Receiver<u32>> {
     #[cfg(unix)]
     let (mut term, mut int) = {
         use tokio::signal::unix::{signal, SignalKind};
         (signal(SignalKind::terminate())?, signal(SignalKind::interrupt())?)
     };
-    Ok(async move {
-        #[cfg(unix)]
-        tokio::select! { _ = term.recv() => {}, _ = int.recv() => {} }
-        #[cfg(not(unix))]
-        let _ = tokio::signal::ctrl_c().await;
-        tracing::info!("shutdown requested; draining in-flight requests");
-    })
+    let (count, received) = tokio::sync::watch::channel(0u32);
+    tokio::spawn(async move {
+        loop {
+            #[cfg(unix)]
+            tokio::select! { _ = term.recv() => {}, _ = int.recv() => {} }
+            #[cfg(not(unix))]
+            let _ = tokio::signal::ctrl_c().await;
+            count.send_modify(|n| *n += 1);
+        }
+    });
+    Ok(received)
+}
+
+/// Resolves when a drain has to stop waiting: `drain` after the first signal, or at the
+/// second. A long generation would otherwise hold the process for minutes.
+async fn drain_deadline(mut signals: tokio::sync::watch::Receiver<u32>, drain: std::time::Duration) -> &'static str {
+    if signals.wait_for(|n| *n >= 1).await.is_err() {
+        return std::future::pending().await;
+    }
+    tokio::select! {
+        _ = tokio::time::sleep(drain) => "the drain deadline passed",
+        _ = signals.wait_for(|n| *n >= 2) => "a second signal arrived",
+    }
 }
