@@ -5,38 +5,36 @@
 //! then gets its next token in a cell *before* its earlier ones. Flash attention sums a query's
 //! cells in cell order, so the same sequence would round differently depending on who finished
 //! beside it. Cells of finished or cancelled sequences and of evicted prefix-cache entries are
-//! therefore parked here. They are freed when no sequence is
-//! decoding, or earlier when the space is needed (which gives up that guarantee for the
-//! sequences running at that moment).
+//! therefore parked here. They are freed when no sequence is decoding, or earlier when the space
+//! is needed (which gives up that guarantee for the sequences running at that moment).
 
 use llama_cpp_2::context::LlamaContext;
 
 #[derive(Debug, Default)]
 pub struct Parked {
-    slots: Vec<(i32, u32)>,
-    slot_cells: u32,
+    slots: Vec<i32>,
+    cells: u32,
 }
 
 impl Parked {
     /// Parks `slot`'s cells (at most `cells` of them).
     pub fn park(&mut self, slot: i32, cells: u32) {
-        self.slots.push((slot, cells));
-        self.slot_cells += cells;
+        self.slots.push(slot);
+        self.cells += cells;
     }
 
     /// Cells held here, an upper bound (parked cells may be shared with live sequences).
     pub fn cells(&self) -> u32 {
-        self.slot_cells
+        self.cells
     }
 
     /// Frees every parked cell; returns the sequence ids that became free.
     pub fn release(&mut self, ctx: &mut LlamaContext<'_>) -> Vec<i32> {
-        self.slot_cells = 0;
-        let slots: Vec<i32> = self.slots.drain(..).map(|(slot, _)| slot).collect();
-        for &slot in &slots {
+        self.cells = 0;
+        for &slot in &self.slots {
             clear(ctx, slot);
         }
-        slots
+        std::mem::take(&mut self.slots)
     }
 }
 
