@@ -190,7 +190,7 @@ fn load_embedders(config: &Config, specs: &[gemd_server::EmbeddingSpec], home: &
         };
         let started = std::time::Instant::now();
         let embedder = BertEmbedder::load(BertEmbedderConfig::new(&dir)).with_context(|| format!("loading the embedder in {}", dir.display()))?;
-        tracing::info!(embedder = %embedder.name(), dimension = embedder.dimension(), ms = started.elapsed().as_millis() as u64, "embedding model loaded");
+        tracing::info!(embedder = %embedder.name(), dimension = embedder.dimension(), ms = started.elapsed().as_millis() as u64, "embedding model ready (its weights load on the first embedding call)");
         embedders.insert(name.clone(), Arc::new(embedder));
     }
     Ok(embedders)
