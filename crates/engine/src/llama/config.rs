@@ -42,11 +42,9 @@ impl LlamaConfig {
             batch_size: 512,
             queue_capacity: 64,
             prefill_chunk: 128,
-            // Off by default: even with batch-invariant kernels (.cargo/config.toml), a reused
-            // prefix sits in other KV cells than a cold prefill's, attention sums over them in
-            // other groupings, and greedy answers to a repeated prompt can differ from the cold
-            // one (see docs/configuration.md). Opt in for long shared prompts.
-            prefix_cache_entries: 0,
+            // On: a reused prefix is copied into cells of its own, in position order, and
+            // answers exactly as a cold prefill (reuse.rs; tests/prefix_reuse.rs).
+            prefix_cache_entries: 8,
             prefix_cache_tokens: 16384,
             kernels: Kernels::default(),
         }

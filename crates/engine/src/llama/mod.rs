@@ -10,6 +10,7 @@ mod metrics;
 mod parked;
 mod prefix_cache;
 pub mod raw_bench;
+pub mod reuse;
 mod sampler;
 mod scheduler;
 

@@ -1,8 +1,7 @@
 //! The prefix cache: finished sequences keep their KV cells under a cache sequence id, so a
 //! later prompt that starts with the same tokens (same system instruction, same chat history)
-//! copies those cells instead of prefilling them again. With a unified KV pool the copy only
-//! re-tags cells (no data moves). Bounded by entry count and total tokens; least recently used
-//! entries are evicted first.
+//! starts from a copy of those cells instead of prefilling them again (reuse.rs makes the copy).
+//! Bounded by entry count and total tokens; least recently used entries are evicted first.
 
 /// One cached sequence: the tokens whose KV it holds, in order from position 0.
 #[derive(Debug)]

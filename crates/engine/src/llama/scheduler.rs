@@ -1,7 +1,7 @@
 //! The engine thread: owns the llama.cpp context and runs continuous batching. Each step puts
 //! one token of every decoding sequence and a bounded chunk of prompt prefill into a single
 //! `llama_batch`, decodes once, and samples every sequence that produced logits. New requests
-//! join between steps (reusing cached prompt prefixes); sequences whose client went away are
+//! join between steps (starting from a copy of a cached prompt prefix); sequences whose client went away are
 //! dropped before the next step and their KV cells freed. Finished sequences leave their KV in
 //! the prefix cache.
 
@@ -21,6 +21,7 @@ use tokio::sync::mpsc::UnboundedSender;
 use super::parked::{clear, Parked};
 use super::metrics::{add, add_elapsed, sub, Counters};
 use super::prefix_cache::PrefixCache;
+use super::reuse;
 use super::sampler;
 use crate::api::{EngineError, Event, Finish, SamplingParams, TokenId};
 use crate::text::{Feed, TextAssembler};
@@ -153,7 +154,7 @@ pub fn run(model: &LlamaModel, mut ctx: LlamaContext<'_>, jobs: Receiver<Job>, l
             });
             let mut fed = 0;
             if let Some(hit) = hit {
-                if ctx.copy_kv_cache_seq(hit.slot, slot, Some(0), Some(hit.len as u32)).is_ok() {
+                if reuse::copy_prefix(&mut ctx, hit.slot, slot, hit.len as u32) {
                     fed = hit.len;
                     add(&counters.prefix_hits, 1);
                     add(&counters.prefix_tokens_reused, hit.len as u64);

@@ -100,29 +100,66 @@ async fn a_full_queue_answers_503_and_never_piles_up() {
     assert_eq!(engine.metrics().requests_rejected_total, 2);
 }
 
-#[tokio::test]
-async fn a_cached_prefix_answers_exactly_like_a_cold_prefill() {
-    let cached = engine_with(|c| c.prefix_cache_entries = 8);
+/// A long system instruction shared by the prefix-cache tests (~700 tokens).
+fn rules() -> String {
+    "You are a careful assistant. ".to_string()
+        + &(0..60).map(|i| format!("Rule {i}: answer with the number {i} when asked about rule {i}.")).collect::<Vec<_>>().join(" ")
+}
+
+fn ask(system: &str, question: &str, max: u32) -> String {
+    json!({
+        "systemInstruction": {"parts": [{"text": system}]},
+        "contents": [{"role": "user", "parts": [{"text": question}]}],
+        "generationConfig": {"temperature": 0, "maxOutputTokens": max}
+    })
+    .to_string()
+}
+
+/// Sends `requests` in order to an engine with `entries` prefix-cache entries and to one with
+/// none; requires every answer (text and token counts) to be the same; returns the cached
+/// engine's metrics.
+async fn warm_answers_equal_cold(entries: u32, requests: &[String]) -> gemd_engine::EngineMetrics {
+    let cached = engine_with(|c| c.prefix_cache_entries = entries);
     let cold = engine_with(|c| c.prefix_cache_entries = 0);
     let warm_server = TestServer::with_engine(cached.clone()).await;
     let cold_server = TestServer::with_engine(cold).await;
-    let system = "You are a careful assistant. ".to_string()
-        + &(0..60).map(|i| format!("Rule {i}: answer with the number {i} when asked about rule {i}.")).collect::<Vec<_>>().join(" ");
-    let ask = |q: &str| json!({
-        "systemInstruction": {"parts": [{"text": system}]},
-        "contents": [{"role": "user", "parts": [{"text": q}]}],
-        "generationConfig": {"temperature": 0, "maxOutputTokens": 24}
-    }).to_string();
-    for (i, q) in ["What is rule 3?", "What is rule 41?", "What is rule 3?"].iter().enumerate() {
-        let (s1, warm) = warm_server.post_json(GEN, &ask(q)).await;
-        let (s2, reference) = cold_server.post_json(GEN, &ask(q)).await;
+    for (i, request) in requests.iter().enumerate() {
+        let (s1, warm) = warm_server.post_json(GEN, request).await;
+        let (s2, reference) = cold_server.post_json(GEN, request).await;
         assert_eq!((s1, s2), (200, 200));
-        assert_eq!(text_of(&warm), text_of(&reference), "question {i}: cached prefix changed the answer");
+        assert_eq!(text_of(&warm), text_of(&reference), "request {i}: the cached prefix changed the answer");
         assert_eq!(warm["usageMetadata"], reference["usageMetadata"]);
+        // Idle between requests, as a lone client leaves it: freed KV cells are given back now.
+        until_idle(&cached).await;
     }
-    let m = cached.metrics();
+    cached.metrics()
+}
+
+#[tokio::test]
+async fn a_cached_prefix_answers_exactly_like_a_cold_prefill() {
+    let system = rules();
+    let requests: Vec<String> = ["What is rule 3?", "What is rule 41?", "What is rule 3?"].iter().map(|q| ask(&system, q, 24)).collect();
+    let m = warm_answers_equal_cold(8, &requests).await;
     assert_eq!(m.prefix_cache_hits_total, 2, "{m:?}");
     assert!(m.prefix_tokens_reused_total > 2 * 600, "the shared system instruction was reused: {m:?}");
+}
+
+/// The case that sharing the cached cells in place got wrong: free cells lie *before* the
+/// cached prefix. With one cache entry, each finished request evicts the one before it, whose
+/// cells are freed once the engine is idle; llama.cpp then fills the lowest free cells first, so
+/// a suffix appended to a prefix left where it was would come before it in cell order.
+#[tokio::test]
+async fn a_cached_prefix_after_freed_cells_answers_exactly_like_a_cold_prefill() {
+    let system = rules();
+    let mut requests = vec![body("Name three fruits and say why you like them.", 24)];
+    // Questions that share the same cut ("...What is rule "): a copied prefix carries the
+    // sliding-window layers' cells for the 512 positions before its cut only, so it serves a
+    // later prompt up to that cut or beyond, not a shorter one.
+    for q in ["What is rule 7?", "What is rule 52?", "What is rule 18?", "What is rule 29?", "What is rule 43?"] {
+        requests.push(ask(&system, q, 40));
+    }
+    let m = warm_answers_equal_cold(1, &requests).await;
+    assert_eq!(m.prefix_cache_hits_total, 4, "every request after the first rules one reused it: {m:?}");
 }
 
 /// Runs the first `alone` prompts one at a time, then all `prompts` at once on an engine with
