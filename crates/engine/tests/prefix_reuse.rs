@@ -11,12 +11,14 @@ use std::path::PathBuf;
 
 use gemd_engine::llama::kernels::Kernels;
 use gemd_engine::llama::reuse::copy_prefix;
+use gemd_engine::llama::sampler::first_max;
 use llama_cpp_2::context::params::LlamaContextParams;
 use llama_cpp_2::context::LlamaContext;
 use llama_cpp_2::llama_backend::LlamaBackend;
 use llama_cpp_2::llama_batch::LlamaBatch;
 use llama_cpp_2::model::params::LlamaModelParams;
 use llama_cpp_2::model::LlamaModel;
+use llama_cpp_2::sampling::LlamaSampler;
 use llama_cpp_2::token::LlamaToken;
 
 fn model_path() -> PathBuf {
@@ -79,6 +81,9 @@ fn a_copied_prefix_gives_the_logits_of_a_cold_prefill() {
     let mut cold_ctx = context(&model, &backend);
     let whole: Vec<LlamaToken> = prefix.iter().chain(&second).copied().collect();
     let cold = feed(&mut cold_ctx, 0, 0, &whole, 512);
+    // The engine's greedy pick reads these logits in place; it must agree with llama.cpp's sampler.
+    let last = ((whole.len() - 1) % 512) as i32;
+    assert_eq!(LlamaSampler::greedy().sample(&cold_ctx, last).0 as usize, first_max(&cold));
     drop(cold_ctx);
 
     for share_in_place in [false, true] {

@@ -11,7 +11,7 @@ mod parked;
 mod prefix_cache;
 pub mod raw_bench;
 pub mod reuse;
-mod sampler;
+pub mod sampler;
 mod scheduler;
 
 use std::num::NonZeroU32;

@@ -1,9 +1,12 @@
 //! Builds one request's llama.cpp sampler chain from its `SamplingParams`, in llama.cpp's own
 //! order: penalties, top-k, top-p, temperature, then a seeded draw (or greedy at temperature 0).
 //! A grammar constraint goes first, while the candidates are still the whole vocabulary, so
-//! that top-k and top-p choose among allowed tokens only.
+//! that top-k and top-p choose among allowed tokens only. A plain greedy request (temperature 0,
+//! no grammar, no penalties) skips the chain: see [`Picker::Greedy`].
 
+use llama_cpp_2::context::LlamaContext;
 use llama_cpp_2::sampling::LlamaSampler;
+use llama_cpp_2::token::LlamaToken;
 use llguidance::Matcher;
 
 use crate::api::SamplingParams;
@@ -16,7 +19,39 @@ pub const DEFAULT_TOP_K: i32 = 64;
 /// How many recent tokens presence/frequency penalties look at.
 const PENALTY_WINDOW: i32 = 256;
 
-pub fn build(params: &SamplingParams, n_vocab: i32, fallback_seed: u32, grammar: Option<Matcher>) -> LlamaSampler {
+/// How one sequence picks its next token.
+pub enum Picker {
+    /// The first highest logit, read in place. llama.cpp's greedy sampler picks the same token,
+    /// but only after its chain has copied all 262,144 logits into a candidate array, once per
+    /// sequence per step.
+    Greedy,
+    Chain(LlamaSampler),
+}
+
+impl Picker {
+    /// The next token from the logits at batch index `idx`. A chain also records it (a grammar
+    /// advances); nothing may accept it again.
+    pub fn pick(&mut self, ctx: &LlamaContext<'_>, idx: i32) -> LlamaToken {
+        match self {
+            Picker::Greedy => LlamaToken(first_max(ctx.get_logits_ith(idx)) as i32),
+            Picker::Chain(sampler) => sampler.sample(ctx, idx),
+        }
+    }
+}
+
+/// Index of the first largest value, compared as llama.cpp's greedy sampler compares (a later
+/// value wins only if strictly greater).
+pub fn first_max(logits: &[f32]) -> usize {
+    let mut best = 0;
+    for (i, &logit) in logits.iter().enumerate().skip(1) {
+        if logit > logits[best] {
+            best = i;
+        }
+    }
+    best
+}
+
+pub fn build(params: &SamplingParams, n_vocab: i32, fallback_seed: u32, grammar: Option<Matcher>) -> Picker {
     let mut chain = Vec::new();
     if let Some(matcher) = grammar {
         // Its `accept` runs inside `sample()`; nothing may accept the token a second time.
@@ -29,8 +64,11 @@ pub fn build(params: &SamplingParams, n_vocab: i32, fallback_seed: u32, grammar:
     }
     let temperature = params.temperature.unwrap_or(DEFAULT_TEMPERATURE);
     if temperature <= 0.0 {
+        if chain.is_empty() {
+            return Picker::Greedy;
+        }
         chain.push(LlamaSampler::greedy());
-        return LlamaSampler::chain_simple(chain);
+        return Picker::Chain(LlamaSampler::chain_simple(chain));
     }
     let top_k = params.top_k.unwrap_or(DEFAULT_TOP_K);
     if top_k > 0 {
@@ -42,5 +80,27 @@ pub fn build(params: &SamplingParams, n_vocab: i32, fallback_seed: u32, grammar:
     }
     chain.push(LlamaSampler::temp(temperature));
     chain.push(LlamaSampler::dist(params.seed.unwrap_or(fallback_seed)));
-    LlamaSampler::chain_simple(chain)
+    Picker::Chain(LlamaSampler::chain_simple(chain))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn first_max_keeps_the_first_of_equal_logits() {
+        assert_eq!(first_max(&[1.0, 3.0, 2.0, 3.0]), 1);
+        assert_eq!(first_max(&[5.0]), 0);
+        assert_eq!(first_max(&[-1.0, -0.5, f32::NEG_INFINITY]), 1);
+    }
+
+    #[test]
+    fn only_plain_greedy_requests_skip_the_chain() {
+        let greedy = SamplingParams { temperature: Some(0.0), ..Default::default() };
+        assert!(matches!(build(&greedy, 16, 1, None), Picker::Greedy));
+        let penalised = SamplingParams { temperature: Some(0.0), presence_penalty: Some(0.5), ..Default::default() };
+        assert!(matches!(build(&penalised, 16, 1, None), Picker::Chain(_)));
+        let sampled = SamplingParams { temperature: Some(0.7), seed: Some(3), ..Default::default() };
+        assert!(matches!(build(&sampled, 16, 1, None), Picker::Chain(_)));
+    }
 }

@@ -13,7 +13,6 @@ use std::time::Instant;
 use llama_cpp_2::context::LlamaContext;
 use llama_cpp_2::llama_batch::LlamaBatch;
 use llama_cpp_2::model::LlamaModel;
-use llama_cpp_2::sampling::LlamaSampler;
 use llama_cpp_2::token::LlamaToken;
 use llguidance::Matcher;
 use tokio::sync::mpsc::UnboundedSender;
@@ -22,7 +21,7 @@ use super::parked::{clear, Parked};
 use super::metrics::{add, add_elapsed, sub, Counters};
 use super::prefix_cache::PrefixCache;
 use super::reuse;
-use super::sampler;
+use super::sampler::{self, Picker};
 use crate::api::{EngineError, Event, Finish, SamplingParams, TokenId};
 use crate::text::{Feed, TextAssembler};
 
@@ -46,7 +45,7 @@ impl Job {
 struct Sequence {
     slot: i32,
     job: Job,
-    sampler: LlamaSampler,
+    picker: Picker,
     text: TextAssembler,
     /// Prompt tokens already in the KV cache.
     fed: usize,
@@ -162,7 +161,7 @@ pub fn run(model: &LlamaModel, mut ctx: LlamaContext<'_>, jobs: Receiver<Job>, l
             }
             active.push(Sequence {
                 slot,
-                sampler: sampler::build(&job.params, n_vocab, seed_counter, job.grammar.take()),
+                picker: sampler::build(&job.params, n_vocab, seed_counter, job.grammar.take()),
                 text: TextAssembler::new(job.params.stop_sequences.clone()),
                 job,
                 fed,
@@ -251,7 +250,7 @@ pub fn run(model: &LlamaModel, mut ctx: LlamaContext<'_>, jobs: Receiver<Job>, l
         let started = Instant::now();
         for seq in active.iter_mut() {
             let Some(idx) = seq.logits_at.take() else { continue };
-            let token = seq.sampler.sample(&ctx, idx);
+            let token = seq.picker.pick(&ctx, idx);
             add(&counters.generated_tokens, 1);
             if vocab.is_eog(token) {
                 let rest = seq.text.finish();

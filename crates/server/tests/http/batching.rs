@@ -163,8 +163,8 @@ async fn a_cached_prefix_after_freed_cells_answers_exactly_like_a_cold_prefill()
 }
 
 /// Runs the first `alone` prompts one at a time, then all `prompts` at once on an engine with
-/// eight sequences; returns the greedy answers of both phases.
-async fn answers_alone_then_together(prompts: &[String], alone: usize) -> (Vec<String>, Vec<String>) {
+/// eight sequences; returns the answers of both phases.
+async fn answers_alone_then_together(prompts: &[String], alone: usize, request: fn(&str) -> String) -> (Vec<String>, Vec<String>) {
     let engine = engine_with(|c| {
         c.max_sequences = 8;
         c.prefix_cache_entries = 0;
@@ -172,7 +172,7 @@ async fn answers_alone_then_together(prompts: &[String], alone: usize) -> (Vec<S
     let s = Arc::new(TestServer::with_engine(engine).await);
     let mut single = Vec::new();
     for p in &prompts[..alone] {
-        let (status, v) = s.post_json(GEN, &body(p, 24)).await;
+        let (status, v) = s.post_json(GEN, &request(p)).await;
         assert_eq!(status, 200);
         single.push(text_of(&v));
     }
@@ -180,7 +180,7 @@ async fn answers_alone_then_together(prompts: &[String], alone: usize) -> (Vec<S
         .iter()
         .map(|p| {
             let (s, p) = (s.clone(), p.clone());
-            tokio::spawn(async move { s.post_json(GEN, &body(&p, 24)).await })
+            tokio::spawn(async move { s.post_json(GEN, &request(&p)).await })
         })
         .collect();
     let mut together = Vec::new();
@@ -190,6 +190,10 @@ async fn answers_alone_then_together(prompts: &[String], alone: usize) -> (Vec<S
         together.push(text_of(&v));
     }
     (single, together)
+}
+
+fn greedy(prompt: &str) -> String {
+    body(prompt, 24)
 }
 
 fn numbered_prompts(first: String) -> Vec<String> {
@@ -202,7 +206,7 @@ fn numbered_prompts(first: String) -> Vec<String> {
 /// `GGML_CPU_REPACK=OFF` in .cargo/config.toml.
 #[tokio::test]
 async fn greedy_answers_are_the_same_alone_and_in_a_batch_of_eight() {
-    let (alone, batched) = answers_alone_then_together(&numbered_prompts("Name three fruits.".into()), 1).await;
+    let (alone, batched) = answers_alone_then_together(&numbered_prompts("Name three fruits.".into()), 1, greedy).await;
     assert_eq!(batched[0], alone[0]);
 }
 
@@ -214,7 +218,17 @@ async fn greedy_answers_are_the_same_alone_and_in_a_batch_of_eight() {
 async fn eight_different_requests_answer_alone_as_in_a_batch() {
     let long = (1..=60).map(|i| format!("Item {i} on the list is a fruit or a vegetable.")).collect::<Vec<_>>().join(" ")
         + " Now write a short poem about the sea.";
-    let (alone, batched) = answers_alone_then_together(&numbered_prompts(long), 8).await;
+    let (alone, batched) = answers_alone_then_together(&numbered_prompts(long), 8, greedy).await;
+    assert_eq!(batched, alone);
+}
+
+/// Sampled answers too: with a `seed`, a request at temperature 1 draws the same tokens alone
+/// and in a batch of eight (its random stream is its own; its logits do not depend on the batch).
+#[tokio::test]
+async fn seeded_answers_are_the_same_alone_and_in_a_batch_of_eight() {
+    let seeded = |p: &str| json!({"contents":[{"parts":[{"text": p}]}],
+        "generationConfig":{"temperature":1.0,"topP":0.95,"topK":64,"seed":1234,"maxOutputTokens":24}}).to_string();
+    let (alone, batched) = answers_alone_then_together(&numbered_prompts("Invent a name for a cat.".into()), 8, seeded).await;
     assert_eq!(batched, alone);
 }
 
