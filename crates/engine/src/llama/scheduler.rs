@@ -1,9 +1,9 @@
 //! The engine thread: owns the llama.cpp context and runs continuous batching. Each step puts
 //! one token of every decoding sequence and a bounded chunk of prompt prefill into a single
 //! `llama_batch`, decodes once, and samples every sequence that produced logits. New requests
-//! join between steps (starting from a copy of a cached prompt prefix); sequences whose client went away are
-//! dropped before the next step and their KV cells freed. Finished sequences leave their KV in
-//! the prefix cache.
+//! join between steps (starting from a copy of a cached prompt prefix); sequences whose client
+//! went away are dropped before the next step and their KV cells freed. Finished sequences
+//! leave their KV in the prefix cache.
 
 use std::collections::VecDeque;
 use std::sync::mpsc::{Receiver, TryRecvError};
