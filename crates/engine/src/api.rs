@@ -140,4 +140,6 @@ pub struct EngineMetrics {
     /// Time in the model's forward passes and in sampling between them.
     pub decode_micros_total: u64,
     pub sample_micros_total: u64,
+    /// Time copying cached prompt prefixes for reuse.
+    pub prefix_copy_micros_total: u64,
 }

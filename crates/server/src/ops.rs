@@ -43,6 +43,7 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
         for (name, micros) in [
             ("gemd_engine_decode_seconds_total", m.decode_micros_total),
             ("gemd_engine_sample_seconds_total", m.sample_micros_total),
+            ("gemd_engine_prefix_copy_seconds_total", m.prefix_copy_micros_total),
         ] {
             let _ = writeln!(out, "{name}{{backend=\"{b}\"}} {:.6}", micros as f64 / 1e6);
         }

@@ -23,6 +23,8 @@ pub struct Counters {
     /// split tells model time from scheduler overhead.
     pub decode_micros: AtomicU64,
     pub sample_micros: AtomicU64,
+    /// Time copying cached prefixes into the sequences that reuse them (reuse.rs).
+    pub prefix_copy_micros: AtomicU64,
 }
 
 impl Counters {
@@ -41,6 +43,7 @@ impl Counters {
             batch_tokens_total: self.batch_tokens.load(Relaxed),
             decode_micros_total: self.decode_micros.load(Relaxed),
             sample_micros_total: self.sample_micros.load(Relaxed),
+            prefix_copy_micros_total: self.prefix_copy_micros.load(Relaxed),
         }
     }
 }

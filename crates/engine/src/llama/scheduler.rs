@@ -153,7 +153,10 @@ pub fn run(model: &LlamaModel, mut ctx: LlamaContext<'_>, jobs: Receiver<Job>, l
             });
             let mut fed = 0;
             if let Some(hit) = hit {
-                if reuse::copy_prefix(&mut ctx, hit.slot, slot, hit.len as u32) {
+                let started = Instant::now();
+                let copied = reuse::copy_prefix(&mut ctx, hit.slot, slot, hit.len as u32);
+                add_elapsed(&counters.prefix_copy_micros, started);
+                if copied {
                     fed = hit.len;
                     add(&counters.prefix_hits, 1);
                     add(&counters.prefix_tokens_reused, hit.len as u64);

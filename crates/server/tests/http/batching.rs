@@ -142,6 +142,7 @@ async fn a_cached_prefix_answers_exactly_like_a_cold_prefill() {
     let m = warm_answers_equal_cold(8, &requests).await;
     assert_eq!(m.prefix_cache_hits_total, 2, "{m:?}");
     assert!(m.prefix_tokens_reused_total > 2 * 600, "the shared system instruction was reused: {m:?}");
+    assert!(m.prefix_copy_micros_total > 0, "the copies are timed: {m:?}");
 }
 
 /// The case that sharing the cached cells in place got wrong: free cells lie *before* the
