@@ -6,13 +6,12 @@
 //!
 //! `GEMD_TEST_MODEL` names the GGUF (default: the pulled Gemma 3 270M).
 
-use std::num::NonZeroU32;
 use std::path::PathBuf;
 
+use gemd_engine::llama::context_params;
 use gemd_engine::llama::kernels::Kernels;
 use gemd_engine::llama::reuse::copy_prefix;
 use gemd_engine::llama::sampler::first_max;
-use llama_cpp_2::context::params::LlamaContextParams;
 use llama_cpp_2::context::LlamaContext;
 use llama_cpp_2::llama_backend::LlamaBackend;
 use llama_cpp_2::llama_batch::LlamaBatch;
@@ -30,21 +29,9 @@ fn model_path() -> PathBuf {
     })
 }
 
-/// The engine's context settings (mod.rs), small.
+/// The engine's own context settings, small.
 fn context<'m>(model: &'m LlamaModel, backend: &LlamaBackend) -> LlamaContext<'m> {
-    let kernels = Kernels::Invariant;
-    let params = LlamaContextParams::default()
-        .with_n_ctx(NonZeroU32::new(4096))
-        .with_n_batch(512)
-        .with_n_ubatch(512)
-        .with_n_seq_max(4)
-        .with_type_k(kernels.kv_type())
-        .with_type_v(kernels.kv_type())
-        .with_kv_unified(true)
-        .with_swa_full(false)
-        .with_n_threads(2)
-        .with_n_threads_batch(2);
-    model.new_context(backend, params).expect("context")
+    model.new_context(backend, context_params(Kernels::Invariant, 4096, 512, 4, 2)).expect("context")
 }
 
 /// Decodes `tokens` into sequence `seq` from position `from`, in chunks of `chunk`; returns the

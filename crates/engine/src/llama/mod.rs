@@ -26,6 +26,7 @@ use llama_cpp_2::model::LlamaModel;
 use tokio::sync::mpsc::unbounded_channel;
 
 pub use config::LlamaConfig;
+use kernels::Kernels;
 use metrics::{add, Counters};
 use grammar::Grammars;
 use scheduler::{Job, Limits};
@@ -97,19 +98,7 @@ impl LlamaEngine {
             cache_tokens,
             swa_window: sliding_window(&model),
         };
-        let params = LlamaContextParams::default()
-            .with_n_ctx(NonZeroU32::new(config.kv_tokens + cache_tokens))
-            .with_n_batch(config.batch_size)
-            .with_n_ubatch(config.batch_size)
-            .with_n_seq_max(config.max_sequences + cache_slots)
-            .with_type_k(kernels.kv_type())
-            .with_type_v(kernels.kv_type())
-            .with_kv_unified(true)
-            // llama.cpp defaults to a full-size sliding-window cache (every SWA layer sized like
-            // the global ones); gemd never edits the middle of a sequence, so the window suffices.
-            .with_swa_full(false)
-            .with_n_threads(config.threads)
-            .with_n_threads_batch(config.threads);
+        let params = context_params(kernels, config.kv_tokens + cache_tokens, config.batch_size, config.max_sequences + cache_slots, config.threads);
         let thread = std::thread::Builder::new()
             .name("gemd-llama".into())
             .spawn(move || {
@@ -159,6 +148,24 @@ impl LlamaEngine {
         }
         tokens
     }
+}
+
+/// The llama.cpp context every gemd engine uses (the raw bench and the engine's tests too): one
+/// KV pool of `n_ctx` cells shared by `n_seq_max` sequences, in `kernels`' cache type.
+pub fn context_params(kernels: Kernels, n_ctx: u32, batch: u32, n_seq_max: u32, threads: i32) -> LlamaContextParams {
+    LlamaContextParams::default()
+        .with_n_ctx(NonZeroU32::new(n_ctx))
+        .with_n_batch(batch)
+        .with_n_ubatch(batch)
+        .with_n_seq_max(n_seq_max)
+        .with_type_k(kernels.kv_type())
+        .with_type_v(kernels.kv_type())
+        .with_kv_unified(true)
+        // llama.cpp defaults to a full-size sliding-window cache (every SWA layer sized like
+        // the global ones); gemd never edits the middle of a sequence, so the window suffices.
+        .with_swa_full(false)
+        .with_n_threads(threads)
+        .with_n_threads_batch(threads)
 }
 
 /// The model's sliding attention window from its GGUF metadata (0 when it has none).

@@ -3,11 +3,9 @@
 //! batch per step (greedy, end-of-sequence ignored). `gemd bench raw` prints the figures next
 //! to the served ones.
 
-use std::num::NonZeroU32;
 use std::path::Path;
 use std::time::Instant;
 
-use llama_cpp_2::context::params::LlamaContextParams;
 use llama_cpp_2::llama_batch::LlamaBatch;
 use llama_cpp_2::model::params::LlamaModelParams;
 use llama_cpp_2::model::LlamaModel;
@@ -44,17 +42,7 @@ pub fn run(
     let model = LlamaModel::load_from_file(backend, model_path, &LlamaModelParams::default()).map_err(|e| err(&e))?;
     let tokens = model.vocab().tokenize(prompt.as_bytes(), true, false);
     let n_ctx = context.unwrap_or(sequences * (tokens.len() as u32 + generate + 8));
-    let params = LlamaContextParams::default()
-        .with_n_ctx(NonZeroU32::new(n_ctx.max(512)))
-        .with_n_batch(512)
-        .with_n_ubatch(512)
-        .with_n_seq_max(sequences)
-        .with_type_k(kernels.kv_type())
-        .with_type_v(kernels.kv_type())
-        .with_kv_unified(true)
-        .with_swa_full(false)
-        .with_n_threads(threads)
-        .with_n_threads_batch(threads);
+    let params = super::context_params(kernels, n_ctx.max(512), 512, sequences, threads);
     let mut ctx = model.new_context(backend, params).map_err(|e| err(&e))?;
     let mut batch = LlamaBatch::new(512, 1);
     let mut samplers: Vec<LlamaSampler> = (0..sequences).map(|_| LlamaSampler::greedy()).collect();
