@@ -28,6 +28,10 @@ pub struct LlamaConfig {
     pub prefix_cache_tokens: u32,
     /// Batch-invariant kernels (the default) or llama.cpp's fastest (see kernels.rs).
     pub kernels: Kernels,
+    /// The chat template to prompt with instead of the GGUF's own `tokenizer.chat_template`:
+    /// a built-in name (`chatml`, `gemma`, `llama3`, `mistral`, `plain`) or the path of a
+    /// Jinja file. `None`: the file's template, or the plain format when it has none.
+    pub chat_template: Option<String>,
 }
 
 impl LlamaConfig {
@@ -47,6 +51,7 @@ impl LlamaConfig {
             prefix_cache_entries: 8,
             prefix_cache_tokens: 16384,
             kernels: Kernels::default(),
+            chat_template: None,
         }
     }
 }
