@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use tokio::sync::mpsc;
 
-use crate::chat::ChatPrompt;
+use crate::chat::{ChatFormat, ChatPrompt};
 
 /// A backend's token ids (llama.cpp's `llama_token`).
 pub type TokenId = i32;
@@ -97,6 +97,10 @@ pub enum EngineError {
     PromptTooLong { tokens: usize, limit: usize },
     #[error("The engine is shutting down.")]
     ShuttingDown,
+    /// The chat template refused the conversation (`raise_exception`, e.g. roles that do not
+    /// alternate as the model requires): the request's fault.
+    #[error("{0}")]
+    InvalidPrompt(String),
     /// A constraint the grammar compiler rejected (an unsupported schema keyword, a bad
     /// regex): the request's fault.
     #[error("{0}")]
@@ -110,7 +114,10 @@ pub enum EngineError {
 pub trait Engine: Send + Sync + 'static {
     fn info(&self) -> &BackendInfo;
 
-    /// Renders the chat in the model's turn format and tokenises it.
+    /// How this backend's model is prompted: its template, tool-call syntax and turn markers.
+    fn chat_format(&self) -> &ChatFormat;
+
+    /// Renders the chat with the model's chat template and tokenises it.
     fn prepare(&self, prompt: &ChatPrompt) -> Result<PreparedPrompt, EngineError>;
 
     /// Starts generating; events arrive on the returned stream.

@@ -1,5 +1,5 @@
-//! gemd-engine: the `Engine` trait the server talks to, the chat rendering of the supported
-//! model families, the in-process llama.cpp engine, and the `Embedder` trait with its
+//! gemd-engine: the `Engine` trait the server talks to, the chat formats (each model prompted
+//! through its own chat template), the in-process llama.cpp engine, and the `Embedder` trait with its
 //! in-process BERT embedder (`embed`).
 
 pub mod api;
@@ -8,8 +8,7 @@ pub mod constraint;
 pub mod embed;
 pub mod llama;
 pub mod text;
-pub mod tool_format;
 
 pub use api::{BackendInfo, Constraint, Engine, EngineError, EngineMetrics, Event, EventStream, Finish, PreparedPrompt, SamplingParams, TokenId};
-pub use chat::{ChatPrompt, Role, Turn};
+pub use chat::{CallPolicy, ChatFormat, ChatPrompt, Piece, Role, ToolSpec, ToolSyntax, Turn};
 pub use embed::Embedder;

@@ -87,7 +87,7 @@ impl ApiError {
             ApiError::AlreadyExists(_) => Status::new(Code::AlreadyExists, message),
             ApiError::Engine(e) => match e {
                 EngineError::Overloaded | EngineError::ShuttingDown => Status::new(Code::Unavailable, message),
-                EngineError::PromptTooLong { .. } | EngineError::InvalidConstraint(_) => Status::new(Code::InvalidArgument, message),
+                EngineError::PromptTooLong { .. } | EngineError::InvalidConstraint(_) | EngineError::InvalidPrompt(_) => Status::new(Code::InvalidArgument, message),
                 EngineError::Internal(detail) => {
                     tracing::error!(%detail, "engine failure");
                     Status::new(

@@ -12,7 +12,7 @@ use axum::body::{Body, Bytes};
 use axum::http::{header, HeaderName, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use futures::stream;
-use gemd_engine::{ChatPrompt, EngineError, Event, EventStream, Finish, PreparedPrompt, SamplingParams};
+use gemd_engine::{ChatPrompt, EngineError, Event, EventStream, Finish, PreparedPrompt, SamplingParams, ToolSyntax};
 use gemd_wire::gemini::GenerationConfig;
 use rand::distributions::Alphanumeric;
 use rand::Rng;
@@ -63,13 +63,16 @@ pub struct Started {
     pub ticket: Ticket,
     /// Whether the output may be a block of function calls.
     pub calls_possible: bool,
+    /// How the backend's model spells calls.
+    pub syntax: ToolSyntax,
 }
 
 /// Tokenises, checks the input limit, admits the request against the caller's quota for
 /// this model (counting the real prompt tokens), then starts the engine. `plan` adds its
 /// function declarations to the system text and its grammar to the sampling.
 pub async fn start(served: &Served, chat: ChatPrompt, mut params: SamplingParams, plan: &Plan, access: &Arc<Access>, caller: &Caller) -> Result<Started, ApiError> {
-    params.constraint = plan.constraint();
+    let syntax = served.engine.chat_format().tool_syntax();
+    params.constraint = plan.constraint(syntax);
     let prompt = tokenize(served, plan.prompt(chat)).await?;
     let limit = served.input_token_limit() as usize;
     if prompt.len() > limit {
@@ -81,7 +84,7 @@ pub async fn start(served: &Served, chat: ChatPrompt, mut params: SamplingParams
         EngineError::InvalidConstraint(message) => ApiError::invalid(message, None),
         e => e.into(),
     })?;
-    Ok(Started { events, prompt_tokens, response_id: response_id(), ticket, calls_possible: plan.may_call() })
+    Ok(Started { events, prompt_tokens, response_id: response_id(), ticket, calls_possible: plan.may_call(), syntax })
 }
 
 /// A finished generation, read whole.
@@ -100,7 +103,7 @@ impl Started {
                 Some(Event::Text { text: t, .. }) => text.push_str(&t),
                 Some(Event::Done { finish, prompt_tokens, output_tokens }) => {
                     self.ticket.set_output_tokens(output_tokens);
-                    let (text, ending) = crate::tools::reply::read(&text, finish, self.calls_possible);
+                    let (text, ending) = crate::tools::reply::read(&text, finish, self.calls_possible, self.syntax);
                     return Ok(Completion { text, ending, prompt_tokens, output_tokens });
                 }
                 Some(Event::Failed(e)) => return Err(e.into()),
@@ -132,7 +135,7 @@ pub async fn stream_response<W: StreamWriter>(mut run: Started, writer: W, conte
         None => return Err(ended_early()),
         Some(step) => step,
     };
-    let gate = CallGate::new(run.calls_possible);
+    let gate = CallGate::new(run.calls_possible, run.syntax);
     let state = StreamState { events: run.events, pending: Some(first), writer, finished: false, ticket: run.ticket, gate };
     let body = stream::unfold(state, |mut st| async move {
         let chunk = st.next_frame().await?;

@@ -9,6 +9,7 @@ pub mod kernels;
 mod metrics;
 mod parked;
 mod prefix_cache;
+mod prompt;
 pub mod raw_bench;
 pub mod reuse;
 pub mod sampler;
@@ -32,7 +33,8 @@ use grammar::Grammars;
 use scheduler::{Job, Limits};
 
 use crate::api::{BackendInfo, Engine, EngineError, EngineMetrics, EventStream, PreparedPrompt, SamplingParams};
-use crate::chat::{render_gemma, ChatPrompt, Segment};
+use crate::chat::{ChatFormat, ChatPrompt};
+use prompt::ControlTokens;
 
 /// llama.cpp's global state: initialised once per process, however many engines exist.
 fn backend() -> Result<&'static LlamaBackend, EngineError> {
@@ -54,6 +56,8 @@ pub struct LlamaEngine {
     queue_capacity: usize,
     thread: Mutex<Option<JoinHandle<()>>>,
     grammars: Grammars,
+    format: ChatFormat,
+    controls: ControlTokens,
 }
 
 impl LlamaEngine {
@@ -81,6 +85,13 @@ impl LlamaEngine {
         let context_per_sequence = config.context_per_sequence.min(model.n_ctx_train());
         let file = config.model_path.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
         let info = BackendInfo { name: format!("llama.cpp:{file}"), context_per_sequence, accepts_images: false };
+        let format = chat_format(&model, config.chat_template.as_deref())
+            .map_err(|e| EngineError::Internal(format!("the chat template of {}: {e}", config.model_path.display())))?;
+        let controls = ControlTokens::of(&model);
+        // The template's end-of-turn markers end generation as EOS does (llama.cpp's own EOG
+        // set misses some, e.g. a ChatML template on a model whose EOS is <|endoftext|>).
+        let stop_tokens: Vec<i32> = format.end_of_turn().iter().filter_map(|t| controls.get(t)).collect();
+        tracing::info!(backend = %info.name, template = format.source(), tools = format.tool_syntax().name(), "chat format");
 
         let (tx, rx) = mpsc::channel::<Job>();
         let (ready_tx, ready_rx) = mpsc::channel::<Result<(), EngineError>>();
@@ -97,6 +108,7 @@ impl LlamaEngine {
             cache_slots,
             cache_tokens,
             swa_window: sliding_window(&model),
+            stop_tokens,
         };
         let params = context_params(kernels, config.kv_tokens + cache_tokens, config.batch_size, config.max_sequences + cache_slots, config.threads);
         let thread = std::thread::Builder::new()
@@ -122,6 +134,8 @@ impl LlamaEngine {
             queue_capacity: config.queue_capacity,
             thread: Mutex::new(Some(thread)),
             grammars: Grammars::default(),
+            format,
+            controls,
         })
     }
 
@@ -132,21 +146,20 @@ impl LlamaEngine {
             let _ = handle.join();
         }
     }
+}
 
-    fn tokenize(&self, segments: &[Segment]) -> Vec<i32> {
-        let vocab = self.model.vocab();
-        let mut tokens = Vec::new();
-        if vocab.should_add_bos() {
-            tokens.push(vocab.bos().0);
-        }
-        for seg in segments {
-            let (bytes, special) = match seg {
-                Segment::Control(c) => (c.as_bytes(), true),
-                Segment::Text(t) => (t.as_bytes(), false),
-            };
-            tokens.extend(vocab.tokenize(bytes, false, special).into_iter().map(|t| t.0));
-        }
-        tokens
+/// The backend's chat format: the configured template (a built-in name or a file), else
+/// the GGUF's own `tokenizer.chat_template`, else the plain format for base models.
+fn chat_format(model: &LlamaModel, choice: Option<&str>) -> Result<ChatFormat, crate::chat::ChatFormatError> {
+    let vocab = model.vocab();
+    let bos = prompt::token_text(model, vocab.bos());
+    let eos = prompt::token_text(model, vocab.eos());
+    if let Some(choice) = choice {
+        return ChatFormat::chosen(choice, &bos, &eos);
+    }
+    match model.chat_template(None).ok().and_then(|t| t.to_string().ok()) {
+        Some(template) => ChatFormat::from_template("gguf", &template, &bos, &eos),
+        None => ChatFormat::builtin("plain", &bos, &eos),
     }
 }
 
@@ -185,11 +198,17 @@ impl Engine for LlamaEngine {
         &self.info
     }
 
-    fn prepare(&self, prompt: &ChatPrompt) -> Result<PreparedPrompt, EngineError> {
-        Ok(PreparedPrompt { tokens: self.tokenize(&render_gemma(prompt)).into() })
+    fn chat_format(&self) -> &ChatFormat {
+        &self.format
     }
 
-    fn generate(&self, prompt: PreparedPrompt, params: SamplingParams) -> Result<EventStream, EngineError> {
+    fn prepare(&self, prompt: &ChatPrompt) -> Result<PreparedPrompt, EngineError> {
+        let tokens = prompt::tokenize(&self.model, &self.controls, &self.format, prompt).map_err(|e| EngineError::InvalidPrompt(e.to_string()))?;
+        Ok(PreparedPrompt { tokens: tokens.into() })
+    }
+
+    fn generate(&self, prompt: PreparedPrompt, mut params: SamplingParams) -> Result<EventStream, EngineError> {
+        params.stop_sequences.extend(self.format.stop_texts().iter().map(|s| s.to_string()));
         let limit = self.info.context_per_sequence as usize;
         if prompt.len() >= limit {
             return Err(EngineError::PromptTooLong { tokens: prompt.len(), limit: limit - 1 });

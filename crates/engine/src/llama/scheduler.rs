@@ -73,6 +73,8 @@ pub struct Limits {
     /// The model's sliding attention window (0: none); a cached prefix is reusable only while
     /// the window's cells before the cut are still in the cache.
     pub swa_window: u32,
+    /// Tokens that end a turn besides llama.cpp's end-of-generation set (the chat format's).
+    pub stop_tokens: Vec<i32>,
 }
 
 pub fn run(model: &LlamaModel, mut ctx: LlamaContext<'_>, jobs: Receiver<Job>, limits: Limits, counters: &Counters) {
@@ -255,7 +257,7 @@ pub fn run(model: &LlamaModel, mut ctx: LlamaContext<'_>, jobs: Receiver<Job>, l
             let Some(idx) = seq.logits_at.take() else { continue };
             let token = seq.picker.pick(&ctx, idx);
             add(&counters.generated_tokens, 1);
-            if vocab.is_eog(token) {
+            if vocab.is_eog(token) || limits.stop_tokens.contains(&token.0) {
                 let rest = seq.text.finish();
                 send_text(seq, rest);
                 seq.done = Some(Finish::Stop);

@@ -2,10 +2,10 @@
 //! every feature this backend cannot honour refused up front with a 400 that names the field;
 //! and from engine output back to Gemini responses. Tools and response formats are read by
 //! [`crate::tools::gemini`]; earlier `functionCall` and `functionResponse` parts enter the
-//! prompt in the text form of [`gemd_engine::tool_format`].
+//! prompt as calls and results, which the backend's chat format spells for its model.
 
-use gemd_engine::tool_format::{calls_block, results_block};
-use gemd_engine::{ChatPrompt, Role, Turn};
+use gemd_engine::chat::tool_syntax::compact;
+use gemd_engine::{ChatPrompt, Piece, Role, Turn};
 use gemd_wire::gemini::{Candidate, Content, FinishReason, GenerateContentRequest, GenerateContentResponse, Part, UsageMetadata};
 use gemd_wire::proto::decode_base64;
 use serde_json::Value;
@@ -53,36 +53,46 @@ pub fn chat_prompt(req: &GenerateContentRequest, served: &Served) -> Result<Chat
             Some("model") => Role::Model,
             _ => Role::User,
         };
-        turns.push(Turn { role, text: content_text(c, served, &format!("contents[{i}]"))? });
+        turns.push(Turn { role, pieces: content_pieces(c, served, &format!("contents[{i}]"))? });
     }
-    Ok(ChatPrompt { system, turns })
+    Ok(ChatPrompt { system, turns, ..Default::default() })
 }
 
+/// The system instruction's text (its parts joined by newlines; a call or result part, which
+/// has no place there, is kept as its JSON).
 fn content_text(content: &Content, served: &Served, at: &str) -> Result<String, ApiError> {
+    let texts: Vec<String> = content_pieces(content, served, at)?
+        .into_iter()
+        .map(|p| match p {
+            Piece::Text(t) => t,
+            Piece::Call { name, args } => compact(&serde_json::json!({"name": name, "args": args})),
+            Piece::Result { name, response } => compact(&serde_json::json!({"name": name, "response": response})),
+        })
+        .collect();
+    Ok(texts.join("\n"))
+}
+
+fn content_pieces(content: &Content, served: &Served, at: &str) -> Result<Vec<Piece>, ApiError> {
     let mut pieces = Vec::with_capacity(content.parts.len());
-    // Consecutive calls (or results) form one block, as the model writes parallel calls.
-    let mut calls: Vec<(&str, &Value)> = Vec::new();
-    let mut results: Vec<(&str, &Value)> = Vec::new();
-    let empty = Value::Object(Default::default());
+    let empty = || Value::Object(Default::default());
     for (j, part) in content.parts.iter().enumerate() {
         if part.thought {
             // Thought summaries from an earlier answer are not fed back to the model.
             continue;
         }
         if let Some(call) = &part.function_call {
-            calls.push((call.name.as_str(), call.args.as_ref().unwrap_or(&empty)));
+            pieces.push(Piece::Call { name: call.name.clone(), args: call.args.clone().unwrap_or_else(empty) });
             continue;
         }
         if let Some(result) = &part.function_response {
-            results.push((result.name.as_str(), result.response.as_ref().unwrap_or(&empty)));
+            pieces.push(Piece::Result { name: result.name.clone(), response: result.response.clone().unwrap_or_else(empty) });
             continue;
         }
-        flush_blocks(&mut pieces, &mut calls, &mut results);
         let field = format!("{at}.parts[{j}]");
         if let Some(text) = &part.text {
-            pieces.push(text.clone());
+            pieces.push(Piece::Text(text.clone()));
         } else if let Some(blob) = &part.inline_data {
-            pieces.push(inline_text(blob.mime_type.as_str(), &blob.data, served, &field)?);
+            pieces.push(Piece::Text(inline_text(blob.mime_type.as_str(), &blob.data, served, &field)?));
         } else {
             let member = part.data_members().first().copied().unwrap_or("data");
             return Err(ApiError::invalid(
@@ -91,17 +101,7 @@ fn content_text(content: &Content, served: &Served, at: &str) -> Result<String, 
             ));
         }
     }
-    flush_blocks(&mut pieces, &mut calls, &mut results);
-    Ok(pieces.join("\n"))
-}
-
-fn flush_blocks(pieces: &mut Vec<String>, calls: &mut Vec<(&str, &Value)>, results: &mut Vec<(&str, &Value)>) {
-    if !calls.is_empty() {
-        pieces.push(calls_block(calls.drain(..)));
-    }
-    if !results.is_empty() {
-        pieces.push(results_block(results.drain(..)));
-    }
+    Ok(pieces)
 }
 
 fn inline_text(mime: &str, data: &str, served: &Served, field: &str) -> Result<String, ApiError> {

@@ -2,13 +2,13 @@
 //! parameters the native surface builds), with every feature this backend cannot honour
 //! refused up front with a 400 that names the field; and the finish-reason and tool-call
 //! mapping back. Tools and `response_format` are read by [`crate::tools::openai`]; earlier
-//! `tool_calls` and `tool` messages enter the prompt in the text form of
-//! [`gemd_engine::tool_format`].
+//! `tool_calls` and `tool` messages enter the prompt as calls and results, which the
+//! backend's chat format spells for its model.
 
 use std::collections::HashMap;
 
-use gemd_engine::tool_format::{calls_block, compact, results_block};
-use gemd_engine::{ChatPrompt, Role, SamplingParams, Turn};
+use gemd_engine::chat::tool_syntax::compact;
+use gemd_engine::{ChatPrompt, Piece, Role, SamplingParams, Turn};
 use gemd_wire::gemini::{FunctionCall as GeminiCall, GenerationConfig};
 use gemd_wire::openai::{ChatCompletionRequest, ChatMessage, ContentPart, FinishReason, FunctionCall, StringOrList, ToolCall};
 use serde_json::Value;
@@ -36,17 +36,17 @@ pub fn chat_prompt(req: &ChatCompletionRequest, served: &Served) -> Result<ChatP
     let mut system = Vec::new();
     let mut turns = Vec::with_capacity(req.messages.len());
     let mut call_names: HashMap<&str, &str> = HashMap::new();
-    let mut results: Vec<(String, Value)> = Vec::new();
     for (i, m) in req.messages.iter().enumerate() {
         let at = format!("messages[{i}]");
         let text = message_text(m, served, &at)?;
         if m.role == "tool" || m.role == "function" {
             let by_id = m.tool_call_id.as_deref().and_then(|id| call_names.get(id).copied());
             let name = by_id.or(m.name.as_deref()).unwrap_or("function").to_string();
-            results.push((name, serde_json::from_str(&text).unwrap_or(Value::String(text))));
+            let response = serde_json::from_str(&text).unwrap_or(Value::String(text));
+            // A run of tool messages is one user turn of results (the chat format merges them).
+            turns.push(Turn { role: Role::User, pieces: vec![Piece::Result { name, response }] });
             continue;
         }
-        flush_results(&mut turns, &mut results);
         match m.role.as_str() {
             "system" | "developer" => {
                 served.check_system_instruction(&at)?;
@@ -58,21 +58,12 @@ pub fn chat_prompt(req: &ChatCompletionRequest, served: &Served) -> Result<ChatP
                         call_names.insert(id, c.function.name.as_str());
                     }
                 }
-                turns.push(Turn { role: Role::Model, text: with_tool_calls(text, &m.tool_calls) })
+                turns.push(Turn { role: Role::Model, pieces: with_tool_calls(text, &m.tool_calls) })
             }
-            _ => turns.push(Turn { role: Role::User, text }),
+            _ => turns.push(Turn::text(Role::User, text)),
         }
     }
-    flush_results(&mut turns, &mut results);
-    Ok(ChatPrompt { system: (!system.is_empty()).then(|| system.join("\n\n")), turns })
-}
-
-fn flush_results(turns: &mut Vec<Turn>, results: &mut Vec<(String, Value)>) {
-    if !results.is_empty() {
-        let text = results_block(results.iter().map(|(n, v)| (n.as_str(), v)));
-        results.clear();
-        turns.push(Turn { role: Role::User, text });
-    }
+    Ok(ChatPrompt { system: (!system.is_empty()).then(|| system.join("\n\n")), turns, ..Default::default() })
 }
 
 fn message_text(m: &ChatMessage, served: &Served, at: &str) -> Result<String, ApiError> {
@@ -120,16 +111,16 @@ fn data_url_mime(url: &str) -> Option<&str> {
     Some(&rest[..end]).filter(|m| !m.is_empty())
 }
 
-/// An assistant turn that called tools keeps those calls in the history as the block the
-/// model writes calls in, so the tool results that follow make sense to it.
-fn with_tool_calls(text: String, calls: &[ToolCall]) -> String {
-    if calls.is_empty() {
-        return text;
-    }
+/// An assistant turn: its text, then the calls it made (kept in the history, so the tool
+/// results that follow make sense to the model).
+fn with_tool_calls(text: String, calls: &[ToolCall]) -> Vec<Piece> {
+    let text = (!text.is_empty() || calls.is_empty()).then_some(Piece::Text(text));
     // Arguments are a JSON string; one that does not parse is kept as a string.
-    let args: Vec<Value> = calls.iter().map(|c| serde_json::from_str(&c.function.arguments).unwrap_or_else(|_| Value::String(c.function.arguments.clone()))).collect();
-    let block = calls_block(calls.iter().zip(&args).map(|(c, a)| (c.function.name.as_str(), a)));
-    std::iter::once(text).filter(|t| !t.is_empty()).chain([block]).collect::<Vec<_>>().join("\n")
+    let calls = calls.iter().map(|c| Piece::Call {
+        name: c.function.name.clone(),
+        args: serde_json::from_str(&c.function.arguments).unwrap_or_else(|_| Value::String(c.function.arguments.clone())),
+    });
+    text.into_iter().chain(calls).collect()
 }
 
 /// Calls of an answer in the OpenAI shape: fresh `call_…` ids, arguments as a JSON string.
@@ -182,11 +173,12 @@ mod tests {
     }
 
     #[test]
-    fn tool_calls_stay_in_the_history_as_text() {
+    fn tool_calls_stay_in_the_history() {
         let call = ToolCall { id: Some("call_0".into()), function: FunctionCall { name: "get_weather".into(), arguments: "{\"city\":\"Paris\"}".into() }, ..Default::default() };
-        let block = "```tool_call\n{\"name\": \"get_weather\", \"args\": {\"city\": \"Paris\"}}\n```";
-        assert_eq!(with_tool_calls(String::new(), std::slice::from_ref(&call)), block);
-        assert_eq!(with_tool_calls("Let me check.".into(), &[call]), format!("Let me check.\n{block}"));
+        let piece = Piece::Call { name: "get_weather".into(), args: serde_json::json!({"city": "Paris"}) };
+        assert_eq!(with_tool_calls(String::new(), std::slice::from_ref(&call)), vec![piece.clone()]);
+        assert_eq!(with_tool_calls("Let me check.".into(), &[call]), vec![Piece::Text("Let me check.".into()), piece]);
+        assert_eq!(with_tool_calls(String::new(), &[]), vec![Piece::Text(String::new())]);
     }
 
     #[test]

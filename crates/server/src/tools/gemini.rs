@@ -4,7 +4,7 @@
 //! responseJsonSchema`, each checked with a 400 that names the field.
 
 use gemd_engine::constraint::any_json;
-use gemd_engine::tool_format::{CallPolicy, ToolSpec};
+use gemd_engine::{CallPolicy, ToolSpec};
 use gemd_wire::gemini::{GenerateContentRequest, GenerationConfig};
 use serde_json::{json, Value};
 

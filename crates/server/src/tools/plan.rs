@@ -1,20 +1,19 @@
 //! What a generation may answer with, whatever API surface asked: text, a JSON document, one
 //! enum value, or function calls; and the grammar that makes the decoder keep to it.
 //!
-//! With calls possible the grammar is
+//! With calls possible the grammar is, in the backend's [`ToolSyntax`] (Qwen's shown),
 //!
 //! ```text
 //! start: calls | ANSWER            (AUTO, VALIDATED)    start: calls   (ANY)
-//! calls: "```tool_call\n" call ("\n" call){0,7} "\n```"
-//! call:  "{\"name\": \"f\", \"args\": " %json{…f's parameters…} "}" | …
+//! calls: "<tool_call>\n" call ("\n</tool_call>\n<tool_call>\n" call){0,7} "\n</tool_call>"
+//! call:  "{\"name\": \"f\", \"arguments\": " %json{…f's parameters…} "}" | …
 //! ```
 //!
 //! so every call names an allowed function and its arguments validate against that
-//! function's schema; a text answer may be anything that does not open a call block.
+//! function's schema; a text answer may be anything that does not open a call answer.
 
 use gemd_engine::constraint::{embed_json_schema, lark_literal};
-use gemd_engine::tool_format::{self, CallPolicy, ToolSpec, CALL_CLOSE, CALL_OPEN, CALL_SEPARATOR};
-use gemd_engine::{ChatPrompt, Constraint};
+use gemd_engine::{CallPolicy, ChatPrompt, Constraint, ToolSpec, ToolSyntax};
 use serde_json::{json, Value};
 
 /// The most calls one answer may hold (parallel calls).
@@ -55,27 +54,19 @@ impl Plan {
         self.calls.is_some()
     }
 
-    /// The system text declaring the functions, when calls are possible.
-    pub fn declarations(&self) -> Option<String> {
-        let policy = self.calls?;
-        let callable: Vec<ToolSpec> = self.declared.iter().filter(|t| self.callable.contains(&t.name)).cloned().collect();
-        Some(tool_format::declarations(&callable, policy))
-    }
-
-    /// `chat` with the declarations appended to its system text (the model reads them where
-    /// it reads instructions).
+    /// `chat` with the functions the model may call now: the chat format declares them the
+    /// way the model was trained to read them (its template's tools, or text).
     pub fn prompt(&self, mut chat: ChatPrompt) -> ChatPrompt {
-        if let Some(declarations) = self.declarations() {
-            chat.system = Some(match chat.system.take().filter(|s| !s.is_empty()) {
-                Some(system) => format!("{system}\n\n{declarations}"),
-                None => declarations,
-            });
+        if let Some(policy) = self.calls {
+            chat.tools = self.declared.iter().filter(|t| self.callable.contains(&t.name)).cloned().collect();
+            chat.policy = Some(policy);
         }
         chat
     }
 
-    /// The grammar the decoder must keep to; `None` for free text.
-    pub fn constraint(&self) -> Option<Constraint> {
+    /// The grammar the decoder must keep to, with calls spelled in `syntax`; `None` for free
+    /// text.
+    pub fn constraint(&self, syntax: ToolSyntax) -> Option<Constraint> {
         let Some(policy) = self.calls else {
             return match &self.answer {
                 Answer::Text => None,
@@ -89,28 +80,38 @@ impl Plan {
             CallPolicy::May => "start: calls | answer\n",
         });
         g.push_str(&format!(
-            "calls: {} call ({} call){{0,{}}} {}\n",
-            lark_literal(CALL_OPEN),
-            lark_literal(CALL_SEPARATOR),
+            "calls: {}call ({} call){{0,{}}}{}\n",
+            literal_then_space(syntax.open()),
+            lark_literal(syntax.separator()),
             self.max_calls.clamp(1, MAX_PARALLEL_CALLS) - 1,
-            lark_literal(CALL_CLOSE)
+            space_then_literal(syntax.close())
         ));
         let alternatives: Vec<String> = (0..self.callable.len()).map(|i| format!("call_{i}")).collect();
         g.push_str(&format!("call: {}\n", alternatives.join(" | ")));
         for (i, name) in self.callable.iter().enumerate() {
             let schema = self.declared.iter().find(|t| &t.name == name).map(|t| t.parameters.clone()).unwrap_or_else(|| json!({"type": "object"}));
-            g.push_str(&format!("call_{i}: {} {} \"}}\"\n", lark_literal(&tool_format::call_head(name)), embed_json_schema(&schema)));
+            g.push_str(&format!("call_{i}: {} {} {}\n", lark_literal(&syntax.head(name)), embed_json_schema(&schema), lark_literal(syntax.tail())));
         }
         if policy == CallPolicy::May {
             match &self.answer {
-                // Free text, but never the opening of a call block (which would escape the grammar).
-                Answer::Text => g.push_str(&format!("answer: TEXT\nTEXT: /(?s:.+)/ & ~/(?s:{}.*)/\n", regex_escape(CALL_OPEN))),
+                // Free text, but never the opening of a call answer (which would escape the grammar).
+                Answer::Text => g.push_str(&format!("answer: TEXT\nTEXT: /(?s:.+)/ & ~/(?s:{}.*)/\n", regex_escape(&syntax.marker()))),
                 Answer::Json(schema) => g.push_str(&format!("answer: {}\n", embed_json_schema(schema))),
                 Answer::Enum(values) => g.push_str(&format!("answer: {}\n", enum_alternatives(values))),
             }
         }
         Some(Constraint::Lark(g))
     }
+}
+
+/// `text` as a Lark literal followed by a space, or nothing for empty text (Lark has no
+/// empty literal).
+fn literal_then_space(text: &str) -> String {
+    if text.is_empty() { String::new() } else { format!("{} ", lark_literal(text)) }
+}
+
+fn space_then_literal(text: &str) -> String {
+    if text.is_empty() { String::new() } else { format!(" {}", lark_literal(text)) }
 }
 
 fn enum_alternatives(values: &[String]) -> String {
@@ -138,28 +139,33 @@ mod tests {
     #[test]
     fn forced_calls_have_no_text_alternative() {
         let plan = Plan { declared: vec![weather()], callable: vec!["get_weather".into()], calls: Some(CallPolicy::Must), ..Plan::default() };
-        let Some(Constraint::Lark(g)) = plan.constraint() else { panic!() };
+        let Some(Constraint::Lark(g)) = plan.constraint(ToolSyntax::Hermes) else { panic!() };
         assert!(g.starts_with("start: calls\n"), "{g}");
-        assert!(g.contains(r#"call_0: "{\"name\": \"get_weather\", \"args\": " %json {"#), "{g}");
+        assert!(g.contains(r#"calls: "<tool_call>\n" call"#), "{g}");
+        assert!(g.contains(r#"call_0: "{\"name\": \"get_weather\", \"arguments\": " %json {"#), "{g}");
         assert!(!g.contains("TEXT"), "{g}");
     }
 
     #[test]
     fn optional_calls_exclude_text_that_opens_a_block() {
         let plan = Plan { declared: vec![weather()], callable: vec!["get_weather".into()], calls: Some(CallPolicy::May), ..Plan::default() };
-        let Some(Constraint::Lark(g)) = plan.constraint() else { panic!() };
+        let Some(Constraint::Lark(g)) = plan.constraint(ToolSyntax::Fenced) else { panic!() };
         assert!(g.contains(r"TEXT: /(?s:.+)/ & ~/(?s:\`\`\`tool_call\n.*)/"), "{g}");
+        let Some(Constraint::Lark(g)) = plan.constraint(ToolSyntax::Hermes) else { panic!() };
+        assert!(g.contains(r"TEXT: /(?s:.+)/ & ~/(?s:\<tool_call\>\n.*)/"), "{g}");
     }
 
     #[test]
     fn every_kind_of_grammar_compiles() {
         let two = vec![weather(), ToolSpec { name: "now".into(), description: String::new(), parameters: json!({"type": "object", "properties": {}, "additionalProperties": false}) }];
         let names = vec!["get_weather".to_string(), "now".to_string()];
-        for calls in [None, Some(CallPolicy::May), Some(CallPolicy::Must)] {
-            for answer in [Answer::Text, Answer::Json(gemd_engine::constraint::any_json()), Answer::Json(json!({"type": "array", "items": {"type": "integer"}})), Answer::Enum(vec!["x".into(), "y z".into()])] {
-                let plan = Plan { declared: two.clone(), callable: names.clone(), calls, answer, max_calls: 1 + names.len() };
-                if let Some(c) = plan.constraint() {
-                    gemd_engine::constraint::check(&c).unwrap_or_else(|e| panic!("{e}\n{c:?}"));
+        for syntax in [ToolSyntax::Hermes, ToolSyntax::Llama3, ToolSyntax::Mistral, ToolSyntax::Fenced] {
+            for calls in [None, Some(CallPolicy::May), Some(CallPolicy::Must)] {
+                for answer in [Answer::Text, Answer::Json(gemd_engine::constraint::any_json()), Answer::Json(json!({"type": "array", "items": {"type": "integer"}})), Answer::Enum(vec!["x".into(), "y z".into()])] {
+                    let plan = Plan { declared: two.clone(), callable: names.clone(), calls, answer, max_calls: 1 + names.len() };
+                    if let Some(c) = plan.constraint(syntax) {
+                        gemd_engine::constraint::check(&c).unwrap_or_else(|e| panic!("{syntax:?}: {e}\n{c:?}"));
+                    }
                 }
             }
         }
@@ -167,8 +173,8 @@ mod tests {
 
     #[test]
     fn plain_answers() {
-        assert_eq!(Plan::default().constraint(), None);
+        assert_eq!(Plan::default().constraint(ToolSyntax::Hermes), None);
         let p = Plan { answer: Answer::Enum(vec!["a\"".into(), "b".into()]), ..Plan::default() };
-        assert_eq!(p.constraint(), Some(Constraint::Lark("start: \"a\\\"\" | \"b\"\n".into())));
+        assert_eq!(p.constraint(ToolSyntax::Hermes), Some(Constraint::Lark("start: \"a\\\"\" | \"b\"\n".into())));
     }
 }

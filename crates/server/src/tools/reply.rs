@@ -1,11 +1,10 @@
 //! Reading generated text back as an answer: plain text, or (when calls were possible and the
-//! text opened a call block) the function calls it holds. Streams use the same [`CallGate`]:
-//! text is released as soon as it can no longer be the opening of a call block; a call block
-//! is held whole and arrives as one chunk of `functionCall` parts, as the real service sends
-//! calls.
+//! text opened a call answer) the function calls it holds, in the backend's [`ToolSyntax`].
+//! Streams use the same [`CallGate`]: text is released as soon as it can no longer be the
+//! opening of a call answer; a call answer is held whole and arrives as one chunk of
+//! `functionCall` parts, as the real service sends calls.
 
-use gemd_engine::tool_format::{parse_calls, CALL_OPEN};
-use gemd_engine::Finish;
+use gemd_engine::{Finish, ToolSyntax};
 use gemd_wire::gemini::FunctionCall;
 
 /// How an answer ended, in the terms both API surfaces report.
@@ -33,12 +32,15 @@ impl Ending {
 pub struct CallGate {
     /// Whether calls are possible at all; if not, text passes straight through.
     watching: bool,
+    syntax: ToolSyntax,
+    /// What a call answer starts with.
+    marker: String,
     held: String,
 }
 
 impl CallGate {
-    pub fn new(calls_possible: bool) -> Self {
-        CallGate { watching: calls_possible, held: String::new() }
+    pub fn new(calls_possible: bool, syntax: ToolSyntax) -> Self {
+        CallGate { watching: calls_possible, syntax, marker: syntax.marker(), held: String::new() }
     }
 
     /// Text that may be sent now.
@@ -47,7 +49,7 @@ impl CallGate {
             return text.to_string();
         }
         self.held.push_str(text);
-        if self.held.starts_with(CALL_OPEN) || CALL_OPEN.starts_with(self.held.as_str()) {
+        if self.held.starts_with(&self.marker) || self.marker.starts_with(self.held.as_str()) {
             return String::new();
         }
         // Plain text from here on.
@@ -66,13 +68,13 @@ impl CallGate {
             // Cut off inside a call block: there is no call to report.
             return (String::new(), Ending::MaxTokens);
         }
-        match parse_calls(&held) {
+        match self.syntax.parse(&held) {
             Some(calls) if !calls.is_empty() => {
                 let calls = calls.into_iter().map(|(name, args)| FunctionCall { id: None, name, args: Some(args) }).collect();
                 (String::new(), Ending::Calls(calls))
             }
             _ => {
-                tracing::warn!(output = %held, "generated call block does not parse");
+                tracing::warn!(output = %held, syntax = self.syntax.name(), "generated call answer does not parse");
                 (String::new(), Ending::MalformedCall)
             }
         }
@@ -80,8 +82,8 @@ impl CallGate {
 }
 
 /// A whole answer read at once.
-pub fn read(text: &str, finish: Finish, calls_possible: bool) -> (String, Ending) {
-    let mut gate = CallGate::new(calls_possible);
+pub fn read(text: &str, finish: Finish, calls_possible: bool, syntax: ToolSyntax) -> (String, Ending) {
+    let mut gate = CallGate::new(calls_possible, syntax);
     let mut out = gate.feed(text);
     let (rest, ending) = gate.end(finish);
     out.push_str(&rest);
@@ -97,7 +99,7 @@ mod tests {
 
     #[test]
     fn a_call_block_becomes_calls() {
-        let (text, ending) = read(CALL, Finish::Stop, true);
+        let (text, ending) = read(CALL, Finish::Stop, true, ToolSyntax::Fenced);
         assert_eq!(text, "");
         let Ending::Calls(calls) = ending else { panic!("{ending:?}") };
         assert_eq!((calls[0].name.as_str(), calls[0].args.clone()), ("f", Some(json!({"a": 1}))));
@@ -106,12 +108,14 @@ mod tests {
 
     #[test]
     fn without_tools_a_block_is_just_text() {
-        assert_eq!(read(CALL, Finish::Stop, false), (CALL.to_string(), Ending::Stop));
+        assert_eq!(read(CALL, Finish::Stop, false, ToolSyntax::Fenced), (CALL.to_string(), Ending::Stop));
+        // Another family's call answer is text to this one.
+        assert_eq!(read(CALL, Finish::Stop, true, ToolSyntax::Hermes), (CALL.to_string(), Ending::Stop));
     }
 
     #[test]
     fn streamed_text_is_released_once_it_cannot_be_a_call() {
-        let mut g = CallGate::new(true);
+        let mut g = CallGate::new(true, ToolSyntax::Fenced);
         assert_eq!(g.feed("``"), "");
         assert_eq!(g.feed("`x"), "```x");
         assert_eq!(g.feed(" more"), " more");
@@ -120,14 +124,14 @@ mod tests {
 
     #[test]
     fn streamed_calls_are_held_to_the_end() {
-        let mut g = CallGate::new(true);
+        let mut g = CallGate::new(true, ToolSyntax::Fenced);
         let (a, b) = CALL.split_at(20);
         assert_eq!(g.feed(a) + &g.feed(b), "");
         assert!(matches!(g.end(Finish::Stop).1, Ending::Calls(c) if c.len() == 2));
-        let mut cut = CallGate::new(true);
+        let mut cut = CallGate::new(true, ToolSyntax::Fenced);
         cut.feed(a);
         assert_eq!(cut.end(Finish::MaxTokens), (String::new(), Ending::MaxTokens));
-        let mut bad = CallGate::new(true);
+        let mut bad = CallGate::new(true, ToolSyntax::Fenced);
         bad.feed("```tool_call\n{oops}\n```");
         assert_eq!(bad.end(Finish::Stop).1, Ending::MalformedCall);
     }
