@@ -7,13 +7,13 @@
 //! cargo test --release -p gemd-engine --test grammar_cost -- --ignored --nocapture
 //! ```
 //!
-//! `GEMD_TEST_MODEL` names the GGUF (default: the pulled Gemma 3 270M).
+//! `GEMD_TEST_MODEL` names the GGUF (default: the pulled default, Qwen2.5-Coder-0.5B-Instruct).
 
 use std::path::PathBuf;
 use std::time::Instant;
 
 use gemd_engine::llama::{LlamaConfig, LlamaEngine};
-use gemd_engine::{ChatPrompt, Constraint, Engine, Event, Role, SamplingParams, Turn};
+use gemd_engine::{ChatPrompt, Constraint, Engine, Event, SamplingParams};
 use serde_json::json;
 
 const TOKENS: u32 = 256;
@@ -21,14 +21,14 @@ const ROUNDS: usize = 3;
 
 fn model() -> PathBuf {
     std::env::var_os("GEMD_TEST_MODEL").map(PathBuf::from).unwrap_or_else(|| {
-        PathBuf::from(std::env::var_os("HOME").expect("HOME")).join(".cache/gemd/models/gemma-3-270m-q4_k_m.gguf")
+        PathBuf::from(std::env::var_os("HOME").expect("HOME")).join(".cache/gemd/models/qwen2.5-coder-0.5b-instruct-q4_k_m.gguf")
     })
 }
 
 /// `(output tokens, seconds from the first token to the end, seconds to the first token)` of
 /// one generation.
 fn run(engine: &LlamaEngine, constraint: Option<Constraint>) -> (u32, f64, f64) {
-    let chat = ChatPrompt { system: None, turns: vec![Turn { role: Role::User, text: "List twenty cookie recipes with their baking times.".into() }] };
+    let chat = ChatPrompt::user("List twenty cookie recipes with their baking times.");
     let prompt = engine.prepare(&chat).unwrap();
     let params = SamplingParams { temperature: Some(0.0), max_output_tokens: TOKENS, constraint, ..Default::default() };
     let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();

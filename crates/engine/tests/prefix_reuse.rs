@@ -4,7 +4,7 @@
 //! another order). Drives llama.cpp directly with the engine's context settings, so the
 //! comparison is of raw logits, not of greedy text that a last-bit difference may not flip.
 //!
-//! `GEMD_TEST_MODEL` names the GGUF (default: the pulled Gemma 3 270M).
+//! `GEMD_TEST_MODEL` names the GGUF (default: the pulled default, Qwen2.5-Coder-0.5B-Instruct).
 
 use std::path::PathBuf;
 
@@ -25,7 +25,7 @@ fn model_path() -> PathBuf {
         let home = std::env::var_os("GEMD_HOME")
             .map(PathBuf::from)
             .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").expect("HOME")).join(".cache/gemd"));
-        home.join("models/gemma-3-270m-q4_k_m.gguf")
+        home.join("models/qwen2.5-coder-0.5b-instruct-q4_k_m.gguf")
     })
 }
 

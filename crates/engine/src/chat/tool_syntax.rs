@@ -1,11 +1,11 @@
 //! How function calling is spelled in the text a model reads and writes, per model family.
-//! A call answer is `open`, then one or more `head(name) ARGS tail` joined by `separator`,
-//! then `close`; the constrained-decoding grammar is built from the same pieces, so what a
+//! A call answer is, in one of the family's [`Form`]s, `open`, then one or more
+//! `head(name) ARGS tail` joined by `separator`, then `close`; the constrained-decoding grammar is built from the same pieces, so what a
 //! model writes under the grammar is what it was trained to write and what [`parse`] reads.
 //!
 //! | family | a call answer |
 //! |---|---|
-//! | Hermes (Qwen, ChatML) | `<tool_call>\n{"name": "f", "arguments": {…}}\n</tool_call>` (one block per call) |
+//! | Hermes (Qwen, ChatML) | `<tool_call>\n{"name": "f", "arguments": {…}}\n</tool_call>` (one block per call), or the bare objects, one per line |
 //! | Llama 3.x | `{"name": "f", "parameters": {…}}` (one per line) |
 //! | Mistral | `[TOOL_CALLS] [{"name": "f", "arguments": {…}}, …]` |
 //! | Fenced (Gemma, plain) | ```` ```tool_call\n{"name": "f", "args": {…}}\n``` ```` (one line per call) |
@@ -39,14 +39,23 @@ impl ToolSyntax {
         }
     }
 
-    /// Opens a call answer (may be empty).
-    pub fn open(self) -> &'static str {
+    /// The ways a call answer may be written, the one the model was trained on first.
+    /// Qwen2.5-Coder often leaves out Hermes' `<tool_call>` tags and writes the bare JSON
+    /// objects (0 of 20 weather questions were tagged in gemd's AUTO-mode test), so Hermes
+    /// also accepts that.
+    pub fn forms(self) -> &'static [Form] {
+        const BARE_LINES: Form = Form { open: "", separator: "\n", close: "" };
         match self {
-            ToolSyntax::Hermes => "<tool_call>\n",
-            ToolSyntax::Llama3 => "",
-            ToolSyntax::Mistral => "[TOOL_CALLS] [",
-            ToolSyntax::Fenced => "```tool_call\n",
+            ToolSyntax::Hermes => &[Form { open: "<tool_call>\n", separator: "\n</tool_call>\n<tool_call>\n", close: "\n</tool_call>" }, BARE_LINES],
+            ToolSyntax::Llama3 => &[BARE_LINES],
+            ToolSyntax::Mistral => &[Form { open: "[TOOL_CALLS] [", separator: ", ", close: "]" }],
+            ToolSyntax::Fenced => &[Form { open: "```tool_call\n", separator: "\n", close: "\n```" }],
         }
+    }
+
+    /// The canonical form: how gemd writes calls into a prompt.
+    fn form(self) -> Form {
+        self.forms()[0]
     }
 
     /// The key the arguments object goes under.
@@ -68,47 +77,31 @@ impl ToolSyntax {
         "}"
     }
 
-    /// Between two calls of one answer.
-    pub fn separator(self) -> &'static str {
-        match self {
-            ToolSyntax::Hermes => "\n</tool_call>\n<tool_call>\n",
-            ToolSyntax::Llama3 | ToolSyntax::Fenced => "\n",
-            ToolSyntax::Mistral => ", ",
-        }
-    }
-
-    /// Closes a call answer (may be empty).
-    pub fn close(self) -> &'static str {
-        match self {
-            ToolSyntax::Hermes => "\n</tool_call>",
-            ToolSyntax::Llama3 => "",
-            ToolSyntax::Mistral => "]",
-            ToolSyntax::Fenced => "\n```",
-        }
-    }
-
-    /// The text by which an answer shows it is a call answer: text that starts this way is
-    /// held back while streaming, and a free-text answer may not start with it.
-    pub fn marker(self) -> String {
-        match self {
-            ToolSyntax::Llama3 => "{\"name\": \"".to_string(),
-            other => other.open().to_string(),
-        }
+    /// The texts by which an answer shows it is a call answer, one per form: text that
+    /// starts this way is held back while streaming, and a free-text answer may not start
+    /// with one.
+    pub fn markers(self) -> Vec<String> {
+        self.forms().iter().map(|f| if f.open.is_empty() { "{\"name\": \"".to_string() } else { f.open.to_string() }).collect()
     }
 
     /// An answer's calls, in the form the grammar lets the model write.
     pub fn calls_text<'a>(self, calls: impl IntoIterator<Item = (&'a str, &'a Value)>) -> String {
         let calls: Vec<String> = calls.into_iter().map(|(name, args)| format!("{}{}{}", self.head(name), compact(args), self.tail())).collect();
-        format!("{}{}{}", self.open(), calls.join(self.separator()), self.close())
+        let form = self.form();
+        format!("{}{}{}", form.open, calls.join(form.separator), form.close)
     }
 
     /// Reads an answer back: `(name, args)` per call, or `None` when the text is not exactly
-    /// one well-formed call answer.
+    /// one well-formed call answer in one of the forms.
     pub fn parse(self, text: &str) -> Option<Vec<(String, Value)>> {
-        let body = text.strip_prefix(self.open())?.strip_suffix(self.close())?;
+        self.forms().iter().find_map(|form| self.parse_form(*form, text))
+    }
+
+    fn parse_form(self, form: Form, text: &str) -> Option<Vec<(String, Value)>> {
+        let body = text.strip_prefix(form.open)?.strip_suffix(form.close)?;
         let objects: Vec<Value> = match self {
             ToolSyntax::Mistral => serde_json::from_str::<Vec<Value>>(&format!("[{body}]")).ok()?,
-            _ => body.split(self.separator()).map(|one| serde_json::from_str(one).ok()).collect::<Option<_>>()?,
+            _ => body.split(form.separator).map(|one| serde_json::from_str(one).ok()).collect::<Option<_>>()?,
         };
         let calls: Option<Vec<(String, Value)>> = objects
             .into_iter()
@@ -140,7 +133,8 @@ impl ToolSyntax {
             out.push('\n');
         }
         out.push_str("\nTo call functions, answer with only this, one call each:\n");
-        out.push_str(&format!("{}{}<arguments>{}{}\n", self.open(), self.head("<function name>"), self.tail(), self.close()));
+        let form = self.form();
+        out.push_str(&format!("{}{}<arguments>{}{}\n", form.open, self.head("<function name>"), self.tail(), form.close));
         out.push_str(match self {
             ToolSyntax::Hermes => "The results come back in <tool_response> blocks.",
             ToolSyntax::Mistral => "The results come back after [TOOL_RESULTS].",
@@ -149,6 +143,14 @@ impl ToolSyntax {
         out.push_str(policy_sentence(policy));
         out
     }
+}
+
+/// One way of writing a call answer: `open`, the calls joined by `separator`, `close`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Form {
+    pub open: &'static str,
+    pub separator: &'static str,
+    pub close: &'static str,
 }
 
 /// What the prompt says about whether a call is required.
@@ -185,7 +187,7 @@ mod tests {
         for s in ALL {
             let text = s.calls_text([("get_weather", &a), ("now", &b)]);
             assert_eq!(s.parse(&text), Some(vec![("get_weather".into(), a.clone()), ("now".into(), b.clone())]), "{s:?}: {text}");
-            assert!(text.starts_with(&s.marker()), "{s:?}: {text}");
+            assert!(text.starts_with(&s.markers()[0]), "{s:?}: {text}");
         }
     }
 
@@ -202,9 +204,18 @@ mod tests {
     fn anything_else_is_not_a_call_answer() {
         for s in ALL {
             assert_eq!(s.parse("hello"), None, "{s:?}");
-            assert_eq!(s.parse(&format!("{}{{\"name\": \"f\"}}{}", s.open(), s.close())), None, "{s:?}");
-            assert_eq!(s.parse(&format!("{}{}", s.open(), s.close())), None, "{s:?}");
+            for f in s.forms() {
+                assert_eq!(s.parse(&format!("{}{{\"name\": \"f\"}}{}", f.open, f.close)), None, "{s:?}");
+                assert_eq!(s.parse(&format!("{}{}", f.open, f.close)), None, "{s:?}");
+            }
         }
+    }
+
+    #[test]
+    fn hermes_also_reads_untagged_calls() {
+        let text = "{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Paris\"}}\n{\"name\": \"now\", \"arguments\": {}}";
+        assert_eq!(ToolSyntax::Hermes.parse(text), Some(vec![("get_weather".into(), json!({"city": "Paris"})), ("now".into(), json!({}))]));
+        assert_eq!(ToolSyntax::Hermes.markers(), vec!["<tool_call>\n".to_string(), "{\"name\": \"".to_string()]);
     }
 
     #[test]

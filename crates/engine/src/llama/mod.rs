@@ -37,7 +37,7 @@ use crate::chat::{ChatFormat, ChatPrompt};
 use prompt::ControlTokens;
 
 /// llama.cpp's global state: initialised once per process, however many engines exist.
-fn backend() -> Result<&'static LlamaBackend, EngineError> {
+pub fn backend() -> Result<&'static LlamaBackend, EngineError> {
     static BACKEND: OnceLock<Result<LlamaBackend, String>> = OnceLock::new();
     BACKEND
         .get_or_init(|| {

@@ -5,7 +5,9 @@
 //!
 //! ```text
 //! start: calls | ANSWER            (AUTO, VALIDATED)    start: calls   (ANY)
-//! calls: "<tool_call>\n" call ("\n</tool_call>\n<tool_call>\n" call){0,7} "\n</tool_call>"
+//! calls: form_0 | form_1
+//! form_0: "<tool_call>\n" call ("\n</tool_call>\n<tool_call>\n" call){0,7} "\n</tool_call>"
+//! form_1: call ("\n" call){0,7}
 //! call:  "{\"name\": \"f\", \"arguments\": " %json{…f's parameters…} "}" | …
 //! ```
 //!
@@ -79,13 +81,18 @@ impl Plan {
             CallPolicy::Must => "start: calls\n",
             CallPolicy::May => "start: calls | answer\n",
         });
-        g.push_str(&format!(
-            "calls: {}call ({} call){{0,{}}}{}\n",
-            literal_then_space(syntax.open()),
-            lark_literal(syntax.separator()),
-            self.max_calls.clamp(1, MAX_PARALLEL_CALLS) - 1,
-            space_then_literal(syntax.close())
-        ));
+        let forms = syntax.forms();
+        let names: Vec<String> = (0..forms.len()).map(|i| format!("form_{i}")).collect();
+        g.push_str(&format!("calls: {}\n", names.join(" | ")));
+        for (name, form) in names.iter().zip(forms) {
+            g.push_str(&format!(
+                "{name}: {}call ({} call){{0,{}}}{}\n",
+                literal_then_space(form.open),
+                lark_literal(form.separator),
+                self.max_calls.clamp(1, MAX_PARALLEL_CALLS) - 1,
+                space_then_literal(form.close)
+            ));
+        }
         let alternatives: Vec<String> = (0..self.callable.len()).map(|i| format!("call_{i}")).collect();
         g.push_str(&format!("call: {}\n", alternatives.join(" | ")));
         for (i, name) in self.callable.iter().enumerate() {
@@ -95,7 +102,10 @@ impl Plan {
         if policy == CallPolicy::May {
             match &self.answer {
                 // Free text, but never the opening of a call answer (which would escape the grammar).
-                Answer::Text => g.push_str(&format!("answer: TEXT\nTEXT: /(?s:.+)/ & ~/(?s:{}.*)/\n", regex_escape(&syntax.marker()))),
+                Answer::Text => {
+                    let markers: Vec<String> = syntax.markers().iter().map(|m| regex_escape(m)).collect();
+                    g.push_str(&format!("answer: TEXT\nTEXT: /(?s:.+)/ & ~/(?s:({}).*)/\n", markers.join("|")));
+                }
                 Answer::Json(schema) => g.push_str(&format!("answer: {}\n", embed_json_schema(schema))),
                 Answer::Enum(values) => g.push_str(&format!("answer: {}\n", enum_alternatives(values))),
             }
@@ -119,11 +129,13 @@ fn enum_alternatives(values: &[String]) -> String {
 }
 
 fn regex_escape(text: &str) -> String {
+    // Only the metacharacters: an escaped letter or `<` is a class or an assertion to the
+    // regex engine (`\<` is a word boundary).
     text.chars()
         .flat_map(|c| match c {
             '\n' => vec!['\\', 'n'],
-            c if c.is_ascii_alphanumeric() || c == '_' => vec![c],
-            c => vec!['\\', c],
+            c if "\\.+*?()|[]{}^$#&-~/`\"".contains(c) => vec!['\\', c],
+            c => vec![c],
         })
         .collect()
 }
@@ -141,7 +153,8 @@ mod tests {
         let plan = Plan { declared: vec![weather()], callable: vec!["get_weather".into()], calls: Some(CallPolicy::Must), ..Plan::default() };
         let Some(Constraint::Lark(g)) = plan.constraint(ToolSyntax::Hermes) else { panic!() };
         assert!(g.starts_with("start: calls\n"), "{g}");
-        assert!(g.contains(r#"calls: "<tool_call>\n" call"#), "{g}");
+        assert!(g.contains(r#"form_0: "<tool_call>\n" call"#), "{g}");
+        assert!(g.contains("calls: form_0 | form_1\n"), "{g}");
         assert!(g.contains(r#"call_0: "{\"name\": \"get_weather\", \"arguments\": " %json {"#), "{g}");
         assert!(!g.contains("TEXT"), "{g}");
     }
@@ -150,9 +163,9 @@ mod tests {
     fn optional_calls_exclude_text_that_opens_a_block() {
         let plan = Plan { declared: vec![weather()], callable: vec!["get_weather".into()], calls: Some(CallPolicy::May), ..Plan::default() };
         let Some(Constraint::Lark(g)) = plan.constraint(ToolSyntax::Fenced) else { panic!() };
-        assert!(g.contains(r"TEXT: /(?s:.+)/ & ~/(?s:\`\`\`tool_call\n.*)/"), "{g}");
+        assert!(g.contains(r"TEXT: /(?s:.+)/ & ~/(?s:(\`\`\`tool_call\n).*)/"), "{g}");
         let Some(Constraint::Lark(g)) = plan.constraint(ToolSyntax::Hermes) else { panic!() };
-        assert!(g.contains(r"TEXT: /(?s:.+)/ & ~/(?s:\<tool_call\>\n.*)/"), "{g}");
+        assert!(g.contains(r#"TEXT: /(?s:.+)/ & ~/(?s:(<tool_call>\n|\{\"name\": \").*)/"#), "{g}");
     }
 
     #[test]

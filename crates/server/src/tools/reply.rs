@@ -33,14 +33,14 @@ pub struct CallGate {
     /// Whether calls are possible at all; if not, text passes straight through.
     watching: bool,
     syntax: ToolSyntax,
-    /// What a call answer starts with.
-    marker: String,
+    /// What a call answer starts with, in each of the family's forms.
+    markers: Vec<String>,
     held: String,
 }
 
 impl CallGate {
     pub fn new(calls_possible: bool, syntax: ToolSyntax) -> Self {
-        CallGate { watching: calls_possible, syntax, marker: syntax.marker(), held: String::new() }
+        CallGate { watching: calls_possible, syntax, markers: syntax.markers(), held: String::new() }
     }
 
     /// Text that may be sent now.
@@ -49,7 +49,7 @@ impl CallGate {
             return text.to_string();
         }
         self.held.push_str(text);
-        if self.held.starts_with(&self.marker) || self.marker.starts_with(self.held.as_str()) {
+        if self.markers.iter().any(|m| self.held.starts_with(m.as_str()) || m.starts_with(self.held.as_str())) {
             return String::new();
         }
         // Plain text from here on.
@@ -111,6 +111,21 @@ mod tests {
         assert_eq!(read(CALL, Finish::Stop, false, ToolSyntax::Fenced), (CALL.to_string(), Ending::Stop));
         // Another family's call answer is text to this one.
         assert_eq!(read(CALL, Finish::Stop, true, ToolSyntax::Hermes), (CALL.to_string(), Ending::Stop));
+    }
+
+    #[test]
+    fn qwen_calls_read_back_tagged_or_not() {
+        let tagged = "<tool_call>\n{\"name\": \"f\", \"arguments\": {\"a\": 1}}\n</tool_call>";
+        let bare = "{\"name\": \"f\", \"arguments\": {\"a\": 1}}";
+        for text in [tagged, bare] {
+            let mut g = CallGate::new(true, ToolSyntax::Hermes);
+            let (a, b) = text.split_at(5);
+            assert_eq!(g.feed(a) + &g.feed(b), "", "{text}");
+            let Ending::Calls(calls) = g.end(Finish::Stop).1 else { panic!("{text}") };
+            assert_eq!((calls[0].name.as_str(), calls[0].args.clone()), ("f", Some(json!({"a": 1}))));
+        }
+        // JSON that is not a call is text.
+        assert_eq!(read("{\"answer\": 42}", Finish::Stop, true, ToolSyntax::Hermes), ("{\"answer\": 42}".to_string(), Ending::Stop));
     }
 
     #[test]

@@ -24,7 +24,7 @@ async fn response_shape_and_exact_usage() {
     let resp = s.post(GEN, r#"{"contents":[{"parts":[{"text":"Explain how AI works"}]}]}"#).await;
     assert_eq!(resp.status(), 200);
     assert_eq!(resp.headers()["content-type"], "application/json; charset=UTF-8");
-    assert!(resp.headers()["x-gemd-backend"].to_str().unwrap().starts_with("llama.cpp:gemma-3-270m"));
+    assert!(resp.headers()["x-gemd-backend"].to_str().unwrap().starts_with("llama.cpp:qwen2.5-coder-0.5b-instruct"));
     let v: Value = resp.json().await.unwrap();
     let c = &v["candidates"][0];
     assert_eq!(c["content"]["role"], "model");

@@ -14,7 +14,7 @@ use gemd_server::access::{Access, DEFAULT_PROJECT};
 use gemd_server::quota_table::QuotaTable;
 use gemd_store::sqlite::Sqlite;
 use gemd_store::{SqlStore, Store, Tier};
-use gemd_engine::{BackendInfo, ChatPrompt, Embedder, Engine, EngineError, Event, EventStream, Finish, PreparedPrompt, SamplingParams};
+use gemd_engine::{BackendInfo, ChatFormat, ChatPrompt, Embedder, Engine, EngineError, Event, EventStream, Finish, PreparedPrompt, SamplingParams};
 use tokio::sync::{OwnedRwLockReadGuard, OwnedRwLockWriteGuard, RwLock};
 use gemd_server::{builtin_embedding_models, builtin_models, AppState, Catalog, KeyRing, ServerLimits, DEFAULT_BACKEND, DEFAULT_EMBEDDER};
 
@@ -41,9 +41,14 @@ fn pulled(override_var: &str, name: &str) -> PathBuf {
     p
 }
 
-/// The verified default model.
+/// The verified default model (Qwen2.5-Coder-0.5B-Instruct).
 pub fn model_path() -> PathBuf {
-    pulled("GEMD_TEST_MODEL", "gemma-3-270m-q4_k_m.gguf")
+    pulled("GEMD_TEST_MODEL", "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf")
+}
+
+/// A second family: SmolLM2-135M-Instruct (`gemd pull smollm2-135m-instruct`).
+pub fn smollm2_path() -> PathBuf {
+    pulled("GEMD_TEST_SMOLLM2", "SmolLM2-135M-Instruct.Q4_1.gguf")
 }
 
 /// The real embedder (all-MiniLM-L6-v2, loaded once per test binary).
@@ -195,6 +200,7 @@ pub struct ScriptedEngine {
     pub info: BackendInfo,
     pub script: Vec<Event>,
     pub refuse: Option<EngineError>,
+    format: ChatFormat,
 }
 
 impl ScriptedEngine {
@@ -203,6 +209,7 @@ impl ScriptedEngine {
             info: BackendInfo { name: "scripted".into(), context_per_sequence: 4096, accepts_images: false },
             script,
             refuse: None,
+            format: ChatFormat::builtin("plain", "", "").expect("the built-in plain format"),
         }
     }
 
@@ -222,8 +229,12 @@ impl Engine for ScriptedEngine {
         &self.info
     }
 
+    fn chat_format(&self) -> &ChatFormat {
+        &self.format
+    }
+
     fn prepare(&self, prompt: &ChatPrompt) -> Result<PreparedPrompt, EngineError> {
-        let n = prompt.turns.iter().map(|t| t.text.split_whitespace().count()).sum::<usize>().max(1);
+        let n = prompt.turns.iter().map(|t| t.plain_text().split_whitespace().count()).sum::<usize>().max(1);
         Ok(PreparedPrompt { tokens: vec![0; n].into() })
     }
 

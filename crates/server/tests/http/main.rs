@@ -1,6 +1,7 @@
 //! One integration-test binary: an in-process gemd over real HTTP, the real model behind it.
 
 mod admin;
+mod answers;
 mod batching;
 mod embed;
 mod errors;
