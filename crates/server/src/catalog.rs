@@ -143,12 +143,18 @@ impl Served {
 
     pub fn to_wire(&self) -> Model {
         let s = &self.spec;
+        // What answers is not Gemini: the description says which model does, honestly.
+        let info = self.engine.info();
+        let served_by = format!("Served on this server by {} (up to {} tokens of context).", info.name, info.context_per_sequence);
         Model {
             name: format!("models/{}", s.id),
             base_model_id: s.id.clone(),
             version: s.version.clone(),
             display_name: s.display_name.clone(),
-            description: s.description.clone(),
+            description: Some(match &s.description {
+                Some(d) => format!("{d} {served_by}"),
+                None => served_by,
+            }),
             input_token_limit: self.input_token_limit(),
             output_token_limit: self.output_token_limit(),
             supported_generation_methods: METHODS.iter().map(|m| m.to_string()).collect(),
