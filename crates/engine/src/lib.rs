@@ -1,11 +1,12 @@
 //! gemd-engine: the `Engine` trait the server talks to, the chat rendering of the supported
 //! model families, the in-process llama.cpp engine, and the `Embedder` trait with its
-//! in-process BERT embedder (`embed`).
+//! in-process BERT embedder (`embed`), and a reader of GGUF header metadata (`gguf`).
 
 pub mod api;
 pub mod chat;
 pub mod constraint;
 pub mod embed;
+pub mod gguf;
 pub mod llama;
 pub mod text;
 pub mod tool_format;
