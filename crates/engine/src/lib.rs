@@ -1,11 +1,12 @@
 //! gemd-engine: the `Engine` trait the server talks to, the chat formats (each model prompted
-//! through its own chat template), the in-process llama.cpp engine, and the `Embedder` trait with its
-//! in-process BERT embedder (`embed`).
+//! through its own chat template), the in-process llama.cpp engine, the `Embedder` trait with
+//! its in-process BERT embedder (`embed`), and a reader of GGUF header metadata (`gguf`).
 
 pub mod api;
 pub mod chat;
 pub mod constraint;
 pub mod embed;
+pub mod gguf;
 pub mod llama;
 pub mod text;
 

@@ -19,9 +19,9 @@ pub struct Cli {
 pub enum Command {
     /// Serve the Gemini API (the default command).
     Serve(ServeArgs),
-    /// Fetch and verify the embedded default models (generative and embedding).
+    /// Fetch and verify known models: the defaults (generative and embedding), or those named.
     Pull(PullArgs),
-    /// List the model ids the configuration serves and their backends.
+    /// List the known models and the model ids the configuration serves, with their backends.
     Models(ConfigArg),
     /// Manage projects.
     #[command(subcommand)]
@@ -86,9 +86,9 @@ pub struct EmbedBenchArgs {
 
 #[derive(Debug, Args)]
 pub struct RawBenchArgs {
-    /// GGUF file (default: the embedded default model).
+    /// GGUF file or known model name (default: the default model).
     #[arg(long)]
-    pub model: Option<PathBuf>,
+    pub model: Option<crate::model_ref::ModelRef>,
     /// Sequence counts to measure, comma-separated.
     #[arg(long, value_delimiter = ',', default_value = "1,4,8,16")]
     pub sequences: Vec<u32>,
@@ -128,9 +128,14 @@ pub struct ServeArgs {
     /// API key to accept (repeatable). Env: comma-separated.
     #[arg(long = "api-key", env = "GEMD_API_KEYS", value_delimiter = ',', hide_env_values = true)]
     pub api_keys: Vec<String>,
-    /// GGUF file for the default backend instead of the embedded default model.
+    /// The default backend's model: a known model's name (fetched if missing; see `gemd
+    /// models`) or a GGUF file. Default: qwen2.5-coder-0.5b-instruct.
     #[arg(long, env = "GEMD_MODEL")]
-    pub model: Option<PathBuf>,
+    pub model: Option<crate::model_ref::ModelRef>,
+    /// The default backend's chat template instead of the GGUF's own: a built-in name
+    /// (chatml, gemma, llama3, mistral, plain) or a Jinja file.
+    #[arg(long, env = "GEMD_CHAT_TEMPLATE")]
+    pub chat_template: Option<crate::chat_template::ChatTemplate>,
     /// Share quota state with other replicas through Redis (`redis://host:port/`).
     #[arg(long, env = "GEMD_REDIS_URL")]
     pub redis_url: Option<String>,
@@ -213,6 +218,9 @@ pub enum KeysCommand {
 
 #[derive(Debug, Args, Default)]
 pub struct PullArgs {
+    /// Known models to fetch (see `gemd models`); none: the default generative model and the
+    /// default embedder.
+    pub names: Vec<String>,
     /// Fetch and rebuild the models even if verified copies exist.
     #[arg(long)]
     pub force: bool,

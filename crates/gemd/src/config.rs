@@ -8,6 +8,9 @@ use anyhow::{bail, Context};
 use gemd_server::{EmbeddingSpec, ModelSpec};
 use serde::Deserialize;
 
+use crate::chat_template::ChatTemplate;
+use crate::model_ref::ModelRef;
+
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
@@ -84,8 +87,12 @@ pub struct EngineSection {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BackendSection {
-    /// Path of a GGUF file (relative paths are relative to the config file).
-    pub model: PathBuf,
+    /// A known model's short name (fetched when missing) or the path of a GGUF file
+    /// (relative paths are relative to the config file).
+    pub model: ModelRef,
+    /// The chat template instead of the GGUF's own: a built-in name or a Jinja file
+    /// (relative to the config file; it must exist).
+    pub chat_template: Option<ChatTemplate>,
     /// This backend's sizing, over the top-level `[engine]` values.
     #[serde(default)]
     pub engine: EngineSection,
@@ -113,12 +120,23 @@ impl Config {
         let Some(path) = path else { return Ok(Config::default()) };
         let text = std::fs::read_to_string(path).with_context(|| format!("reading config {}", path.display()))?;
         let mut config: Config = toml::from_str(&text).with_context(|| format!("parsing config {}", path.display()))?;
-        let base = path.parent().unwrap_or(Path::new("."));
-        let paths = config.backends.values_mut().map(|b| &mut b.model).chain(config.embedders.values_mut().map(|e| &mut e.model));
-        for model in paths.filter(|m| m.is_relative()) {
-            *model = base.join(&*model);
-        }
+        config.resolve_paths(path.parent().unwrap_or(Path::new(".")))?;
         Ok(config)
+    }
+
+    /// Takes the file's relative paths relative to `base`, its directory, and checks that
+    /// every chat template file exists.
+    fn resolve_paths(&mut self, base: &Path) -> anyhow::Result<()> {
+        for (name, b) in &mut self.backends {
+            b.model = b.model.clone().relative_to(base);
+            if let Some(t) = b.chat_template.take() {
+                b.chat_template = Some(t.resolved(base).with_context(|| format!("[backends.{name}] chat_template"))?);
+            }
+        }
+        for e in self.embedders.values_mut().filter(|e| e.model.is_relative()) {
+            e.model = base.join(&e.model);
+        }
+        Ok(())
     }
 
     /// The built-in quota table with this file's overrides.
@@ -320,5 +338,70 @@ mod tests {
         let c: Config = toml::from_str("[engine]\nbatch_invariant = false").unwrap();
         assert_eq!(c.engine.llama_config("m.gguf".into()).kernels, Kernels::Default);
         assert!(toml::from_str::<Config>("[engine]\nbatch_invariant = \"yes\"").is_err());
+    }
+
+    /// A config file in a fresh directory, with `files` beside it.
+    fn config_in(name: &str, toml: &str, files: &[&str]) -> (PathBuf, anyhow::Result<Config>) {
+        let dir = std::env::temp_dir().join(format!("gemd-config-test-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        for f in files {
+            std::fs::write(dir.join(f), "{{ messages }}").unwrap();
+        }
+        std::fs::write(dir.join("gemd.toml"), toml).unwrap();
+        let config = Config::load(Some(&dir.join("gemd.toml")));
+        (dir, config)
+    }
+
+    #[test]
+    fn a_backend_model_is_a_known_name_or_a_path_relative_to_the_file() {
+        let (dir, c) = config_in(
+            "models",
+            "[backends.a]\nmodel = \"smollm2-135m-instruct\"\n[backends.b]\nmodel = \"m/x.gguf\"\n[backends.c]\nmodel = \"/abs/y.gguf\"\n[backends.d]\nmodel = \"./smollm2-135m-instruct\"",
+            &[],
+        );
+        let c = c.unwrap();
+        assert_eq!(c.backends["a"].model, ModelRef::Known(crate::known_models::find("smollm2-135m-instruct").unwrap()));
+        assert_eq!(c.backends["b"].model, ModelRef::Path(dir.join("m/x.gguf")));
+        assert_eq!(c.backends["c"].model, ModelRef::Path("/abs/y.gguf".into()));
+        assert_eq!(c.backends["d"].model, ModelRef::Path(dir.join("./smollm2-135m-instruct")), "./NAME is a file");
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn a_chat_template_is_a_built_in_name_or_an_existing_file_relative_to_the_file() {
+        let (dir, c) = config_in(
+            "templates",
+            "[backends.a]\nmodel = \"a.gguf\"\nchat_template = \"chatml\"\n[backends.b]\nmodel = \"b.gguf\"\nchat_template = \"t/qwen.jinja\"",
+            &[],
+        );
+        let e = format!("{:#}", c.unwrap_err());
+        assert!(e.contains("[backends.b] chat_template") && e.contains("qwen.jinja") && e.contains("chatml, gemma"), "{e}");
+        std::fs::create_dir_all(dir.join("t")).unwrap();
+        std::fs::write(dir.join("t/qwen.jinja"), "{{ messages }}").unwrap();
+        let c = Config::load(Some(&dir.join("gemd.toml"))).unwrap();
+        assert_eq!(c.backends["a"].chat_template, Some(ChatTemplate::BuiltIn("chatml")));
+        let Some(ChatTemplate::File(path)) = &c.backends["b"].chat_template else { panic!("a file template") };
+        assert!(path.is_absolute() && path.ends_with("t/qwen.jinja") && path.is_file(), "{}", path.display());
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn a_relative_config_path_still_gives_absolute_template_paths() {
+        let (dir, _) = config_in("relative", "[backends.a]\nmodel = \"a.gguf\"\nchat_template = \"t.jinja\"", &["t.jinja"]);
+        let cwd = std::env::current_dir().unwrap();
+        let rel = pathdiff(&dir, &cwd);
+        let c = Config::load(Some(&rel.join("gemd.toml"))).unwrap();
+        let Some(ChatTemplate::File(path)) = &c.backends["a"].chat_template else { panic!("a file template") };
+        assert!(path.is_absolute() && path.is_file(), "{}", path.display());
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    /// `to` as a path relative to `from` (both absolute).
+    fn pathdiff(to: &Path, from: &Path) -> PathBuf {
+        let ups = from.components().count() - 1;
+        let mut p: PathBuf = std::iter::repeat("..").take(ups).collect();
+        p.push(to.strip_prefix("/").unwrap());
+        p
     }
 }

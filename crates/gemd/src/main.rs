@@ -1,13 +1,22 @@
-//! The gemd binary: `serve` (default), `pull`, `models`, `bench`.
+//! The gemd binary: `serve` (default), `pull`, `models`, `projects`, `keys`, `usage`, `bench`.
 
-mod bench_embed;
-mod bench_quota;
-mod cli;
-mod config;
 mod admin;
 mod admin_token;
+mod backends;
+mod bench_embed;
+mod bench_quota;
+mod chat_template;
+mod cli;
+mod config;
+mod known_models;
+mod memory;
+mod model_ref;
+mod models_list;
+mod pip;
 mod pull;
 mod pull_embedding;
+mod verify;
+mod wheel;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -18,7 +27,7 @@ use clap::Parser;
 use gemd_engine::embed::{BertEmbedder, BertEmbedderConfig};
 use gemd_engine::llama::LlamaEngine;
 use gemd_engine::{Embedder, Engine};
-use gemd_server::{AppState, Catalog, KeyRing, ServerLimits, DEFAULT_BACKEND, DEFAULT_EMBEDDER};
+use gemd_server::{AppState, Catalog, KeyRing, ServerLimits, DEFAULT_EMBEDDER};
 
 use cli::{Cli, Command, ServeArgs};
 use config::Config;
@@ -40,8 +49,8 @@ fn main() -> std::process::ExitCode {
     let home = cli.home.clone().unwrap_or_else(default_home);
     let result = match cli.command.unwrap_or(Command::Serve(ServeArgs::default())) {
         Command::Serve(args) => serve(args, home),
-        Command::Pull(args) => pull_all(&home, args.force),
-        Command::Models(args) => list_models(args.config.as_deref()),
+        Command::Pull(args) => pull::pull(&home, &args.names, args.force),
+        Command::Models(args) => models_list::run(args.config.as_deref(), &home),
         Command::Bench(cli::BenchCommand::Raw(args)) => raw_bench(args, &home),
         Command::Projects(cmd) => block_on(admin::projects(cmd, &home)),
         Command::Keys(cmd) => block_on(admin::keys(cmd, &home)),
@@ -62,28 +71,8 @@ fn default_home() -> PathBuf {
     std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(".")).join(".cache").join("gemd")
 }
 
-fn pull_all(home: &std::path::Path, force: bool) -> anyhow::Result<()> {
-    println!("{}", pull::ensure_model(home, force)?.display());
-    println!("{}", pull_embedding::ensure_embedding_model(home, force)?.display());
-    Ok(())
-}
-
-fn list_models(config: Option<&std::path::Path>) -> anyhow::Result<()> {
-    let config = Config::load(config)?;
-    let generative = config.catalog()?.into_iter().map(|s| (s.id, s.aliases, s.backend));
-    let embedding = config.embedding_catalog()?.into_iter().map(|s| (s.id, s.aliases, format!("embedder {}", s.backend)));
-    for (id, aliases, backend) in generative.chain(embedding) {
-        let aliases = if aliases.is_empty() { String::new() } else { format!(" (also {})", aliases.join(", ")) };
-        println!("{id:<28} -> {backend}{aliases}");
-    }
-    Ok(())
-}
-
 fn raw_bench(args: cli::RawBenchArgs, home: &std::path::Path) -> anyhow::Result<()> {
-    let model = match args.model {
-        Some(m) => m,
-        None => pull::ensure_model(home, false)?,
-    };
+    let model = args.model.unwrap_or_else(model_ref::ModelRef::default_model).resolve(home)?;
     let threads = args.threads.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get() as i32).unwrap_or(2));
     // About ten tokens per sentence with Gemma's vocabulary.
     let prompt = "The quick brown fox jumps over the lazy dog near the river bank. ".repeat(args.prompt_tokens.div_ceil(13).max(1));
@@ -100,6 +89,16 @@ fn raw_bench(args: cli::RawBenchArgs, home: &std::path::Path) -> anyhow::Result<
 
 fn serve(args: ServeArgs, home: PathBuf) -> anyhow::Result<()> {
     let config = Config::load(args.config.config.as_deref())?;
+    // Backends: the default one (the default known model unless overridden), then configured
+    // ones. Known models are fetched first; then the memory check, before anything is
+    // loaded or opened.
+    let chat_template = args.chat_template.map(|t| t.resolved(std::path::Path::new(""))).transpose().context("--chat-template")?;
+    let mut llama_configs = Vec::new();
+    for b in backends::backends(&config, args.model, chat_template) {
+        let c = b.llama_config(&home).with_context(|| format!("backend {}", b.name))?;
+        llama_configs.push((b.name, c));
+    }
+    check_memory(&llama_configs)?;
     let host = args.host.or(config.host.clone()).unwrap_or_else(|| DEFAULT_HOST.into());
     let port = args.port.or(config.port).unwrap_or(DEFAULT_PORT);
 
@@ -115,17 +114,9 @@ fn serve(args: ServeArgs, home: PathBuf) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     let access = runtime.block_on(open_access(database_url.as_deref(), redis_url.as_deref(), &home, &static_keys, default_tier, quotas, fail_open))?;
 
-    // Backends: the default one (embedded model unless overridden), then configured ones.
     let mut backends: BTreeMap<String, Arc<dyn Engine>> = BTreeMap::new();
-    let default_model = match (args.model, config.backends.get(DEFAULT_BACKEND)) {
-        (Some(path), _) => path,
-        (None, Some(b)) => b.model.clone(),
-        (None, None) => pull::ensure_model(&home, false)?,
-    };
-    let default_sizing = config.backends.get(DEFAULT_BACKEND).map(|b| b.engine.over(&config.engine)).unwrap_or_else(|| config.engine.clone());
-    backends.insert(DEFAULT_BACKEND.into(), load_llama(default_sizing.llama_config(default_model))?);
-    for (name, b) in config.backends.iter().filter(|(n, _)| n.as_str() != DEFAULT_BACKEND) {
-        backends.insert(name.clone(), load_llama(b.engine.over(&config.engine).llama_config(b.model.clone()))?);
+    for (name, c) in llama_configs {
+        backends.insert(name, load_llama(c)?);
     }
     let embedding_specs = config.embedding_catalog()?;
     let embedders = load_embedders(&config, &embedding_specs, &home)?;
@@ -224,6 +215,35 @@ async fn open_access(
 
 fn block_on<F: std::future::Future<Output = anyhow::Result<()>>>(f: F) -> anyhow::Result<()> {
     tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(f)
+}
+
+/// Estimates every backend's memory from its GGUF header and refuses to start when they
+/// would not fit in the available memory (memory.rs); logs each estimate otherwise.
+fn check_memory(configs: &[(String, gemd_engine::llama::LlamaConfig)]) -> anyhow::Result<()> {
+    let mut estimates = Vec::new();
+    for (name, c) in configs {
+        let estimate = match memory::estimate(c) {
+            Ok(e) => e,
+            // Not a transformer sized the usual way: count its weights alone.
+            Err(e @ memory::EstimateError::Missing { .. }) => {
+                tracing::warn!(backend = %name, "{e}; counting its weights only");
+                let weights = std::fs::metadata(&c.model_path).map(|m| m.len()).unwrap_or(0);
+                memory::Estimate { weights, kv: 0, kv_cells: memory::kv_cells(c) }
+            }
+            Err(e) => return Err(anyhow::Error::new(e).context(format!("backend {name}"))),
+        };
+        estimates.push(memory::BackendEstimate { backend: name.clone(), model: c.model_path.clone(), estimate });
+    }
+    let available = memory::available_memory();
+    memory::check(&estimates, available)?;
+    for e in &estimates {
+        tracing::info!("memory estimate: {e}");
+    }
+    if let Some(a) = available {
+        let total: u64 = estimates.iter().map(|e| e.estimate.total()).sum();
+        tracing::info!("memory estimate: {} MiB in all, {} MiB available", total >> 20, a >> 20);
+    }
+    Ok(())
 }
 
 fn load_llama(config: gemd_engine::llama::LlamaConfig) -> anyhow::Result<Arc<dyn Engine>> {

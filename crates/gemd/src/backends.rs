@@ -1,0 +1,82 @@
+//! The llama backends `serve` starts and `gemd models` lists: the default one (from the
+//! `--model`/`--chat-template` flags, else `[backends.default]`, else the default known
+//! model) and every other `[backends.NAME]`, each with its model, chat template and sizing.
+
+use std::path::Path;
+
+use gemd_engine::llama::LlamaConfig;
+use gemd_server::DEFAULT_BACKEND;
+
+use crate::chat_template::ChatTemplate;
+use crate::config::{Config, EngineSection};
+use crate::model_ref::ModelRef;
+
+#[derive(Debug, Clone)]
+pub struct Backend {
+    pub name: String,
+    pub model: ModelRef,
+    pub chat_template: Option<ChatTemplate>,
+    /// The backend's own `[engine]` keys over the top-level ones.
+    pub engine: EngineSection,
+}
+
+/// Every llama backend, the default first; nothing is fetched or read. `model` and
+/// `chat_template` (the flags) override the default backend's.
+pub fn backends(config: &Config, model: Option<ModelRef>, chat_template: Option<ChatTemplate>) -> Vec<Backend> {
+    let configured = config.backends.get(DEFAULT_BACKEND);
+    let default = Backend {
+        name: DEFAULT_BACKEND.into(),
+        model: model.or_else(|| configured.map(|b| b.model.clone())).unwrap_or_else(ModelRef::default_model),
+        chat_template: chat_template.or_else(|| configured.and_then(|b| b.chat_template.clone())),
+        engine: configured.map(|b| b.engine.over(&config.engine)).unwrap_or_else(|| config.engine.clone()),
+    };
+    let others = config.backends.iter().filter(|(n, _)| n.as_str() != DEFAULT_BACKEND).map(|(name, b)| Backend {
+        name: name.clone(),
+        model: b.model.clone(),
+        chat_template: b.chat_template.clone(),
+        engine: b.engine.over(&config.engine),
+    });
+    std::iter::once(default).chain(others).collect()
+}
+
+impl Backend {
+    /// The engine's configuration, a known model fetched (and verified) first if needed.
+    pub fn llama_config(&self, home: &Path) -> anyhow::Result<LlamaConfig> {
+        let mut c = self.engine.llama_config(self.model.resolve(home)?);
+        c.chat_template = self.chat_template.as_ref().map(ChatTemplate::config_value);
+        Ok(c)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_override_the_default_backend_and_the_rest_keep_their_own() {
+        let c: Config = toml::from_str(
+            "[engine]\nkv_tokens = 4096\n[backends.default]\nmodel = \"/d.gguf\"\nchat_template = \"gemma\"\n[backends.default.engine]\nmax_sequences = 2\n[backends.small]\nmodel = \"smollm2-135m-instruct\"\nchat_template = \"chatml\"",
+        )
+        .unwrap();
+        let b = backends(&c, None, None);
+        assert_eq!((b[0].name.as_str(), &b[0].model, &b[0].chat_template), ("default", &ModelRef::Path("/d.gguf".into()), &Some(ChatTemplate::BuiltIn("gemma"))));
+        assert_eq!((b[0].engine.kv_tokens, b[0].engine.max_sequences), (Some(4096), Some(2)));
+        assert_eq!((b[1].name.as_str(), b[1].chat_template.clone()), ("small", Some(ChatTemplate::BuiltIn("chatml"))));
+        let b = backends(&c, Some(ModelRef::parse("gemma-3-270m")), Some(ChatTemplate::parse("plain")));
+        assert_eq!((&b[0].model, &b[0].chat_template), (&ModelRef::parse("gemma-3-270m"), &Some(ChatTemplate::BuiltIn("plain"))));
+        let b = backends(&Config::default(), None, None);
+        assert_eq!((b.len(), &b[0].model), (1, &ModelRef::default_model()));
+    }
+
+    #[test]
+    fn a_path_model_and_its_template_reach_the_llama_config() {
+        let backend = Backend {
+            name: "x".into(),
+            model: ModelRef::Path("/m.gguf".into()),
+            chat_template: Some(ChatTemplate::File("/t/qwen.jinja".into())),
+            engine: EngineSection::default(),
+        };
+        let c = backend.llama_config(Path::new("/nonexistent-home")).unwrap();
+        assert_eq!((c.model_path.as_path(), c.chat_template.as_deref()), (Path::new("/m.gguf"), Some("/t/qwen.jinja")));
+    }
+}
