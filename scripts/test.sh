@@ -19,8 +19,9 @@ cargo build --release --locked -p gemd
 [ -e target ] || ln -s "$CARGO_TARGET_DIR" target
 GEMD_BIN="$CARGO_TARGET_DIR/release/gemd"
 
-echo "== model"
+echo "== models (the default ones, and SmolLM2 for the second-family tests)"
 "$GEMD_BIN" pull
+"$GEMD_BIN" pull smollm2-135m-instruct
 
 echo "== services (redis-server, PostgreSQL) for the quota and store tests"
 source scripts/services.sh

@@ -73,3 +73,33 @@ fn typed_control_tokens_stay_text() {
         assert!(injected.tokens.len() > plain.tokens.len() + 10, "{file}: the typed markers are there as text");
     }
 }
+
+#[test]
+fn a_configured_template_replaces_the_files_own() {
+    let path = pulled("qwen2.5-coder-0.5b-instruct-q4_k_m.gguf");
+    let own = engine(&path);
+    assert_eq!(own.chat_format().source(), "gguf");
+    let own_text = flatten(&own.chat_format().render(&ChatPrompt::user("hi")).unwrap());
+    // Qwen's own template adds its default system prompt; gemd's ChatML adds none.
+    assert!(own_text.starts_with("<|im_start|>system\nYou are Qwen"), "{own_text}");
+
+    let mut c = LlamaConfig::new(&path);
+    c.context_per_sequence = 256;
+    c.kv_tokens = 256;
+    c.max_sequences = 1;
+    c.chat_template = Some("chatml".into());
+    let builtin = LlamaEngine::load(c.clone()).unwrap();
+    assert_eq!(builtin.chat_format().source(), "builtin:chatml");
+    assert_eq!(flatten(&builtin.chat_format().render(&ChatPrompt::user("hi")).unwrap()), "<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n");
+
+    let file = std::env::temp_dir().join(format!("gemd-template-{}.jinja", std::process::id()));
+    std::fs::write(&file, "{% for m in messages %}[{{ m.role }}] {{ m.content }}\n{% endfor %}[assistant] ").unwrap();
+    c.chat_template = Some(file.display().to_string());
+    let custom = LlamaEngine::load(c.clone()).unwrap();
+    assert_eq!(flatten(&custom.chat_format().render(&ChatPrompt::user("hi")).unwrap()), "[user] hi\n[assistant] ");
+    std::fs::remove_file(&file).unwrap();
+
+    c.chat_template = Some("/nonexistent/template.jinja".into());
+    let err = LlamaEngine::load(c).err().expect("a missing template is a load error");
+    assert!(err.to_string().contains("template"), "{err}");
+}

@@ -7,8 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-/// The engine's built-in templates (see `gemd_engine::llama::LlamaConfig::chat_template`).
-pub const BUILT_IN: &[&str] = &["chatml", "gemma", "llama3", "mistral", "plain"];
+use gemd_engine::chat::builtin_names;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ChatTemplate {
@@ -18,7 +17,7 @@ pub enum ChatTemplate {
 
 #[derive(Debug, thiserror::Error)]
 pub enum TemplateError {
-    #[error("chat template file {0} does not exist (or is not a file); the built-in templates are {builtin}", builtin = BUILT_IN.join(", "))]
+    #[error("chat template file {0} does not exist (or is not a file); the built-in templates are {builtin}", builtin = builtin_names().collect::<Vec<_>>().join(", "))]
     Missing(PathBuf),
     #[error("chat template path {0} is not UTF-8")]
     NotUtf8(PathBuf),
@@ -29,7 +28,7 @@ pub enum TemplateError {
 impl ChatTemplate {
     /// A built-in name, else a file path.
     pub fn parse(s: &str) -> ChatTemplate {
-        match BUILT_IN.iter().find(|b| **b == s) {
+        match builtin_names().find(|b| *b == s) {
             Some(b) => ChatTemplate::BuiltIn(b),
             None => ChatTemplate::File(PathBuf::from(s)),
         }

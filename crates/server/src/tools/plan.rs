@@ -84,14 +84,11 @@ impl Plan {
         let forms = syntax.forms();
         let names: Vec<String> = (0..forms.len()).map(|i| format!("form_{i}")).collect();
         g.push_str(&format!("calls: {}\n", names.join(" | ")));
+        let more = self.max_calls.clamp(1, MAX_PARALLEL_CALLS) - 1;
         for (name, form) in names.iter().zip(forms) {
-            g.push_str(&format!(
-                "{name}: {}call ({} call){{0,{}}}{}\n",
-                literal_then_space(form.open),
-                lark_literal(form.separator),
-                self.max_calls.clamp(1, MAX_PARALLEL_CALLS) - 1,
-                space_then_literal(form.close)
-            ));
+            // Lark has no `{0,0}`: one call allowed means no repetition at all.
+            let repeat = if more == 0 { String::new() } else { format!(" ({} call){{0,{more}}}", lark_literal(form.separator)) };
+            g.push_str(&format!("{name}: {}call{repeat}{}\n", literal_then_space(form.open), space_then_literal(form.close)));
         }
         let alternatives: Vec<String> = (0..self.callable.len()).map(|i| format!("call_{i}")).collect();
         g.push_str(&format!("call: {}\n", alternatives.join(" | ")));
@@ -175,9 +172,11 @@ mod tests {
         for syntax in [ToolSyntax::Hermes, ToolSyntax::Llama3, ToolSyntax::Mistral, ToolSyntax::Fenced] {
             for calls in [None, Some(CallPolicy::May), Some(CallPolicy::Must)] {
                 for answer in [Answer::Text, Answer::Json(gemd_engine::constraint::any_json()), Answer::Json(json!({"type": "array", "items": {"type": "integer"}})), Answer::Enum(vec!["x".into(), "y z".into()])] {
-                    let plan = Plan { declared: two.clone(), callable: names.clone(), calls, answer, max_calls: 1 + names.len() };
-                    if let Some(c) = plan.constraint(syntax) {
-                        gemd_engine::constraint::check(&c).unwrap_or_else(|e| panic!("{syntax:?}: {e}\n{c:?}"));
+                    for max_calls in [1, 1 + names.len()] {
+                        let plan = Plan { declared: two.clone(), callable: names.clone(), calls, answer: answer.clone(), max_calls };
+                        if let Some(c) = plan.constraint(syntax) {
+                            gemd_engine::constraint::check(&c).unwrap_or_else(|e| panic!("{syntax:?}, {max_calls} calls: {e}\n{c:?}"));
+                        }
                     }
                 }
             }

@@ -145,3 +145,24 @@ async fn a_second_family_answers_through_its_own_template() {
     assert!(text.contains("Paris"), "{text}");
     assert!(!text.contains("<|im_end|>") && !text.contains("<|im_start|>"), "{text}");
 }
+
+#[tokio::test]
+async fn a_template_without_tools_still_gets_valid_calls() {
+    // SmolLM2's template has no tools branch: the declarations go in as text, in the ChatML
+    // family's <tool_call> syntax, and the grammar still holds the call to the schema. (One
+    // call: left to it, the 135M model repeats its call up to the parallel-call limit.)
+    let engine = engine_with(|c| c.model_path = smollm2_path());
+    assert!(!engine.chat_format().native_tools());
+    let s = TestServer::with_engine_and_output_limit(engine, 200).await;
+    let body = json!({"model": "gemini-2.5-flash", "messages": [{"role": "user", "content": "What's the weather in Paris?"}],
+        "tools": [{"type": "function", "function": {"name": "get_weather", "description": "Get the current weather for a city.",
+            "parameters": {"type": "object", "properties": {"city": {"type": "string", "maxLength": 30}}, "required": ["city"]}}}],
+        "tool_choice": "required", "parallel_tool_calls": false, "temperature": 0});
+    let resp = s.http.post(format!("{}/v1beta/openai/chat/completions", s.base)).bearer_auth(crate::harness::KEY).json(&body).send().await.unwrap();
+    let v: Value = resp.json().await.unwrap();
+    assert_eq!(v["choices"][0]["finish_reason"], "tool_calls", "{v}");
+    let call = &v["choices"][0]["message"]["tool_calls"][0]["function"];
+    assert_eq!(call["name"], "get_weather", "{v}");
+    let args: Value = serde_json::from_str(call["arguments"].as_str().unwrap()).unwrap();
+    assert!(args["city"].as_str().is_some_and(|c| c.len() <= 30), "{v}");
+}

@@ -77,6 +77,13 @@ pub fn real_engine() -> Arc<dyn Engine> {
     ENGINE.get_or_init(|| engine_with(|_| {})).clone()
 }
 
+/// The smallest, fastest real model (SmolLM2-135M-Instruct, loaded once per test binary), for
+/// tests whose point is the wire, not the answer's quality (the captured-request replay).
+pub fn wire_engine() -> Arc<dyn Engine> {
+    static ENGINE: OnceLock<Arc<dyn Engine>> = OnceLock::new();
+    ENGINE.get_or_init(|| engine_with(|c| c.model_path = smollm2_path())).clone()
+}
+
 /// A separate real engine (its own context and queue) with a changed configuration.
 pub fn engine_with(change: impl FnOnce(&mut LlamaConfig)) -> Arc<dyn Engine> {
     let mut config = test_config();
@@ -112,6 +119,11 @@ impl TestServer {
         s
     }
 
+    /// A server on [`wire_engine`]: real HTTP, real model, the smallest one.
+    pub async fn wire() -> Self {
+        Self::with_engine(wire_engine()).await
+    }
+
     /// The real engine with no other test's sequences in its batches.
     pub async fn real_exclusive() -> Self {
         let turn = Turn::Exclusive(turns().write_owned().await);
@@ -131,6 +143,11 @@ impl TestServer {
         let mut s = Self::build(real_engine(), QuotaTable::unlimited(), output_limit).await;
         s._turn = Some(turn);
         s
+    }
+
+    /// `engine` behind a catalog whose models may write `output_limit` tokens.
+    pub async fn with_engine_and_output_limit(engine: Arc<dyn Engine>, output_limit: u32) -> Self {
+        Self::build(engine, QuotaTable::unlimited(), output_limit).await
     }
 
     /// A server whose default project (the test key's) is on the free tier of `quotas`.

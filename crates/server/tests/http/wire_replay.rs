@@ -44,7 +44,8 @@ fn fixtures() -> Vec<(String, Value)> {
 
 #[tokio::test]
 async fn every_captured_http_call_gets_what_its_client_needs() {
-    let s = TestServer::real().await;
+    // The point is the wire: the smallest real model answers (SmolLM2, ChatML, tools as text).
+    let s = TestServer::wire().await;
     let mut replayed = 0;
     let mut ok = 0;
     for (file, capture) in fixtures() {
