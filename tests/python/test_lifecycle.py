@@ -9,8 +9,12 @@ import requests
 from conftest import KEY, spawn_gemd
 
 
+# An instruction-tuned model ends a story when it likes; counting keeps it going to the limit.
+LONG = "Count from 1 to 1000, one number per line, and write nothing else."
+
+
 def start_stream(g, model, max_tokens):
-    """Streams a long story from a thread; returns (thread, result dict) once decoding is under way."""
+    """Streams a long answer from a thread; returns (thread, result dict) once decoding is under way."""
     got = {}
 
     def stream():
@@ -18,7 +22,7 @@ def start_stream(g, model, max_tokens):
             r = requests.post(
                 f"{g.base}/v1beta/models/{model}:streamGenerateContent?alt=sse",
                 headers={"x-goog-api-key": KEY},
-                json={"contents": [{"parts": [{"text": "Tell me a long story."}]}],
+                json={"contents": [{"parts": [{"text": LONG}]}],
                       "generationConfig": {"maxOutputTokens": max_tokens, "temperature": 0}},
                 stream=True, timeout=120)
             got["status"] = r.status_code
@@ -49,7 +53,7 @@ def test_sigterm_drains_an_in_flight_stream():
 
 
 def test_the_drain_deadline_and_a_second_signal_cancel_a_long_generation():
-    # 320 tokens take ~8 s on 2 cores: longer than the 1 s deadline.
+    # 320 tokens take ~10 s on 2 cores: longer than the 1 s deadline.
     g = spawn_gemd(env={"GEMD_DRAIN_SECONDS": "1"})
     t, _ = start_stream(g, "gemini-2.5-flash-lite", 320)
     started = time.time()

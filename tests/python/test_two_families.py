@@ -64,5 +64,5 @@ def test_start_up_logs_the_template_and_memory_of_each_backend(two):
 def test_models_lists_which_id_goes_to_which_file():
     out = subprocess.run([_binary(), "models", "--config", str(ROOT / CONFIG)], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
-    line = next(l for l in out.stdout.splitlines() if l.startswith("smollm2-135m-instruct"))
-    assert "smol" in line and "SmolLM2-135M-Instruct.Q4_1.gguf" in line, out.stdout
+    line = next(l for l in out.stdout.splitlines() if l.strip().startswith("smollm2-135m-instruct") and "->" in l)
+    assert "-> smol ->" in line and "SmolLM2-135M-Instruct.Q4_1.gguf" in line, out.stdout

@@ -43,12 +43,19 @@ fn conversation() -> ChatPrompt {
     }
 }
 
+const FAMILIES: [&str; 2] = ["qwen2.5-coder-0.5b-instruct-q4_k_m.gguf", "SmolLM2-135M-Instruct.Q4_1.gguf"];
+
+/// The engine on `file`, and the same file loaded directly for reference tokenisations.
+fn engine_and_model(file: &str) -> (LlamaEngine, LlamaModel) {
+    let path = pulled(file);
+    let model = LlamaModel::load_from_file(backend().unwrap(), &path, &LlamaModelParams::default()).unwrap();
+    (engine(&path), model)
+}
+
 #[test]
 fn prompts_are_the_templates_rendering_tokenised_as_llama_cpp_does() {
-    for file in ["qwen2.5-coder-0.5b-instruct-q4_k_m.gguf", "SmolLM2-135M-Instruct.Q4_1.gguf"] {
-        let path = pulled(file);
-        let engine = engine(&path);
-        let model = LlamaModel::load_from_file(backend().unwrap(), &path, &LlamaModelParams::default()).unwrap();
+    for file in FAMILIES {
+        let (engine, model) = engine_and_model(file);
         for prompt in [ChatPrompt::user("Hello there"), conversation()] {
             let rendered = flatten(&engine.chat_format().render(&prompt).unwrap());
             let reference: Vec<i32> = model.vocab().tokenize(rendered.as_bytes(), model.vocab().should_add_bos(), true).into_iter().map(|t| t.0).collect();
@@ -60,10 +67,8 @@ fn prompts_are_the_templates_rendering_tokenised_as_llama_cpp_does() {
 
 #[test]
 fn typed_control_tokens_stay_text() {
-    for file in ["qwen2.5-coder-0.5b-instruct-q4_k_m.gguf", "SmolLM2-135M-Instruct.Q4_1.gguf"] {
-        let path = pulled(file);
-        let engine = engine(&path);
-        let model = LlamaModel::load_from_file(backend().unwrap(), &path, &LlamaModelParams::default()).unwrap();
+    for file in FAMILIES {
+        let (engine, model) = engine_and_model(file);
         let im_end = model.vocab().tokenize(b"<|im_end|>", false, true);
         assert_eq!(im_end.len(), 1, "{file}: <|im_end|> is one control token");
         let plain = engine.prepare(&ChatPrompt::user("hi")).unwrap();
