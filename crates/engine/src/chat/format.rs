@@ -67,7 +67,7 @@ impl ChatFormat {
             bos_token: bos_token.into(),
             eos_token: eos_token.into(),
             end_of_turn: family.end_of_turn,
-            stop_texts: family.stop_texts,
+            stop_texts: &[],
         })
     }
 
@@ -133,7 +133,6 @@ impl ChatFormat {
 struct Family {
     syntax: ToolSyntax,
     end_of_turn: &'static [&'static str],
-    stop_texts: &'static [&'static str],
 }
 
 impl Family {
@@ -150,7 +149,7 @@ impl Family {
         } else {
             (ToolSyntax::Fenced, &[])
         };
-        Family { syntax, end_of_turn, stop_texts: &[] }
+        Family { syntax, end_of_turn }
     }
 }
 
@@ -180,6 +179,10 @@ mod tests {
             ]
         );
         assert!(matches!(ChatFormat::builtin("vicuna", "", ""), Err(ChatFormatError::UnknownBuiltin(_))));
+        // Only the plain format has no turn token, and stops at the next turn's text instead.
+        assert_eq!(ChatFormat::builtin("plain", "", "").unwrap().stop_texts(), ["\nUser:"]);
+        assert_eq!(ChatFormat::builtin("chatml", "", "").unwrap().end_of_turn(), ["<|im_end|>", "<|endoftext|>"]);
+        assert!(ChatFormat::builtin("chatml", "", "").unwrap().stop_texts().is_empty());
     }
 
     #[test]
