@@ -130,13 +130,14 @@ fn user_turn(out: &mut Vec<Value>, pieces: &[Piece], tools: Tools, syntax: ToolS
 fn push_merged(out: &mut Vec<Value>, message: Value) {
     let role = message["role"].as_str().unwrap_or_default().to_string();
     if let Some(last) = out.last_mut().filter(|l| l["role"] == role.as_str() && (role == "user" || role == "assistant")) {
-        let a = last["content"].as_str().unwrap_or_default().to_string();
         let b = message["content"].as_str().unwrap_or_default();
-        last["content"] = json!(match (a.is_empty(), b.is_empty()) {
-            (true, _) => b.to_string(),
-            (_, true) => a,
-            _ => format!("{a}\n\n{b}"),
-        });
+        // Appended in place: a long run of one role's turns stays linear.
+        if let Value::String(a) = &mut last["content"] {
+            if !a.is_empty() && !b.is_empty() {
+                a.push_str("\n\n");
+            }
+            a.push_str(b);
+        }
         if let Some(calls) = message.get("tool_calls").and_then(Value::as_array) {
             let list = last.as_object_mut().expect("messages are objects").entry("tool_calls").or_insert_with(|| json!([]));
             list.as_array_mut().expect("tool_calls is a list").extend(calls.iter().cloned());

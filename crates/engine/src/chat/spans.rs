@@ -56,31 +56,35 @@ impl Marks {
     pub fn split(&self, rendered: &str) -> Vec<Segment> {
         let mut out: Vec<Segment> = Vec::new();
         let mut depth = 0usize;
-        let mut rest = rendered;
+        let mut at = 0;
+        // The next open and close at or after `at`, each searched for again only once passed:
+        // one linear scan however many marks a prompt holds.
+        let find = |mark: &str, from: usize| rendered[from..].find(mark).map(|i| from + i);
+        let (mut next_open, mut next_close) = (find(&self.open, 0), find(&self.close, 0));
         loop {
-            let next_open = rest.find(&self.open);
-            let next_close = rest.find(&self.close);
-            let (at, is_open) = match (next_open, next_close) {
+            let (pos, is_open) = match (next_open, next_close) {
                 (None, None) => break,
                 (Some(o), Some(c)) if o < c => (o, true),
                 (Some(o), None) => (o, true),
                 (_, Some(c)) => (c, false),
             };
-            let before = &rest[..at];
+            let before = &rendered[at..pos];
             if is_open {
                 push(&mut out, before, depth > 0);
                 depth += 1;
-                rest = &rest[at + self.open.len()..];
+                at = pos + self.open.len();
+                next_open = find(&self.open, at);
             } else {
                 // A close with nothing open: the template kept only the tail of a marked
                 // string. Everything since the last mark is taken as caller text.
                 push(&mut out, before, true);
                 depth = depth.saturating_sub(1);
-                rest = &rest[at + self.close.len()..];
+                at = pos + self.close.len();
+                next_close = find(&self.close, at);
             }
         }
         // An open mark never closed (the template kept only a head): the rest is caller text.
-        push(&mut out, rest, depth > 0);
+        push(&mut out, &rendered[at..], depth > 0);
         out
     }
 }
