@@ -18,7 +18,7 @@ pub mod window;
 use async_trait::async_trait;
 
 pub use clock::{pacific_day, Clock, ManualClock, SystemClock};
-pub use limits::{Decision, Limits, Metric, Usage, Violation};
+pub use limits::{Decision, Grant, Limits, Metric, Usage, Violation};
 pub use memory::MemoryLimiter;
 pub use redis::RedisLimiter;
 
@@ -34,6 +34,11 @@ pub trait Limiter: Send + Sync + 'static {
     /// Checks the three limits for one request of `tokens` input tokens; if all allow it,
     /// counts it in all three. A denied request consumes nothing.
     async fn check_and_take(&self, project: &str, model: &str, limits: Limits, tokens: u64) -> Result<Decision, QuotaError>;
+
+    /// Gives back what an admission took (`grant` from its `Decision::Allowed`), for a request
+    /// refused after it was admitted. Best effort: a grant whose minute has passed only
+    /// returns its count in the day.
+    async fn refund(&self, project: &str, model: &str, grant: Grant) -> Result<(), QuotaError>;
 
     /// Current use, for the console and the admin API.
     async fn usage(&self, project: &str, model: &str) -> Result<Usage, QuotaError>;

@@ -39,24 +39,34 @@ pub struct Violation {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Decision {
-    /// The request was counted against every limit.
-    Allowed,
+    /// The request was counted against every limit; `grant` undoes it ([`crate::Limiter::refund`]).
+    Allowed(Grant),
     /// Nothing was counted.
     Denied(Vec<Violation>),
 }
 
 impl Decision {
     pub fn is_allowed(&self) -> bool {
-        matches!(self, Decision::Allowed)
+        matches!(self, Decision::Allowed(_))
     }
 
     /// The wait after which every violated limit has room again.
     pub fn retry_after_ms(&self) -> i64 {
         match self {
-            Decision::Allowed => 0,
+            Decision::Allowed(_) => 0,
             Decision::Denied(v) => v.iter().map(|v| v.retry_after_ms).max().unwrap_or(0),
         }
     }
+}
+
+/// What one admitted request took: enough to give it back exactly when the request is refused
+/// after admission (the engine was overloaded, the grammar did not compile), so that only
+/// requests that ran count against the project.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Grant {
+    /// The limiter's time of the admission (the minute-log entry's timestamp).
+    pub at_ms: i64,
+    pub tokens: u64,
 }
 
 /// Current use of one project's quota for one model.

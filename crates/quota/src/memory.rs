@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 
 use crate::clock::{pacific_day, Clock, SystemClock};
-use crate::limits::{Decision, Limits, Usage};
+use crate::limits::{Decision, Grant, Limits, Usage};
 use crate::window::Window;
 use crate::{Limiter, QuotaError};
 
@@ -43,6 +43,14 @@ impl MemoryLimiter {
 impl Limiter for MemoryLimiter {
     async fn check_and_take(&self, project: &str, model: &str, limits: Limits, tokens: u64) -> Result<Decision, QuotaError> {
         Ok(self.decide(project, model, limits, tokens))
+    }
+
+    async fn refund(&self, project: &str, model: &str, grant: Grant) -> Result<(), QuotaError> {
+        let (day, _) = pacific_day(grant.at_ms);
+        if let Some(w) = self.windows.lock().expect("limiter lock").get_mut(&(project.to_string(), model.to_string())) {
+            w.refund(grant, day);
+        }
+        Ok(())
     }
 
     async fn usage(&self, project: &str, model: &str) -> Result<Usage, QuotaError> {
@@ -143,6 +151,25 @@ mod tests {
         assert!(!l.decide("p", "m", lim, 0).is_allowed(), "one ms before midnight");
         clock.advance_ms(1);
         assert!(l.decide("p", "m", lim, 0).is_allowed(), "a new day");
+    }
+
+    #[test]
+    fn a_refund_gives_back_the_minute_and_the_day() {
+        let clock = Arc::new(ManualClock::at(NOON));
+        let l = at(&clock);
+        let lim = Limits { rpm: Some(2), tpm: Some(100), rpd: Some(2) };
+        assert!(l.decide("p", "m", lim, 60).is_allowed());
+        clock.advance_ms(1000);
+        let Decision::Allowed(grant) = l.decide("p", "m", lim, 40) else { panic!("second allowed") };
+        assert!(!l.decide("p", "m", lim, 0).is_allowed(), "at the limit");
+        block_on(l.refund("p", "m", grant));
+        let used = l.windows.lock().unwrap().get_mut(&("p".into(), "m".into())).unwrap().usage(NOON + 1000, pacific_day(NOON).0, 0);
+        assert_eq!((used.requests_this_minute, used.tokens_this_minute, used.requests_today), (1, 60, 1));
+        assert!(l.decide("p", "m", lim, 40).is_allowed(), "the refunded room is free again");
+    }
+
+    fn block_on<F: std::future::Future<Output = Result<(), QuotaError>>>(f: F) {
+        tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(f).unwrap();
     }
 
     #[test]

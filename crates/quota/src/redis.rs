@@ -11,7 +11,7 @@ use redis::aio::ConnectionManager;
 use redis::Script;
 
 use crate::clock::{pacific_day, Clock, SystemClock};
-use crate::limits::{Decision, Limits, Metric, Usage, Violation, MINUTE_MS};
+use crate::limits::{Decision, Grant, Limits, Metric, Usage, Violation, MINUTE_MS};
 use crate::{Limiter, QuotaError};
 
 /// KEYS: the minute log (a sorted set of `random:tokens` members scored by time), the
@@ -70,9 +70,27 @@ end
 return out
 "#;
 
+/// Gives back one admission (`refund`): the minute-log entry with the grant's time and tokens
+/// (entries with equal time and tokens are interchangeable), its tokens in the running sum, and
+/// one request in the grant's day. KEYS as `SCRIPT`; ARGV: the grant's time and tokens.
+const REFUND: &str = r#"
+local mkey, skey, dkey = KEYS[1], KEYS[2], KEYS[3]
+local at, tokens = ARGV[1], tonumber(ARGV[2])
+for _, m in ipairs(redis.call('ZRANGEBYSCORE', mkey, at, at)) do
+  if tonumber(string.match(m, ':(%d+)$')) == tokens then
+    redis.call('ZREM', mkey, m)
+    if redis.call('EXISTS', skey) == 1 then redis.call('DECRBY', skey, tokens) end
+    break
+  end
+end
+if tonumber(redis.call('GET', dkey) or '0') > 0 then redis.call('DECR', dkey) end
+return 1
+"#;
+
 pub struct RedisLimiter {
     conn: ConnectionManager,
     script: Script,
+    refund: Script,
     clock: Box<dyn Clock>,
 }
 
@@ -85,7 +103,7 @@ impl RedisLimiter {
             .set_response_timeout(std::time::Duration::from_secs(2))
             .set_number_of_retries(1);
         let conn = ConnectionManager::new_with_config(client, config).await.map_err(|e| QuotaError::Unavailable(e.to_string()))?;
-        Ok(RedisLimiter { conn, script: Script::new(SCRIPT), clock: Box::new(SystemClock) })
+        Ok(RedisLimiter { conn, script: Script::new(SCRIPT), refund: Script::new(REFUND), clock: Box::new(SystemClock) })
     }
 
     /// The same limiter reading time from `clock` (tests move time by hand).
@@ -94,18 +112,23 @@ impl RedisLimiter {
         self
     }
 
-    async fn run(&self, project: &str, model: &str, limits: Limits, tokens: u64, take: bool) -> Result<Vec<i64>, QuotaError> {
-        let now = self.clock.now_ms();
-        let (day, day_end) = pacific_day(now);
-        // One hash tag per (project, model): both keys live on one cluster slot.
+    /// The minute log, its running token sum and the counter of Pacific day `day`.
+    fn keys(project: &str, model: &str, day: impl std::fmt::Display) -> [String; 3] {
+        // One hash tag per (project, model): all keys live on one cluster slot.
         let tag = format!("{{{project}/{model}}}");
+        [format!("gemd:quota:{tag}:minute"), format!("gemd:quota:{tag}:minute-tokens"), format!("gemd:quota:{tag}:day:{day}")]
+    }
+
+    async fn run(&self, now: i64, project: &str, model: &str, limits: Limits, tokens: u64, take: bool) -> Result<Vec<i64>, QuotaError> {
+        let (day, day_end) = pacific_day(now);
+        let [minute, minute_tokens, day_key] = Self::keys(project, model, day);
         let lim = |v: Option<u64>| v.map(|v| v as i64).unwrap_or(-1);
         let member = format!("{:016x}:{tokens}", rand::thread_rng().gen::<u64>());
         let mut conn = self.conn.clone();
         self.script
-            .key(format!("gemd:quota:{tag}:minute"))
-            .key(format!("gemd:quota:{tag}:minute-tokens"))
-            .key(format!("gemd:quota:{tag}:day:{day}"))
+            .key(minute)
+            .key(minute_tokens)
+            .key(day_key)
             .arg(now)
             .arg(MINUTE_MS)
             .arg(lim(limits.rpm))
@@ -124,7 +147,8 @@ impl RedisLimiter {
 #[async_trait]
 impl Limiter for RedisLimiter {
     async fn check_and_take(&self, project: &str, model: &str, limits: Limits, tokens: u64) -> Result<Decision, QuotaError> {
-        let out = self.run(project, model, limits, tokens, true).await?;
+        let now = self.clock.now_ms();
+        let out = self.run(now, project, model, limits, tokens, true).await?;
         let violations: Vec<Violation> = out[3..]
             .chunks(3)
             .map(|c| Violation {
@@ -137,11 +161,28 @@ impl Limiter for RedisLimiter {
                 retry_after_ms: c[2].max(1),
             })
             .collect();
-        Ok(if violations.is_empty() { Decision::Allowed } else { Decision::Denied(violations) })
+        Ok(if violations.is_empty() { Decision::Allowed(Grant { at_ms: now, tokens }) } else { Decision::Denied(violations) })
+    }
+
+    async fn refund(&self, project: &str, model: &str, grant: Grant) -> Result<(), QuotaError> {
+        let (day, _) = pacific_day(grant.at_ms);
+        let [minute, minute_tokens, day_key] = Self::keys(project, model, day);
+        let mut conn = self.conn.clone();
+        let _: i64 = self
+            .refund
+            .key(minute)
+            .key(minute_tokens)
+            .key(day_key)
+            .arg(grant.at_ms)
+            .arg(grant.tokens)
+            .invoke_async(&mut conn)
+            .await
+            .map_err(|e| QuotaError::Unavailable(e.to_string()))?;
+        Ok(())
     }
 
     async fn usage(&self, project: &str, model: &str) -> Result<Usage, QuotaError> {
-        let out = self.run(project, model, Limits::default(), 0, false).await?;
+        let out = self.run(self.clock.now_ms(), project, model, Limits::default(), 0, false).await?;
         let (_, day_end) = pacific_day(self.clock.now_ms());
         Ok(Usage { requests_this_minute: out[0] as u64, tokens_this_minute: out[1] as u64, requests_today: out[2] as u64, day_resets_at_ms: day_end })
     }

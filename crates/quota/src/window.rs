@@ -6,7 +6,7 @@ use std::collections::VecDeque;
 
 use chrono::NaiveDate;
 
-use crate::limits::{Decision, Limits, Metric, Usage, Violation, MINUTE_MS};
+use crate::limits::{Decision, Grant, Limits, Metric, Usage, Violation, MINUTE_MS};
 
 /// One (project, model)'s recent history.
 #[derive(Debug, Default, Clone)]
@@ -69,7 +69,19 @@ impl Window {
         }
         self.log.push_back((now, tokens));
         self.day_count += 1;
-        Decision::Allowed
+        Decision::Allowed(Grant { at_ms: now, tokens })
+    }
+
+    /// Undoes one admission of `grant`, taken on Pacific day `day`: its minute-log entry if it
+    /// is still in the window, and its count in the day if that day is still today.
+    pub fn refund(&mut self, grant: Grant, day: NaiveDate) {
+        // Entries are in time order; equal (time, tokens) entries are interchangeable.
+        if let Some(i) = self.log.iter().rposition(|&(t, n)| t == grant.at_ms && n == grant.tokens) {
+            self.log.remove(i);
+        }
+        if self.day == Some(day) {
+            self.day_count = self.day_count.saturating_sub(1);
+        }
     }
 
     pub fn usage(&mut self, now: i64, day: NaiveDate, day_end: i64) -> Usage {

@@ -88,3 +88,17 @@ async fn tokens_leave_the_running_sum_as_their_requests_expire() {
     clock.advance_ms(60_000);
     assert_eq!(l.usage(&project, "m").await.unwrap().tokens_this_minute, 0);
 }
+
+#[tokio::test]
+async fn a_refund_gives_back_exactly_what_its_admission_took() {
+    let l = RedisLimiter::connect(&url()).await.unwrap();
+    let project = unique("r");
+    let lim = Limits { rpm: Some(2), tpm: Some(100), rpd: Some(2) };
+    assert!(l.check_and_take(&project, "m", lim, 60).await.unwrap().is_allowed());
+    let Decision::Allowed(grant) = l.check_and_take(&project, "m", lim, 40).await.unwrap() else { panic!("second allowed") };
+    assert!(!l.check_and_take(&project, "m", lim, 0).await.unwrap().is_allowed(), "at the limit");
+    l.refund(&project, "m", grant).await.unwrap();
+    let usage = l.usage(&project, "m").await.unwrap();
+    assert_eq!((usage.requests_this_minute, usage.tokens_this_minute, usage.requests_today), (1, 60, 1));
+    assert!(l.check_and_take(&project, "m", lim, 40).await.unwrap().is_allowed(), "the refunded room is free again");
+}

@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use gemd_quota::{pacific_day, Decision, Limiter, QuotaError};
+use gemd_quota::{pacific_day, Decision, Grant, Limiter, QuotaError};
 use gemd_store::{Refusal, Store, Tier, UsageRow};
 
 use crate::auth::KeyRing;
@@ -96,21 +96,22 @@ impl Access {
 
     async fn admit_on(self: &Arc<Self>, surface: QuotaSurface, caller: &Caller, model: &str, tokens: u64) -> Result<Ticket, ApiError> {
         let limits = self.quotas.limits(caller.tier, model);
-        match self.limiter.check_and_take(&caller.project_id, model, limits, tokens).await {
-            Ok(Decision::Allowed) => {}
+        let grant = match self.limiter.check_and_take(&caller.project_id, model, limits, tokens).await {
+            Ok(Decision::Allowed(grant)) => Some(grant),
             Ok(Decision::Denied(violations)) => {
                 self.remember_refusal(caller, model, &violations);
                 return Err(ApiError::QuotaExceeded { surface, model: model.to_string(), paid: !caller.tier.is_free(), violations });
             }
             Err(QuotaError::Unavailable(e)) if self.fail_open => {
                 tracing::warn!(error = %e, "quota backend unreachable; admitting (fail-open)");
+                None
             }
             Err(QuotaError::Unavailable(e)) => {
                 tracing::error!(error = %e, "quota backend unreachable; refusing");
                 return Err(ApiError::Unavailable("The service is currently unavailable.".into()));
             }
-        }
-        Ok(Ticket { access: self.clone(), project_id: caller.project_id.clone(), model: model.to_string(), prompt_tokens: tokens as i64, output_tokens: 0 })
+        };
+        Ok(Ticket { access: self.clone(), project_id: caller.project_id.clone(), model: model.to_string(), prompt_tokens: tokens as i64, output_tokens: 0, grant, refunded: false })
     }
 }
 
@@ -136,23 +137,46 @@ impl Access {
 }
 
 /// An admitted request. Dropping it writes the request to the usage ledger with the output
-/// tokens reported so far (a cancelled stream still counts what it produced).
+/// tokens reported so far (a cancelled stream still counts what it produced) — unless it was
+/// [refunded](Ticket::refund): a request the engine refused after admission (overloaded, a
+/// grammar that does not compile, a failure before any output) takes no quota and writes no
+/// ledger row, so a burst of 503s cannot use up a project's minute or day.
 pub struct Ticket {
     access: Arc<Access>,
     project_id: String,
     model: String,
     prompt_tokens: i64,
     output_tokens: i64,
+    /// What the limiter took (`None` when admitted fail-open without it).
+    grant: Option<Grant>,
+    refunded: bool,
 }
 
 impl Ticket {
     pub fn set_output_tokens(&mut self, n: u32) {
         self.output_tokens = n as i64;
     }
+
+    /// Gives the admission back: the limiter's counts return and no ledger row is written.
+    pub fn refund(&mut self) {
+        self.refunded = true;
+        let Some(grant) = self.grant.take() else { return };
+        let (limiter, project, model) = (self.access.limiter.clone(), self.project_id.clone(), self.model.clone());
+        if let Ok(rt) = tokio::runtime::Handle::try_current() {
+            rt.spawn(async move {
+                if let Err(e) = limiter.refund(&project, &model, grant).await {
+                    tracing::warn!(error = %e, "could not refund a refused request's quota");
+                }
+            });
+        }
+    }
 }
 
 impl Drop for Ticket {
     fn drop(&mut self) {
+        if self.refunded {
+            return;
+        }
         let now = now_ms();
         let (day, _) = pacific_day(now);
         let row = UsageRow {

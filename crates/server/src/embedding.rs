@@ -111,10 +111,16 @@ impl EmbeddingServed {
     pub async fn embed(&self, access: &Arc<Access>, caller: &Caller, texts: Vec<String>) -> Result<(Vec<Vec<f32>>, u32), ApiError> {
         let limit = self.input_token_limit() as usize;
         let tokens: usize = self.count_tokens(texts.clone()).await?.into_iter().map(|n| n.min(limit)).sum();
-        let _ticket = access.admit_embedding(caller, &self.spec.id, tokens as u64).await?;
+        let mut ticket = access.admit_embedding(caller, &self.spec.id, tokens as u64).await?;
         let embedder = self.embedder.clone();
-        let vectors = blocking(move || embedder.embed(&texts)).await?;
-        Ok((vectors, tokens as u32))
+        match blocking(move || embedder.embed(&texts)).await {
+            Ok(vectors) => Ok((vectors, tokens as u32)),
+            Err(e) => {
+                // Nothing was served: the admission is given back.
+                ticket.refund();
+                Err(e)
+            }
+        }
     }
 
     /// Checks a requested output dimensionality (`0` or none: the full dimension); `field`

@@ -79,11 +79,19 @@ pub async fn start(served: &Served, chat: ChatPrompt, mut params: SamplingParams
         return Err(EngineError::PromptTooLong { tokens: prompt.len(), limit }.into());
     }
     let prompt_tokens = prompt.len() as u32;
-    let ticket = access.admit(caller, &served.spec.id, prompt_tokens as u64).await?;
-    let events = served.engine.generate(prompt, params).map_err(|e| match e {
-        EngineError::InvalidConstraint(message) => ApiError::invalid(message, None),
-        e => e.into(),
-    })?;
+    let mut ticket = access.admit(caller, &served.spec.id, prompt_tokens as u64).await?;
+    let events = match served.engine.generate(prompt, params) {
+        Ok(events) => events,
+        Err(e) => {
+            // Refused by the engine (overloaded, shutting down, a bad grammar): not served, so
+            // not charged.
+            ticket.refund();
+            return Err(match e {
+                EngineError::InvalidConstraint(message) => ApiError::invalid(message, None),
+                e => e.into(),
+            });
+        }
+    };
     Ok(Started { events, prompt_tokens, response_id: response_id(), ticket, calls_possible: plan.may_call(), syntax })
 }
 
@@ -98,15 +106,25 @@ pub struct Completion {
 impl Started {
     pub async fn complete(mut self) -> Result<Completion, ApiError> {
         let mut text = String::new();
+        let mut produced = false;
         loop {
             match self.events.recv().await {
-                Some(Event::Text { text: t, .. }) => text.push_str(&t),
+                Some(Event::Text { text: t, .. }) => {
+                    produced = true;
+                    text.push_str(&t);
+                }
                 Some(Event::Done { finish, prompt_tokens, output_tokens }) => {
                     self.ticket.set_output_tokens(output_tokens);
                     let (text, ending) = crate::tools::reply::read(&text, finish, self.calls_possible, self.syntax);
                     return Ok(Completion { text, ending, prompt_tokens, output_tokens });
                 }
-                Some(Event::Failed(e)) => return Err(e.into()),
+                Some(Event::Failed(e)) => {
+                    if !produced {
+                        // Failed before any output: refused, not served, so not charged.
+                        self.ticket.refund();
+                    }
+                    return Err(e.into());
+                }
                 None => return Err(ended_early()),
             }
         }
@@ -131,7 +149,11 @@ pub trait StreamWriter: Send + 'static {
 /// answer starts, so failures before any output are plain HTTP errors with the right status.
 pub async fn stream_response<W: StreamWriter>(mut run: Started, writer: W, content_type: HeaderValue) -> Result<Response, ApiError> {
     let first = match next_step(&mut run.events).await {
-        Some(Step::Failed(e)) => return Err(e),
+        Some(Step::Failed(e)) => {
+            // Failed before any output: refused, not served, so not charged.
+            run.ticket.refund();
+            return Err(e);
+        }
         None => return Err(ended_early()),
         Some(step) => step,
     };

@@ -54,6 +54,7 @@ pub struct LlamaEngine {
     jobs: Mutex<Option<mpsc::Sender<Job>>>,
     counters: Arc<Counters>,
     queue_capacity: usize,
+    max_sequences: usize,
     thread: Mutex<Option<JoinHandle<()>>>,
     grammars: Grammars,
     format: ChatFormat,
@@ -132,6 +133,7 @@ impl LlamaEngine {
             jobs: Mutex::new(Some(tx)),
             counters,
             queue_capacity: config.queue_capacity,
+            max_sequences: config.max_sequences as usize,
             thread: Mutex::new(Some(thread)),
             grammars: Grammars::default(),
             format,
@@ -219,9 +221,14 @@ impl Engine for LlamaEngine {
         let grammar = params.constraint.as_ref().map(|c| self.grammars.matcher(&self.model, c)).transpose()?;
         let guard = self.jobs.lock().expect("jobs lock");
         let Some(jobs) = guard.as_ref() else { return Err(EngineError::ShuttingDown) };
-        // The queue bound: requests not yet admitted to the batch.
-        let queued = self.counters.queued.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
-        if queued as usize >= self.queue_capacity {
+        // The queue bound counts what actually waits: jobs sent but not yet taken into the
+        // batch, less the batch slots free to take them at the next step (the engine thread
+        // only picks jobs up between decode steps, so a burst into an idle engine would
+        // otherwise be refused at `queue_capacity` while slots were free).
+        let queued = self.counters.queued.fetch_add(1, std::sync::atomic::Ordering::AcqRel) as usize;
+        let active = self.counters.active.load(std::sync::atomic::Ordering::Acquire) as usize;
+        let free_slots = self.max_sequences.saturating_sub(active);
+        if queued >= self.queue_capacity + free_slots {
             metrics::sub(&self.counters.queued, 1);
             add(&self.counters.rejected, 1);
             return Err(EngineError::Overloaded);

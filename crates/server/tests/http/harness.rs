@@ -94,6 +94,8 @@ pub fn engine_with(change: impl FnOnce(&mut LlamaConfig)) -> Arc<dyn Engine> {
 pub struct TestServer {
     pub base: String,
     pub http: reqwest::Client,
+    /// The server's keys, limiter and ledger, for tests that check what a request was charged.
+    pub access: Arc<Access>,
     _turn: Option<Turn>,
 }
 
@@ -166,16 +168,17 @@ impl TestServer {
         let backends = BTreeMap::from([(DEFAULT_BACKEND.to_string(), engine)]);
         let embedders = BTreeMap::from([(DEFAULT_EMBEDDER.to_string(), real_embedder())]);
         let catalog = Catalog::new(specs, &backends).and_then(|c| c.with_embeddings(builtin_embedding_models(), &embedders));
+        let access = Arc::new(test_access(quotas).await);
         let state = AppState {
             catalog: Arc::new(catalog.expect("catalog")),
-            access: Arc::new(test_access(quotas).await),
+            access: access.clone(),
             limits: ServerLimits { max_body_bytes: TEST_BODY_LIMIT },
             admin: Arc::new(gemd_server::admin::AdminAuth::new(ADMIN_TOKEN)),
         };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("addr"));
         tokio::spawn(gemd_server::serve(listener, state, std::future::pending()));
-        TestServer { base, http: reqwest::Client::new(), _turn: None }
+        TestServer { base, http: reqwest::Client::new(), access, _turn: None }
     }
 
     /// POST `path` with the test key in `x-goog-api-key`.

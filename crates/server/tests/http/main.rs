@@ -10,6 +10,7 @@ mod harness;
 mod models;
 mod openai;
 mod quota;
+mod refusals;
 mod streaming;
 mod tools;
 mod wire_replay;
