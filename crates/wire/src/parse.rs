@@ -170,6 +170,13 @@ fn check_parts(content: &Content, at: &str) -> Vec<Violation> {
                 &format!("oneof field 'data' is already set. Cannot set '{}'", members[1]),
             ));
         }
+        // A call or a result must say which function it belongs to.
+        let unnamed = [("function_call", p.function_call.as_ref().map(|c| c.name.as_str())), ("function_response", p.function_response.as_ref().map(|r| r.name.as_str()))];
+        for (member, name) in unnamed {
+            if name.is_some_and(|n| n.trim().is_empty()) {
+                v.push(semantic(&format!("{at}.parts[{j}].{member}.name"), "Name cannot be empty."));
+            }
+        }
     }
     v
 }

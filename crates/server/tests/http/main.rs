@@ -2,6 +2,7 @@
 
 mod admin;
 mod answers;
+mod bad_inputs;
 mod batching;
 mod embed;
 mod errors;

@@ -25,8 +25,11 @@ pub enum Kind {
     Enum(&'static EnumType),
     /// A nested message.
     Message(&'static Message),
-    /// `google.protobuf.Struct` / `Value`: any JSON, passed through untouched.
+    /// `google.protobuf.Value`: any JSON, passed through untouched.
     Json,
+    /// `google.protobuf.Struct`: a JSON object (function-call arguments, function responses),
+    /// passed through untouched.
+    Struct,
 }
 
 /// A proto enum: names indexed by their numeric value (gaps are filled with `""`).

@@ -3,7 +3,7 @@
 //! gemd passes through without interpreting are typed `Json`.
 
 use super::descriptor::{many, map, one, EnumType, Field, Kind, Message};
-use Kind::{Bool, Bytes, Float, Int, Json, Str};
+use Kind::{Bool, Bytes, Float, Int, Json, Str, Struct};
 
 const PKG: &str = "type.googleapis.com/google.ai.generativelanguage.v1beta.";
 
@@ -90,11 +90,11 @@ message!(PART, "Part", [
 ]);
 message!(BLOB, "Blob", [one("mime_type", "mimeType", Str), one("data", "data", Bytes), one("display_name", "displayName", Str)]);
 message!(FILE_DATA, "FileData", [one("mime_type", "mimeType", Str), one("file_uri", "fileUri", Str), one("display_name", "displayName", Str)]);
-message!(FUNCTION_CALL, "FunctionCall", [one("id", "id", Str), one("name", "name", Str), one("args", "args", Json)]);
+message!(FUNCTION_CALL, "FunctionCall", [one("id", "id", Str), one("name", "name", Str), one("args", "args", Struct)]);
 message!(FUNCTION_RESPONSE, "FunctionResponse", [
     one("id", "id", Str),
     one("name", "name", Str),
-    one("response", "response", Json),
+    one("response", "response", Struct),
     many("parts", "parts", M(&FUNCTION_RESPONSE_PART)),
     one("will_continue", "willContinue", Bool),
     one("scheduling", "scheduling", E(&SCHEDULING)),

@@ -100,7 +100,7 @@ fn walk_field(field: &'static Field, value: Value, path: &str, out: &mut Vec<Vio
 
 fn walk_value(kind: Kind, value: Value, path: &str, out: &mut Vec<Violation>) -> Option<Value> {
     let ok = match (kind, &value) {
-        (Kind::Json, _) => return Some(value),
+        (Kind::Json, _) | (Kind::Struct, Value::Object(_)) => return Some(value),
         (Kind::Str, Value::String(_)) | (Kind::Bool, Value::Bool(_)) => return Some(value),
         (Kind::Int, v) => int_value(v).map(Value::Number),
         (Kind::Float, v) => float_value(v),
@@ -121,6 +121,7 @@ fn walk_value(kind: Kind, value: Value, path: &str, out: &mut Vec<Violation>) ->
             Kind::Bytes => "TYPE_BYTES".to_string(),
             Kind::Enum(e) => e.full_name.to_string(),
             Kind::Message(m) => m.full_name.to_string(),
+            Kind::Struct => "type.googleapis.com/google.protobuf.Struct".to_string(),
             Kind::Json => unreachable!(),
         };
         let detail = match (kind, &value) {
