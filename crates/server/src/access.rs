@@ -111,7 +111,7 @@ impl Access {
                 return Err(ApiError::Unavailable("The service is currently unavailable.".into()));
             }
         };
-        Ok(Ticket { access: self.clone(), project_id: caller.project_id.clone(), model: model.to_string(), prompt_tokens: tokens as i64, output_tokens: 0, grant, refunded: false })
+        Ok(Ticket { access: self.clone(), project_id: caller.project_id.clone(), model: model.to_string(), prompt_tokens: tokens as i64, output_tokens: 0, grant, closed: false })
     }
 }
 
@@ -149,7 +149,8 @@ pub struct Ticket {
     output_tokens: i64,
     /// What the limiter took (`None` when admitted fail-open without it).
     grant: Option<Grant>,
-    refunded: bool,
+    /// Refunded or settled: the ledger row is written (or not) already.
+    closed: bool,
 }
 
 impl Ticket {
@@ -159,7 +160,9 @@ impl Ticket {
 
     /// Gives the admission back: the limiter's counts return and no ledger row is written.
     pub fn refund(&mut self) {
-        self.refunded = true;
+        if std::mem::replace(&mut self.closed, true) {
+            return;
+        }
         let Some(grant) = self.grant.take() else { return };
         let (limiter, project, model) = (self.access.limiter.clone(), self.project_id.clone(), self.model.clone());
         if let Ok(rt) = tokio::runtime::Handle::try_current() {
@@ -172,21 +175,41 @@ impl Ticket {
     }
 }
 
-impl Drop for Ticket {
-    fn drop(&mut self) {
-        if self.refunded {
-            return;
+impl Ticket {
+    /// Writes the ledger row now and waits until the store has it, so an answer sent after
+    /// this is never lost by a crash (kill -9) that follows it. Later drops write nothing.
+    pub async fn settle(&mut self) {
+        if let Some((row, now)) = self.take_row() {
+            if let Err(e) = self.access.store.record_usage(&row, now).await {
+                tracing::error!(error = %e, "could not write the usage ledger");
+            }
+        }
+    }
+
+    /// The ledger row, once: `None` after a refund or an earlier settle.
+    fn take_row(&mut self) -> Option<(UsageRow, i64)> {
+        if std::mem::replace(&mut self.closed, true) {
+            return None;
         }
         let now = now_ms();
         let (day, _) = pacific_day(now);
         let row = UsageRow {
-            project_id: std::mem::take(&mut self.project_id),
-            model: std::mem::take(&mut self.model),
+            project_id: self.project_id.clone(),
+            model: self.model.clone(),
             day: day.to_string(),
             requests: 1,
             prompt_tokens: self.prompt_tokens,
             candidate_tokens: self.output_tokens,
         };
+        Some((row, now))
+    }
+}
+
+impl Drop for Ticket {
+    /// A request that ended without [`Ticket::settle`] (its client left, a handler returned
+    /// early) is written in the background.
+    fn drop(&mut self) {
+        let Some((row, now)) = self.take_row() else { return };
         let store = self.access.store.clone();
         if let Ok(rt) = tokio::runtime::Handle::try_current() {
             rt.spawn(async move {

@@ -114,7 +114,10 @@ impl EmbeddingServed {
         let mut ticket = access.admit_embedding(caller, &self.spec.id, tokens as u64).await?;
         let embedder = self.embedder.clone();
         match blocking(move || embedder.embed(&texts)).await {
-            Ok(vectors) => Ok((vectors, tokens as u32)),
+            Ok(vectors) => {
+                ticket.settle().await;
+                Ok((vectors, tokens as u32))
+            }
             Err(e) => {
                 // Nothing was served: the admission is given back.
                 ticket.refund();

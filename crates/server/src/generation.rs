@@ -115,6 +115,8 @@ impl Started {
                 }
                 Some(Event::Done { finish, prompt_tokens, output_tokens }) => {
                     self.ticket.set_output_tokens(output_tokens);
+                    // In the ledger before the answer is sent.
+                    self.ticket.settle().await;
                     let (text, ending) = crate::tools::reply::read(&text, finish, self.calls_possible, self.syntax);
                     return Ok(Completion { text, ending, prompt_tokens, output_tokens });
                 }
@@ -231,10 +233,15 @@ impl<W: StreamWriter> StreamState<W> {
                         continue;
                     }
                     self.finished = ending.is_some();
+                    if self.finished {
+                        // In the ledger before the last chunk is sent.
+                        self.ticket.settle().await;
+                    }
                     Some(self.writer.chunk(text, output_tokens, ending))
                 }
                 Some(Step::Failed(e)) => {
                     self.finished = true;
+                    self.ticket.settle().await;
                     Some(self.writer.error(&e))
                 }
                 None => {
