@@ -41,6 +41,9 @@ pub enum ApiError {
     /// An admin call that would create something that exists.
     #[error("{0}")]
     AlreadyExists(String),
+    /// Too many wrong admin tokens from this client or in all (429, with `Retry-After`).
+    #[error("Too many wrong admin tokens. Retry in {retry_after_secs} s.")]
+    SignInThrottled { retry_after_secs: u64 },
 }
 
 impl From<gemd_store::StoreError> for ApiError {
@@ -85,6 +88,7 @@ impl ApiError {
             ApiError::Unavailable(_) => Status::new(Code::Unavailable, message),
             ApiError::Unauthenticated(_) => Status::new(Code::Unauthenticated, message),
             ApiError::AlreadyExists(_) => Status::new(Code::AlreadyExists, message),
+            ApiError::SignInThrottled { .. } => Status::new(Code::ResourceExhausted, message),
             ApiError::Engine(e) => match e {
                 EngineError::Overloaded | EngineError::ShuttingDown => Status::new(Code::Unavailable, message),
                 EngineError::PromptTooLong { .. } | EngineError::InvalidConstraint(_) | EngineError::InvalidPrompt(_) => Status::new(Code::InvalidArgument, message),
@@ -119,6 +123,7 @@ impl ApiError {
         // Beyond Google: a Retry-After header for clients that read it (the OpenAI SDKs do).
         let retry_after = match &self {
             ApiError::QuotaExceeded { violations, .. } => Some(crate::quota_error::retry_after_secs(violations)),
+            ApiError::SignInThrottled { retry_after_secs } => Some(*retry_after_secs),
             _ => None,
         };
         let body = self.status().into_body();

@@ -27,10 +27,11 @@ use crate::tools::{CallGate, Ending, Plan};
 static BACKEND_HEADER: HeaderName = HeaderName::from_static("x-gemd-backend");
 
 /// Maps generation config to engine parameters; unset values take the model's defaults.
-pub fn sampling_params(cfg: Option<&GenerationConfig>, served: &Served) -> SamplingParams {
+/// `cap_field` is the path of the request's output cap (`generation_config.max_output_tokens`,
+/// `max_tokens`), named when it is refused ([`output_cap`]).
+pub fn sampling_params(cfg: Option<&GenerationConfig>, served: &Served, cap_field: &str) -> Result<SamplingParams, ApiError> {
     let cfg = cfg.cloned().unwrap_or_default();
-    let limit = served.output_token_limit();
-    SamplingParams {
+    Ok(SamplingParams {
         temperature: Some(cfg.temperature.map(|t| t as f32).unwrap_or(served.spec.temperature)),
         top_p: Some(cfg.top_p.map(|p| p as f32).unwrap_or(served.spec.top_p)),
         top_k: Some(cfg.top_k.filter(|k| *k > 0).map(|k| k.min(i32::MAX as i64) as i32).unwrap_or(served.spec.top_k as i32)),
@@ -39,9 +40,35 @@ pub fn sampling_params(cfg: Option<&GenerationConfig>, served: &Served) -> Sampl
         presence_penalty: cfg.presence_penalty.map(|p| p as f32),
         frequency_penalty: cfg.frequency_penalty.map(|p| p as f32),
         stop_sequences: cfg.stop_sequences,
-        max_output_tokens: cfg.max_output_tokens.filter(|n| *n > 0).map(|n| (n.min(limit as i64)) as u32).unwrap_or(limit),
+        max_output_tokens: output_cap(cfg.max_output_tokens, served, cap_field)?,
         constraint: None,
+    })
+}
+
+/// The most tokens a request may write. The rule, Google's where Google has one:
+/// - absent: what the backend can write (the models listing's `outputTokenLimit`);
+/// - outside `[1, the id's output limit]` (the real service's, unless configured): refused,
+///   400 INVALID_ARGUMENT in the real service's words (values that are not int32, such as
+///   `1e12`, were already refused by the parser, as Google's parser does);
+/// - within that range but above what this backend can write (its context per sequence is
+///   smaller than the real model's output limit): lowered to what it can write, so a request
+///   the real service takes is taken here too, and ends `MAX_TOKENS` where the backend must stop.
+///
+/// Rejected alternative: refusing above the listing's (smaller) `outputTokenLimit` would answer
+/// 400 to clients that send the real model's documented maximum (65,536 for Gemini 3 Flash)
+/// to a server whose context is 8,192 tokens.
+pub fn output_cap(requested: Option<i64>, served: &Served, field: &str) -> Result<u32, ApiError> {
+    let writable = served.output_token_limit();
+    let Some(n) = requested else { return Ok(writable) };
+    let limit = i64::from(served.spec.output_token_limit);
+    if !(1..=limit).contains(&n) {
+        let message = format!(
+            "Unable to submit request because it has a maxOutputTokens value of {n} but the supported range is from 1 (inclusive) to {} (exclusive). Update the value and try again.",
+            limit + 1
+        );
+        return Err(ApiError::invalid(message, Some(field.to_string())));
     }
+    Ok(u32::try_from(n).unwrap_or(u32::MAX).min(writable))
 }
 
 /// Renders and tokenises off the async workers (a long prompt is real CPU work).

@@ -48,5 +48,7 @@ pub fn router(state: AppState) -> Router {
 /// Serves until `shutdown` resolves, then stops accepting and waits for in-flight requests
 /// (streams included) to finish.
 pub async fn serve(listener: TcpListener, state: AppState, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
-    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await
+    // The peer address is recorded for the admin sign-in throttle (`admin::session`).
+    let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, app).with_graceful_shutdown(shutdown).await
 }

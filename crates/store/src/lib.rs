@@ -5,6 +5,7 @@
 pub mod db;
 pub mod model;
 pub mod postgres;
+pub mod private_file;
 pub mod schema;
 pub mod sql_store;
 pub mod sqlite;

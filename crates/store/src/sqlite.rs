@@ -1,4 +1,6 @@
-//! SQLite (the embedded default): one connection in WAL mode, used from blocking threads.
+//! SQLite (the embedded default): one connection in WAL mode, used from blocking threads. The
+//! database file holds key digests and the ledger, so it is the owner's alone (mode 0600, see
+//! [`crate::private_file`]); SQLite creates its `-wal` and `-shm` with the database's mode.
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -20,6 +22,8 @@ impl Sqlite {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(|e| StoreError::Backend(format!("creating {}: {e}", dir.display())))?;
         }
+        crate::private_file::ensure_private(path, crate::private_file::SQLITE_COMPANIONS)
+            .map_err(|e| StoreError::Backend(format!("making {} private: {e}", path.display())))?;
         let conn = Connection::open(path).map_err(sqlite_err)?;
         Self::configure(conn)
     }

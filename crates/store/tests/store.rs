@@ -145,3 +145,28 @@ async fn recent_refusals_are_newest_first_and_expire_after_a_week() {
         assert_eq!(s.recent_refusals("p", 1).await.unwrap().len(), 1, "{name}");
     }
 }
+
+/// The SQLite file and the `-wal` / `-shm` files SQLite makes beside it are the owner's alone,
+/// and a file left readable by others (an older gemd made it 0644) is tightened on open.
+#[cfg(unix)]
+#[tokio::test]
+async fn the_sqlite_files_are_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    let dir = std::env::temp_dir().join(format!("gemd-store-mode-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let path = dir.join("gemd.db");
+    let store = SqlStore::open(Sqlite::open(&path).unwrap()).await.unwrap();
+    store.create_project(None, "Demo", Tier::Free).await.unwrap();
+    for suffix in ["", "-wal", "-shm"] {
+        let file = dir.join(format!("gemd.db{suffix}"));
+        assert_eq!(mode(&file), 0o600, "{}", file.display());
+    }
+    drop(store);
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let reopened = SqlStore::open(Sqlite::open(&path).unwrap()).await.unwrap();
+    assert_eq!(reopened.list_projects().await.unwrap().len(), 1, "the data survives");
+    assert_eq!(mode(&path), 0o600, "a loose file is tightened");
+    drop(reopened);
+    std::fs::remove_dir_all(&dir).unwrap();
+}

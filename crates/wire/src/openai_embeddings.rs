@@ -35,6 +35,16 @@ impl EmbeddingRequest {
         }
     }
 
+    /// The requested `dimensions`: absent, or at least 1 (the model's own bound is checked
+    /// where the model is known). Unlike the native `outputDimensionality`, whose 0 reads as
+    /// unset, OpenAI's field has no "unset" number: 0 and negatives are mistakes, answered 400.
+    pub fn dimensions(&self) -> Result<Option<i64>, WireError> {
+        match self.dimensions {
+            Some(n) if n < 1 => Err(invalid("dimensions", &format!("dimensions must be at least 1, got {n}."))),
+            d => Ok(d),
+        }
+    }
+
     /// Whether vectors are answered as base64 strings (`"base64"`) or float lists (`"float"`
     /// or absent).
     pub fn wants_base64(&self) -> Result<bool, WireError> {
@@ -113,6 +123,19 @@ mod tests {
         assert_eq!(r.inputs().unwrap_err().violations()[0].field.as_deref(), Some("input[0]"));
         assert!(parse_embedding(br#"{"model":"m","input":[]}"#).unwrap().inputs().is_err());
         assert!(parse_embedding(br#"{"model":"m","input":"x","encoding_format":"int8"}"#).unwrap().wants_base64().is_err());
+    }
+
+    #[test]
+    fn dimensions_below_one_are_refused_by_name() {
+        for n in ["-5", "0"] {
+            let r = parse_embedding(format!(r#"{{"model":"m","input":"x","dimensions":{n}}}"#).as_bytes()).unwrap();
+            assert_eq!(r.dimensions().unwrap_err().violations()[0].field.as_deref(), Some("dimensions"), "{n}");
+        }
+        assert_eq!(parse_embedding(br#"{"model":"m","input":"x","dimensions":64}"#).unwrap().dimensions().unwrap(), Some(64));
+        assert_eq!(parse_embedding(br#"{"model":"m","input":"x"}"#).unwrap().dimensions().unwrap(), None);
+        // Not an integer at all: refused by the parser, by name.
+        let e = parse_embedding(br#"{"model":"m","input":"x","dimensions":1e12}"#).unwrap_err();
+        assert_eq!(e.violations()[0].field.as_deref(), Some("dimensions"));
     }
 
     #[test]

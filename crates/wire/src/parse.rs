@@ -112,7 +112,9 @@ fn check_generate(req: &GenerateContentRequest, message: &str, prefix: &str) -> 
         if let Some(k) = cfg.top_k.filter(|k| *k < 0) {
             v.push(semantic(&format!("{at}.top_k"), &format!("top_k must be non-negative, got {k}.")));
         }
-        if let Some(n) = cfg.max_output_tokens.filter(|n| *n < 0) {
+        // The field is `optional`: an explicit 0 is a value, outside the real range `[1, limit]`
+        // (the upper end needs the model and is checked where it is known).
+        if let Some(n) = cfg.max_output_tokens.filter(|n| *n < 1) {
             v.push(semantic(&format!("{at}.max_output_tokens"), &format!("max_output_tokens must be positive, got {n}.")));
         }
         if cfg.stop_sequences.len() > 5 {
@@ -294,6 +296,28 @@ mod tests {
         let one = r#"{"model":"models/m","content":{"parts":[{"text":"a"}]}}"#;
         let body = format!(r#"{{"requests":[{}]}}"#, vec![one; 101].join(","));
         assert!(parse_batch_embed_contents(body.as_bytes()).unwrap_err().to_string().contains("at most 100"));
+    }
+
+    #[test]
+    fn int32_fields_refuse_what_an_int32_cannot_hold() {
+        let body = |cfg: &str| format!(r#"{{"contents":[{{"parts":[{{"text":"x"}}]}}],"generationConfig":{cfg}}}"#);
+        for cfg in [r#"{"maxOutputTokens":1e12}"#, r#"{"maxOutputTokens":2147483648}"#, r#"{"maxOutputTokens":"3000000000"}"#, r#"{"topK":-2147483649}"#] {
+            let e = parse_generate(body(cfg).as_bytes()).unwrap_err();
+            assert!(matches!(e, WireError::Proto(_)), "{cfg}: {e}");
+            assert!(e.to_string().contains("(TYPE_INT32)"), "{cfg}: {e}");
+        }
+        let e = parse_generate(body(r#"{"maxOutputTokens":1e12}"#).as_bytes()).unwrap_err();
+        assert_eq!(e.violations()[0].field.as_deref(), Some("generation_config.max_output_tokens"));
+        let ok = parse_generate(body(r#"{"maxOutputTokens":2147483647,"seed":-2147483648}"#).as_bytes()).unwrap();
+        assert_eq!(ok.generation_config.unwrap().max_output_tokens, Some(2147483647));
+        let e = parse_embed_content(br#"{"content":{"parts":[{"text":"x"}]},"outputDimensionality":1e10}"#).unwrap_err();
+        assert_eq!(e.violations()[0].field.as_deref(), Some("output_dimensionality"));
+    }
+
+    #[test]
+    fn an_explicit_zero_output_cap_is_refused() {
+        let e = parse_generate(br#"{"contents":[{"parts":[{"text":"x"}]}],"generationConfig":{"maxOutputTokens":0}}"#).unwrap_err();
+        assert_eq!(e.violations()[0].field.as_deref(), Some("generation_config.max_output_tokens"));
     }
 
     #[test]

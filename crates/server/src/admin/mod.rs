@@ -11,17 +11,15 @@ mod views;
 use axum::extract::State;
 use axum::routing::{get, patch, post};
 use axum::{Json, Router};
-use serde::Deserialize;
 use serde_json::{json, Value};
 
 pub use session::AdminAuth;
 
-use crate::error::ApiError;
 use crate::state::AppState;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/admin/v1/sessions", post(sign_in))
+        .route("/admin/v1/sessions", post(session::sign_in))
         .route("/admin/v1/models", get(models))
         .route("/admin/v1/projects", get(projects::list).post(projects::create))
         .route("/admin/v1/projects/{id}", patch(projects::update))
@@ -30,19 +28,6 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/v1/projects/{id}/quota", get(quota::quota))
         .route("/admin/v1/projects/{id}/usage/hourly", get(quota::hourly))
         .route("/admin/v1/projects/{id}/models/{name}", post(playground::run))
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct SignIn {
-    token: String,
-}
-
-/// `POST /admin/v1/sessions`: the admin token in the body, a 12-hour session back.
-async fn sign_in(State(state): State<AppState>, bytes: axum::body::Bytes) -> Result<Json<Value>, ApiError> {
-    let req: SignIn = projects::body(&bytes)?;
-    let session = state.admin.sign_in(&req.token, session::now_ms())?;
-    Ok(Json(json!({ "session": session.token, "expireTime": views::time(session.expires_at_ms) })))
 }
 
 /// `GET /admin/v1/models`: what the playground and dashboard can pick from.

@@ -7,7 +7,7 @@ use gemd_store::Tier;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::session::Admin;
+use super::session::{Admin, NoStore};
 use super::views::{KeyView, ProjectView};
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -85,13 +85,13 @@ struct NewKeyRequest {
     display_name: Option<String>,
 }
 
-/// Creates a key; the response is the only time its secret is ever shown.
-pub async fn create_key(_: Admin, State(state): State<AppState>, Path(id): Path<String>, bytes: axum::body::Bytes) -> Result<Json<Value>, ApiError> {
+/// Creates a key; the response is the only time its secret is ever shown, and no cache keeps it.
+pub async fn create_key(_: Admin, State(state): State<AppState>, Path(id): Path<String>, bytes: axum::body::Bytes) -> Result<NoStore<Json<Value>>, ApiError> {
     let req: NewKeyRequest = body(&bytes)?;
     let name = display_name(req.display_name, "displayName", "API key")?;
     let created = state.access.store.create_key(&id, &name).await?;
     tracing::info!(project = %id, key_id = %created.key.id, "API key created through the admin API");
-    Ok(Json(json!({ "key": KeyView::from(created.key), "secret": created.secret })))
+    Ok(NoStore(Json(json!({ "key": KeyView::from(created.key), "secret": created.secret }))))
 }
 
 /// `POST /admin/v1/keys/{id}:revoke`.

@@ -68,7 +68,7 @@ async fn start(served: &Served, bytes: &Bytes, gate: Gate<'_>) -> Result<Started
     let req = parse_generate(bytes)?;
     check_supported(&req, served)?;
     let plan = crate::tools::gemini::plan(&req)?;
-    let params = sampling_params(req.generation_config.as_ref(), served);
+    let params = sampling_params(req.generation_config.as_ref(), served, "generation_config.max_output_tokens")?;
     generation::start(served, chat_prompt(&req, served)?, params, &plan, gate.access, gate.caller).await
 }
 

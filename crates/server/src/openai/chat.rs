@@ -29,7 +29,7 @@ pub async fn completions(OpenAiAuthenticated(caller): OpenAiAuthenticated, State
     })?;
     check_supported(&req)?;
     let plan = crate::tools::openai::plan(&req)?;
-    let run = generation::start(&served, chat_prompt(&req, &served)?, sampling(&req, &served), &plan, &state.access, &caller).await?;
+    let run = generation::start(&served, chat_prompt(&req, &served)?, sampling(&req, &served)?, &plan, &state.access, &caller).await?;
     let id = format!("chatcmpl-{}", run.response_id);
     let created = unix_now();
     let resp = if req.stream {

@@ -139,7 +139,7 @@ pub fn tool_calls(calls: &[GeminiCall], streamed: bool) -> Vec<ToolCall> {
 }
 
 /// The request's sampling fields through the same defaults and caps as the native surface.
-pub fn sampling(req: &ChatCompletionRequest, served: &Served) -> SamplingParams {
+pub fn sampling(req: &ChatCompletionRequest, served: &Served) -> Result<SamplingParams, ApiError> {
     let cfg = GenerationConfig {
         temperature: req.temperature,
         top_p: req.top_p,
@@ -150,7 +150,8 @@ pub fn sampling(req: &ChatCompletionRequest, served: &Served) -> SamplingParams 
         max_output_tokens: req.max_output_tokens(),
         ..Default::default()
     };
-    sampling_params(Some(&cfg), served)
+    let cap_field = if req.max_completion_tokens.is_some() { "max_completion_tokens" } else { "max_tokens" };
+    sampling_params(Some(&cfg), served, cap_field)
 }
 
 pub fn finish_reason(ending: &Ending) -> FinishReason {

@@ -1,6 +1,6 @@
 //! `POST embeddings`: the OpenAI shape of `batchEmbedContents`, on the same embedding ids and
 //! embedder as the native surface. `dimensions` is `outputDimensionality` (truncate and
-//! renormalise, at most the model's dimension); `usage` counts the tokens the model read.
+//! renormalise; at least 1 and at most the model's dimension); `usage` counts the tokens the model read.
 
 use axum::body::Body;
 use axum::extract::State;
@@ -25,7 +25,7 @@ pub async fn create(OpenAiAuthenticated(caller): OpenAiAuthenticated, State(stat
         method: "embedContent".into(),
     })?;
     let texts = req.inputs()?;
-    let dimension = served.output_dimension(req.dimensions, "dimensions")?;
+    let dimension = served.output_dimension(req.dimensions()?, "dimensions")?;
     let base64 = req.wants_base64()?;
     let (vectors, tokens) = served.embed(&state.access, &caller, texts).await?;
     let vectors = vectors.into_iter().map(|v| truncate_normalized(v, dimension)).collect();

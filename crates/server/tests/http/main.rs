@@ -7,6 +7,7 @@ mod batching;
 mod embed;
 mod errors;
 mod generate;
+mod hardening_small;
 mod harness;
 mod models;
 mod openai;

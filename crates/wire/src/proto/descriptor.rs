@@ -15,8 +15,11 @@ pub enum Card {
 pub enum Kind {
     Str,
     Bool,
-    /// int32/int64: a JSON number or a decimal string; integral floats (`40.0`) are accepted.
+    /// int64: a JSON number or a decimal string; integral floats (`40.0`) are accepted.
     Int,
+    /// int32: as [`Kind::Int`], and refused outside the int32 range (as the real parser
+    /// does: `maxOutputTokens: 1e12` is not a value it can hold, so it is never clamped).
+    Int32,
     /// float/double: a JSON number or a numeric string.
     Float,
     /// bytes: standard or URL-safe base64, padded or not; normalised to standard padded.

@@ -3,7 +3,7 @@
 //! gemd passes through without interpreting are typed `Json`.
 
 use super::descriptor::{many, map, one, EnumType, Field, Kind, Message};
-use Kind::{Bool, Bytes, Float, Int, Json, Str, Struct};
+use Kind::{Bool, Bytes, Float, Int, Int32, Json, Str, Struct};
 
 const PKG: &str = "type.googleapis.com/google.ai.generativelanguage.v1beta.";
 
@@ -176,20 +176,20 @@ const RESPONSE_JSON_SCHEMA: Field = Field {
 };
 
 message!(GENERATION_CONFIG, "GenerationConfig", [
-    one("candidate_count", "candidateCount", Int),
+    one("candidate_count", "candidateCount", Int32),
     many("stop_sequences", "stopSequences", Str),
-    one("max_output_tokens", "maxOutputTokens", Int),
+    one("max_output_tokens", "maxOutputTokens", Int32),
     one("temperature", "temperature", Float),
     one("top_p", "topP", Float),
-    one("top_k", "topK", Int),
-    one("seed", "seed", Int),
+    one("top_k", "topK", Int32),
+    one("seed", "seed", Int32),
     one("response_mime_type", "responseMimeType", Str),
     one("response_schema", "responseSchema", M(&SCHEMA)),
     RESPONSE_JSON_SCHEMA,
     one("presence_penalty", "presencePenalty", Float),
     one("frequency_penalty", "frequencyPenalty", Float),
     one("response_logprobs", "responseLogprobs", Bool),
-    one("logprobs", "logprobs", Int),
+    one("logprobs", "logprobs", Int32),
     one("enable_enhanced_civic_answers", "enableEnhancedCivicAnswers", Bool),
     many("response_modalities", "responseModalities", E(&MODALITY)),
     one("speech_config", "speechConfig", Json),
@@ -199,7 +199,7 @@ message!(GENERATION_CONFIG, "GenerationConfig", [
 ]);
 message!(THINKING_CONFIG, "ThinkingConfig", [
     one("include_thoughts", "includeThoughts", Bool),
-    one("thinking_budget", "thinkingBudget", Int),
+    one("thinking_budget", "thinkingBudget", Int32),
     one("thinking_level", "thinkingLevel", E(&THINKING_LEVEL)),
 ]);
 
@@ -212,7 +212,7 @@ message!(EMBED_CONTENT_REQUEST, "EmbedContentRequest", [
     one("content", "content", M(&CONTENT)),
     one("task_type", "taskType", E(&TASK_TYPE)),
     one("title", "title", Str),
-    one("output_dimensionality", "outputDimensionality", Int),
+    one("output_dimensionality", "outputDimensionality", Int32),
 ]);
 message!(BATCH_EMBED_CONTENTS_REQUEST, "BatchEmbedContentsRequest", [many("requests", "requests", M(&EMBED_CONTENT_REQUEST))]);
 
