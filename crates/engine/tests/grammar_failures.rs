@@ -59,7 +59,7 @@ fn a_grammar_that_breaks_mid_output_fails_the_sequence() {
     let text = text_of(&seen);
     assert!(text.chars().all(|c| c == 'a'), "only text the grammar allows: {text:?}");
     match seen.last() {
-        Some(Event::Failed(EngineError::Internal(e))) => assert!(e.contains("grammar failed"), "{e}"),
+        Some(Event::Failed(EngineError::InvalidConstraint(e))) => assert!(e.contains("grammar failed"), "{e}"),
         other => panic!("the sequence should fail, not end with {other:?} after {} letters", text.len()),
     }
     // The engine is fine afterwards.
@@ -101,3 +101,4 @@ fn a_client_that_leaves_while_its_grammar_compiles_is_forgotten() {
     }
     assert_eq!(counts(), (3, 0, 1), "(cancelled, queued, finished)");
 }
+

@@ -261,7 +261,8 @@ pub fn run(model: &LlamaModel, mut ctx: LlamaContext<'_>, jobs: Receiver<Job>, l
                 Err(e) => {
                     // Never decode on unconstrained: the answer would silently break its schema.
                     tracing::warn!(slot = seq.slot, generated = seq.generated, error = %e, "constrained decoding failed; sequence ended");
-                    seq.done = Some(Err(EngineError::Internal(e.to_string())));
+                    // The grammar's own limits (too complex a schema): the request's fault.
+                    seq.done = Some(Err(EngineError::InvalidConstraint(format!("The schema or grammar could not be enforced to the end of the answer: {e}"))));
                     continue;
                 }
             };

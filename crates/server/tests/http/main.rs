@@ -7,6 +7,7 @@ mod embed;
 mod errors;
 mod generate;
 mod harness;
+mod hardening_schema;
 mod models;
 mod openai;
 mod quota;
