@@ -170,6 +170,9 @@ pub fn describes_object(schema: &Value) -> bool {
 }
 
 #[cfg(test)]
+mod props;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
