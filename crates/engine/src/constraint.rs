@@ -85,10 +85,12 @@ pub fn embed_json_schema(schema: &Value) -> String {
     format!("%json {}", styled_schema(schema))
 }
 
-/// The stack a grammar compiles on. llguidance's compilers recurse (per property, per level);
-/// at the [`crate::schema_limits`] a JSON Schema needs about 2 MiB, as much as a tokio
-/// worker has in all. The reservation is virtual: only the pages a compile touches are used.
-pub const COMPILE_STACK_BYTES: usize = 64 << 20;
+/// The stack a grammar compiles on. llguidance's compilers recurse (per property, per level):
+/// a 7,000-property object needed more than the 2 MiB a tokio worker has. At the
+/// [`crate::schema_limits`] the largest need measured is 223 KiB (tests/schema_limits_cost.rs),
+/// so this leaves room for grammars holding many schemas (one per declared function). The
+/// reservation is virtual: only the pages a compile touches are used.
+pub const COMPILE_STACK_BYTES: usize = 16 << 20;
 
 /// The llguidance grammar of `constraint`, or why gemd will not compile it.
 fn top_level(constraint: &Constraint) -> Result<TopLevelGrammar, String> {

@@ -5,7 +5,7 @@
 //! compilers recurse once per property and per level: a 7,000-property schema overflowed the
 //! 2 MiB stack of the tokio worker that used to compile it, aborting the whole process. The
 //! compile threads have [`COMPILE_STACK_BYTES`] of stack (virtual; measured need at the
-//! limits: about 2 MiB), at most [`COMPILE_THREADS`] grammars compile at once, and the queue
+//! schema limits: at most 223 KiB), at most [`COMPILE_THREADS`] grammars compile at once, and the queue
 //! in front of them is bounded (a full queue is `Overloaded`, as a full engine queue is).
 //! Rejected: `spawn_blocking` (2 MiB stacks too, and up to 512 threads of unbounded CPU work);
 //! compiling on the engine thread (one large schema would stall every running stream).

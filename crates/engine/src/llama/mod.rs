@@ -237,10 +237,7 @@ impl Engine for LlamaEngine {
             Some(_) => self.grammars.submit(job, jobs.clone()),
             None => jobs.send(job).map_err(|_| EngineError::ShuttingDown),
         };
-        sent.map_err(|e| {
-            metrics::sub(&self.counters.queued, 1);
-            e
-        })?;
+        sent.inspect_err(|_| metrics::sub(&self.counters.queued, 1))?;
         Ok(stream)
     }
 

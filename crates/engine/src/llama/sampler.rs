@@ -27,8 +27,8 @@ pub enum Picker {
     /// sequence per step.
     Greedy,
     Chain(LlamaSampler),
-    /// A grammar's mask, then the chain.
-    Guided(Guided),
+    /// A grammar's mask, then the chain (boxed: a matcher is large).
+    Guided(Box<Guided>),
 }
 
 impl Picker {
@@ -59,9 +59,9 @@ pub fn first_max(logits: &[f32]) -> usize {
 pub fn build(params: &SamplingParams, n_vocab: i32, fallback_seed: u32, grammar: Option<Matcher>) -> Picker {
     let Some(matcher) = grammar else { return free(params, n_vocab, fallback_seed) };
     match free(params, n_vocab, fallback_seed) {
-        Picker::Chain(chain) => Picker::Guided(Guided::new(matcher, chain)),
+        Picker::Chain(chain) => Picker::Guided(Box::new(Guided::new(matcher, chain))),
         // The mask leaves the allowed tokens only; greedy picks the first best of them.
-        _ => Picker::Guided(Guided::new(matcher, LlamaSampler::greedy())),
+        _ => Picker::Guided(Box::new(Guided::new(matcher, LlamaSampler::greedy()))),
     }
 }
 
