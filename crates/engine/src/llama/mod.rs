@@ -97,7 +97,9 @@ impl LlamaEngine {
         let (tx, rx) = mpsc::channel::<Job>();
         let (ready_tx, ready_rx) = mpsc::channel::<Result<(), EngineError>>();
         let counters = Arc::new(Counters::default());
-        let grammars = Grammars::start(Arc::clone(&model), Arc::clone(&counters), config.queue_capacity)?;
+        // Room for every job the queue bound admits (it also counts free batch slots), so
+        // the grammar queue never refuses first.
+        let grammars = Grammars::start(Arc::clone(&model), Arc::clone(&counters), config.queue_capacity + config.max_sequences as usize)?;
         let thread_model = Arc::clone(&model);
         let thread_counters = Arc::clone(&counters);
         let cache_slots = if config.prefix_cache_tokens == 0 { 0 } else { config.prefix_cache_entries };
