@@ -85,39 +85,74 @@ pub fn embed_json_schema(schema: &Value) -> String {
     format!("%json {}", styled_schema(schema))
 }
 
-/// The llguidance grammar of `constraint`.
-pub(crate) fn top_level(constraint: &Constraint) -> TopLevelGrammar {
+/// The stack a grammar compiles on. llguidance's compilers recurse (per property, per level):
+/// a 7,000-property object needed more than the 2 MiB a tokio worker has. At the
+/// [`crate::schema_limits`] the largest need measured is 223 KiB (tests/schema_limits_cost.rs),
+/// so this leaves room for grammars holding many schemas (one per declared function). The
+/// reservation is virtual: only the pages a compile touches are used.
+pub const COMPILE_STACK_BYTES: usize = 16 << 20;
+
+/// The llguidance grammar of `constraint`, or why gemd will not compile it.
+fn top_level(constraint: &Constraint) -> Result<TopLevelGrammar, String> {
     match constraint {
-        Constraint::JsonSchema(schema) => TopLevelGrammar::from_json_schema(styled_schema(schema)),
-        Constraint::Lark(text) => TopLevelGrammar::from_lark(text.clone()),
+        Constraint::JsonSchema(schema) => {
+            // Checked here too (the server names the field first): `styled_schema` recurses.
+            crate::schema_limits::check(schema).map_err(|e| format!("the schema {e}"))?;
+            Ok(TopLevelGrammar::from_json_schema(styled_schema(schema)))
+        }
+        Constraint::Lark(text) => Ok(TopLevelGrammar::from_lark(text.clone())),
     }
+}
+
+/// Sets what every gemd grammar compiler shares: no logging (errors go to the client), and
+/// short errors (verbose ones append the whole grammar and parser state).
+pub(crate) fn configure(factory: &mut ParserFactory) {
+    factory.quiet();
+    factory.limits_mut().verbose_errors = false;
 }
 
 /// Compiles `constraint` with `factory`: a matcher at the start of its language, or the
-/// compiler's complaint (first line only; verbose errors append the whole grammar).
+/// compiler's complaint (first line only). The first token mask is computed here too: a
+/// grammar that compiles but admits no output (`{"$ref": "#"}`, a `$ref` cycle) fails its
+/// first mask, and is a request error like any other bad grammar. Deep recursion: run it on
+/// a thread with [`COMPILE_STACK_BYTES`] of stack.
 pub(crate) fn compile(factory: &ParserFactory, constraint: &Constraint) -> Result<Matcher, String> {
     let clean = |e: &str| e.lines().next().unwrap_or(e).trim().to_string();
-    let parser = factory.create_parser(top_level(constraint)).map_err(|e| clean(&e.to_string()))?;
-    let matcher = Matcher::new(Ok(parser));
-    match matcher.get_error() {
-        Some(e) => Err(clean(&e)),
-        None => Ok(matcher),
+    let parser = factory.create_parser(top_level(constraint)?).map_err(|e| clean(&e.to_string()))?;
+    let mut matcher = Matcher::new(Ok(parser));
+    if let Some(e) = matcher.get_error() {
+        return Err(clean(&e));
+    }
+    match matcher.compute_mask() {
+        Ok(mask) if !mask.is_zero() => Ok(matcher),
+        Ok(_) => Err(NO_OUTPUT.into()),
+        Err(e) => {
+            let e = clean(&e.to_string());
+            // llguidance names the empty mask by its stop reason only.
+            Err(if e.ends_with("NoExtensionBias") { NO_OUTPUT.into() } else { e })
+        }
     }
 }
 
+const NO_OUTPUT: &str = "it admits no output at all (is there a $ref cycle that never reaches a value?)";
+
 /// Whether `constraint` compiles, checked against a byte-level vocabulary (no model needed):
-/// the same grammar compiler the engine runs, for tests and early checks.
+/// the same grammar compiler the engine runs, for tests and early checks. CPU work of up to
+/// a second at the schema limits: never call it on an async worker.
 pub fn check(constraint: &Constraint) -> Result<(), String> {
     static FACTORY: OnceLock<Result<ParserFactory, String>> = OnceLock::new();
     let factory = FACTORY
         .get_or_init(|| {
             let mut f = ParserFactory::new_simple(&ApproximateTokEnv::single_byte_env()).map_err(|e| e.to_string())?;
-            f.quiet();
+            configure(&mut f);
             Ok(f)
         })
         .as_ref()
         .map_err(Clone::clone)?;
-    compile(factory, constraint).map(drop)
+    std::thread::scope(|scope| {
+        let compiling = std::thread::Builder::new().stack_size(COMPILE_STACK_BYTES).spawn_scoped(scope, || compile(factory, constraint).map(drop));
+        compiling.map_err(|e| format!("spawning a compile thread: {e}"))?.join().unwrap_or_else(|_| Err("the grammar compiler panicked".into()))
+    })
 }
 
 /// A Lark string literal matching exactly `text`.
@@ -155,6 +190,24 @@ mod tests {
         assert!(check(&Constraint::Lark("start: nowhere".into())).is_err());
         let e = check(&Constraint::JsonSchema(json!({"type": "string", "if": {}}))).unwrap_err();
         assert!(e.contains("if"), "{e}");
+    }
+
+    #[test]
+    fn grammars_without_any_output_are_refused() {
+        let refused = [json!({"$ref": "#"}), json!({"$defs": {"a": {"$ref": "#/$defs/b"}, "b": {"$ref": "#/$defs/a"}}, "$ref": "#/$defs/a"}), json!({"anyOf": [{"$ref": "#"}]})];
+        for schema in refused {
+            let e = check(&Constraint::JsonSchema(schema.clone())).unwrap_err();
+            assert!(e.contains("no output"), "{schema}: {e:?}");
+        }
+        // Recursion with a way out is fine.
+        assert!(check(&Constraint::JsonSchema(json!({"type": "object", "properties": {"next": {"$ref": "#"}}}))).is_ok());
+    }
+
+    #[test]
+    fn oversized_schemas_are_refused_before_compiling() {
+        let deep = (0..100).fold(json!({}), |inner, _| json!({"items": inner}));
+        let e = check(&Constraint::JsonSchema(deep)).unwrap_err();
+        assert!(e.contains("nesting depth"), "{e}");
     }
 
     #[test]

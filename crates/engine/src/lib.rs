@@ -8,6 +8,7 @@ pub mod constraint;
 pub mod embed;
 pub mod gguf;
 pub mod llama;
+pub mod schema_limits;
 pub mod text;
 
 pub use api::{BackendInfo, Constraint, Engine, EngineError, EngineMetrics, Event, EventStream, Finish, PreparedPrompt, SamplingParams, TokenId};

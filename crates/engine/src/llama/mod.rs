@@ -5,6 +5,7 @@
 
 mod config;
 mod grammar;
+mod guided;
 pub mod kernels;
 mod metrics;
 mod parked;
@@ -97,6 +98,9 @@ impl LlamaEngine {
         let (tx, rx) = mpsc::channel::<Job>();
         let (ready_tx, ready_rx) = mpsc::channel::<Result<(), EngineError>>();
         let counters = Arc::new(Counters::default());
+        // Room for every job the queue bound admits (it also counts free batch slots), so
+        // the grammar queue never refuses first.
+        let grammars = Grammars::start(Arc::clone(&model), Arc::clone(&counters), config.queue_capacity + config.max_sequences as usize)?;
         let thread_model = Arc::clone(&model);
         let thread_counters = Arc::clone(&counters);
         let cache_slots = if config.prefix_cache_tokens == 0 { 0 } else { config.prefix_cache_entries };
@@ -114,6 +118,8 @@ impl LlamaEngine {
         let params = context_params(kernels, config.kv_tokens + cache_tokens, config.batch_size, config.max_sequences + cache_slots, config.threads);
         let thread = std::thread::Builder::new()
             .name("gemd-llama".into())
+            // Token masks (llguidance) are computed here, and recurse like the compiler does.
+            .stack_size(crate::constraint::COMPILE_STACK_BYTES)
             .spawn(move || {
                 let ctx = match thread_model.new_context(backend, params) {
                     Ok(ctx) => ctx,
@@ -135,7 +141,7 @@ impl LlamaEngine {
             queue_capacity: config.queue_capacity,
             max_sequences: config.max_sequences as usize,
             thread: Mutex::new(Some(thread)),
-            grammars: Grammars::default(),
+            grammars,
             format,
             controls,
         })
@@ -144,6 +150,8 @@ impl LlamaEngine {
     /// Stops taking work, lets running sequences finish and joins the engine thread.
     pub fn shutdown(&self) {
         self.jobs.lock().expect("jobs lock").take();
+        // Queued grammars still reach the engine thread, which ends once they have.
+        self.grammars.shutdown();
         if let Some(handle) = self.thread.lock().expect("thread lock").take() {
             let _ = handle.join();
         }
@@ -217,8 +225,6 @@ impl Engine for LlamaEngine {
         }
         let room = (limit - prompt.len()) as u32;
         let max_output = params.max_output_tokens.clamp(1, room);
-        // Compiled here, on the caller's thread: a bad grammar fails this request only.
-        let grammar = params.constraint.as_ref().map(|c| self.grammars.matcher(&self.model, c)).transpose()?;
         let guard = self.jobs.lock().expect("jobs lock");
         let Some(jobs) = guard.as_ref() else { return Err(EngineError::ShuttingDown) };
         // The queue bound counts what actually waits: jobs sent but not yet taken into the
@@ -234,10 +240,13 @@ impl Engine for LlamaEngine {
             return Err(EngineError::Overloaded);
         }
         let (events, stream) = unbounded_channel();
-        jobs.send(Job { tokens: prompt.tokens, params, max_output, grammar, events }).map_err(|_| {
-            metrics::sub(&self.counters.queued, 1);
-            EngineError::ShuttingDown
-        })?;
+        let job = Job { tokens: prompt.tokens, params, max_output, grammar: None, events };
+        // A grammar compiles first, on the grammar threads, which then hand the job on.
+        let sent = match job.params.constraint {
+            Some(_) => self.grammars.submit(job, jobs.clone()),
+            None => jobs.send(job).map_err(|_| EngineError::ShuttingDown),
+        };
+        sent.inspect_err(|_| metrics::sub(&self.counters.queued, 1))?;
         Ok(stream)
     }
 

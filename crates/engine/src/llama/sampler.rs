@@ -1,14 +1,15 @@
 //! Builds one request's llama.cpp sampler chain from its `SamplingParams`, in llama.cpp's own
 //! order: penalties, top-k, top-p, temperature, then a seeded draw (or greedy at temperature 0).
-//! A grammar constraint goes first, while the candidates are still the whole vocabulary, so
-//! that top-k and top-p choose among allowed tokens only. A plain greedy request (temperature 0,
-//! no grammar, no penalties) skips the chain: see [`Picker::Greedy`].
+//! A grammar constraint goes first, so that top-k and top-p choose among allowed tokens only:
+//! see [`Guided`]. A plain greedy request (temperature 0, no grammar, no penalties) skips the
+//! chain: see [`Picker::Greedy`].
 
 use llama_cpp_2::context::LlamaContext;
 use llama_cpp_2::sampling::LlamaSampler;
 use llama_cpp_2::token::LlamaToken;
 use llguidance::Matcher;
 
+pub use super::guided::{GrammarFailed, Guided};
 use crate::api::SamplingParams;
 
 /// Defaults when a request leaves a knob unset: the Gemini API's defaults for Gemma models
@@ -26,15 +27,19 @@ pub enum Picker {
     /// sequence per step.
     Greedy,
     Chain(LlamaSampler),
+    /// A grammar's mask, then the chain (boxed: a matcher is large).
+    Guided(Box<Guided>),
 }
 
 impl Picker {
     /// The next token from the logits at batch index `idx`. A chain also records it (a grammar
-    /// advances); nothing may accept it again.
-    pub fn pick(&mut self, ctx: &LlamaContext<'_>, idx: i32) -> LlamaToken {
+    /// advances); nothing may accept it again. Fails only when a grammar does: the sequence
+    /// must end then, since no later token could be checked against it.
+    pub fn pick(&mut self, ctx: &LlamaContext<'_>, idx: i32) -> Result<LlamaToken, GrammarFailed> {
         match self {
-            Picker::Greedy => LlamaToken(first_max(ctx.get_logits_ith(idx)) as i32),
-            Picker::Chain(sampler) => sampler.sample(ctx, idx),
+            Picker::Greedy => Ok(LlamaToken(first_max(ctx.get_logits_ith(idx)) as i32)),
+            Picker::Chain(sampler) => Ok(sampler.sample(ctx, idx)),
+            Picker::Guided(guided) => guided.pick(ctx.get_logits_ith(idx)),
         }
     }
 }
@@ -52,11 +57,17 @@ pub fn first_max(logits: &[f32]) -> usize {
 }
 
 pub fn build(params: &SamplingParams, n_vocab: i32, fallback_seed: u32, grammar: Option<Matcher>) -> Picker {
-    let mut chain = Vec::new();
-    if let Some(matcher) = grammar {
-        // Its `accept` runs inside `sample()`; nothing may accept the token a second time.
-        chain.push(LlamaSampler::from(matcher));
+    let Some(matcher) = grammar else { return free(params, n_vocab, fallback_seed) };
+    match free(params, n_vocab, fallback_seed) {
+        Picker::Chain(chain) => Picker::Guided(Box::new(Guided::new(matcher, chain))),
+        // The mask leaves the allowed tokens only; greedy picks the first best of them.
+        _ => Picker::Guided(Box::new(Guided::new(matcher, LlamaSampler::greedy()))),
     }
+}
+
+/// The picker of an unconstrained request.
+fn free(params: &SamplingParams, n_vocab: i32, fallback_seed: u32) -> Picker {
+    let mut chain = Vec::new();
     let presence = params.presence_penalty.unwrap_or(0.0);
     let frequency = params.frequency_penalty.unwrap_or(0.0);
     if presence != 0.0 || frequency != 0.0 {
@@ -102,5 +113,14 @@ mod tests {
         assert!(matches!(build(&penalised, 16, 1, None), Picker::Chain(_)));
         let sampled = SamplingParams { temperature: Some(0.7), seed: Some(3), ..Default::default() };
         assert!(matches!(build(&sampled, 16, 1, None), Picker::Chain(_)));
+    }
+
+    #[test]
+    fn a_grammar_always_guides() {
+        let grammar = || Some(super::super::guided::tests::matcher("start: \"a\"", Default::default()));
+        let greedy = SamplingParams { temperature: Some(0.0), ..Default::default() };
+        assert!(matches!(build(&greedy, 256, 1, grammar()), Picker::Guided(_)));
+        let sampled = SamplingParams { temperature: Some(0.7), ..Default::default() };
+        assert!(matches!(build(&sampled, 256, 1, grammar()), Picker::Guided(_)));
     }
 }

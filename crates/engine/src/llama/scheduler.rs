@@ -58,7 +58,8 @@ struct Sequence {
     generated: u32,
     /// Index in the current batch whose logits belong to this sequence.
     logits_at: Option<i32>,
-    done: Option<Finish>,
+    /// How it ended: finished, or failed (its grammar broke; see `sampler::Guided`).
+    done: Option<Result<Finish, EngineError>>,
 }
 
 pub struct Limits {
@@ -255,12 +256,21 @@ pub fn run(model: &LlamaModel, mut ctx: LlamaContext<'_>, jobs: Receiver<Job>, l
         let started = Instant::now();
         for seq in active.iter_mut() {
             let Some(idx) = seq.logits_at.take() else { continue };
-            let token = seq.picker.pick(&ctx, idx);
+            let token = match seq.picker.pick(&ctx, idx) {
+                Ok(token) => token,
+                Err(e) => {
+                    // Never decode on unconstrained: the answer would silently break its schema.
+                    tracing::warn!(slot = seq.slot, generated = seq.generated, error = %e, "constrained decoding failed; sequence ended");
+                    // The grammar's own limits (too complex a schema): the request's fault.
+                    seq.done = Some(Err(EngineError::InvalidConstraint(format!("The schema or grammar could not be enforced to the end of the answer: {e}"))));
+                    continue;
+                }
+            };
             add(&counters.generated_tokens, 1);
             if vocab.is_eog(token) || limits.stop_tokens.contains(&token.0) {
                 let rest = seq.text.finish();
                 send_text(seq, rest);
-                seq.done = Some(Finish::Stop);
+                seq.done = Some(Ok(Finish::Stop));
                 continue;
             }
             seq.generated += 1;
@@ -269,14 +279,14 @@ pub fn run(model: &LlamaModel, mut ctx: LlamaContext<'_>, jobs: Receiver<Job>, l
                 Feed::Emit(text) => send_text(seq, text),
                 Feed::Stopped(text) => {
                     send_text(seq, text);
-                    seq.done = Some(Finish::Stop);
+                    seq.done = Some(Ok(Finish::Stop));
                     continue;
                 }
             }
             if seq.generated >= seq.job.max_output {
                 let rest = seq.text.finish();
                 send_text(seq, rest);
-                seq.done = Some(Finish::MaxTokens);
+                seq.done = Some(Ok(Finish::MaxTokens));
             } else {
                 seq.pending = Some(token);
             }
@@ -286,14 +296,23 @@ pub fn run(model: &LlamaModel, mut ctx: LlamaContext<'_>, jobs: Receiver<Job>, l
 
         // 7. Retire finished sequences and free their KV cells.
         active.retain(|seq| {
-            let Some(finish) = seq.done else { return true };
+            let Some(outcome) = &seq.done else { return true };
+            kv_reserved -= seq.job.kv_need();
+            sub(&counters.active, 1);
+            let finish = match outcome {
+                Ok(finish) => *finish,
+                Err(e) => {
+                    let _ = seq.job.events.send(Event::Failed(e.clone()));
+                    clear(&mut ctx, seq.slot);
+                    free_slots.push(seq.slot);
+                    return false;
+                }
+            };
             let _ = seq.job.events.send(Event::Done {
                 finish,
                 prompt_tokens: seq.job.tokens.len() as u32,
                 output_tokens: seq.generated,
             });
-            kv_reserved -= seq.job.kv_need();
-            sub(&counters.active, 1);
             add(&counters.finished, 1);
             let mut in_kv = seq.job.tokens.to_vec();
             in_kv.extend_from_slice(&seq.decoded);

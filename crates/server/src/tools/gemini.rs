@@ -83,7 +83,7 @@ fn declaration(d: &Value, at: &str) -> Result<ToolSpec, ApiError> {
                     Some(format!("{at}.parameters_json_schema")),
                 ));
             }
-            close_objects(schema)
+            close_objects(schema, &format!("{at}.parameters_json_schema"))?
         }
         // No parameters: the function takes none.
         (None, None) => json!({"type": "object", "properties": {}, "additionalProperties": false}),
@@ -115,7 +115,7 @@ fn answer(cfg: Option<&GenerationConfig>) -> Result<Answer, ApiError> {
             return Err(ApiError::invalid("response_schema and response_json_schema cannot both be set.", Some("generation_config.response_json_schema".into())));
         }
         (Some(s), None) => Some(from_gemini(s, "generation_config.response_schema")?),
-        (None, Some(s)) => Some(close_objects(s)),
+        (None, Some(s)) => Some(close_objects(s, "generation_config.response_json_schema")?),
         (None, None) => None,
     };
     match mime {

@@ -55,7 +55,7 @@ fn tool(t: &Value, i: usize) -> Result<ToolSpec, ApiError> {
     check_function_name(name, &format!("{at}.function.name"))?;
     let parameters = match f.get("parameters") {
         None | Some(Value::Null) => json!({"type": "object", "properties": {}, "additionalProperties": false}),
-        Some(p) if describes_object(p) => close_objects(p),
+        Some(p) if describes_object(p) => close_objects(p, &format!("{at}.function.parameters"))?,
         Some(_) => {
             return Err(ApiError::invalid(format!("The parameters of function \"{name}\" must describe an object (\"type\": \"object\")."), Some(format!("{at}.function.parameters"))));
         }
@@ -79,7 +79,7 @@ fn answer(format: Option<&ResponseFormat>) -> Result<Answer, ApiError> {
             let schema = format.json_schema.as_ref().and_then(|j| j.get("schema")).ok_or_else(|| {
                 ApiError::invalid("response_format \"json_schema\" needs json_schema.schema.", Some("response_format.json_schema.schema".into()))
             })?;
-            Ok(Answer::Json(close_objects(schema)))
+            Ok(Answer::Json(close_objects(schema, "response_format.json_schema.schema")?))
         }
         kind => Err(ApiError::invalid(format!("response_format type \"{kind}\" is not supported; use \"text\", \"json_object\" or \"json_schema\"."), Some("response_format.type".into()))),
     }

@@ -3,8 +3,10 @@
 //! compiler reads; and the one rule gemd adds to real JSON Schemas (`parametersJsonSchema`,
 //! `responseJsonSchema`, OpenAI `parameters`): objects are closed (`additionalProperties:
 //! false`) unless the schema says otherwise, because a constrained model otherwise pads
-//! objects with invented keys.
+//! objects with invented keys. Both entry points first hold the schema to gemd's size limits
+//! ([`gemd_engine::schema_limits`]), before anything here recurses into it.
 
+use gemd_engine::schema_limits;
 use serde_json::{json, Map, Value};
 
 use crate::error::ApiError;
@@ -14,6 +16,16 @@ const ENFORCED_FORMATS: &[&str] = &["date-time", "date", "time", "duration", "em
 
 /// Converts a Gemini Schema at request path `at` (for errors) into JSON Schema.
 pub fn from_gemini(schema: &Value, at: &str) -> Result<Value, ApiError> {
+    within_limits(schema, at)?;
+    convert(schema, at)
+}
+
+/// A 400 naming `at` if `schema` is larger than gemd compiles.
+fn within_limits(schema: &Value, at: &str) -> Result<(), ApiError> {
+    schema_limits::check(schema).map_err(|e| ApiError::invalid(format!("The schema at {at} {e}."), Some(at.to_string())))
+}
+
+fn convert(schema: &Value, at: &str) -> Result<Value, ApiError> {
     let Some(s) = schema.as_object() else {
         return Err(ApiError::invalid(format!("{at} must be a Schema object."), Some(at.to_string())));
     };
@@ -41,7 +53,7 @@ pub fn from_gemini(schema: &Value, at: &str) -> Result<Value, ApiError> {
         out.insert("enum".into(), enum_values(values, kind.as_deref(), &format!("{at}.enum"))?);
     }
     if let Some(items) = s.get("items") {
-        out.insert("items".into(), from_gemini(items, &format!("{at}.items"))?);
+        out.insert("items".into(), convert(items, &format!("{at}.items"))?);
     }
     if let Some(props) = s.get("properties").and_then(Value::as_object) {
         let order: Vec<&str> = s.get("propertyOrdering").and_then(Value::as_array).map(|o| o.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
@@ -49,7 +61,7 @@ pub fn from_gemini(schema: &Value, at: &str) -> Result<Value, ApiError> {
         // Listed properties first, in the listed order; the rest as sent.
         for name in order.iter().copied().chain(props.keys().map(String::as_str)) {
             if let (Some(p), false) = (props.get(name), converted.contains_key(name)) {
-                converted.insert(name.to_string(), from_gemini(p, &format!("{at}.properties[{name}]"))?);
+                converted.insert(name.to_string(), convert(p, &format!("{at}.properties[{name}]"))?);
             }
         }
         out.insert("properties".into(), Value::Object(converted));
@@ -61,7 +73,7 @@ pub fn from_gemini(schema: &Value, at: &str) -> Result<Value, ApiError> {
         out.insert("additionalProperties".into(), json!(false));
     }
     if let Some(any) = s.get("anyOf").and_then(Value::as_array) {
-        let alternatives = any.iter().enumerate().map(|(i, a)| from_gemini(a, &format!("{at}.any_of[{i}]"))).collect::<Result<Vec<_>, _>>()?;
+        let alternatives = any.iter().enumerate().map(|(i, a)| convert(a, &format!("{at}.any_of[{i}]"))).collect::<Result<Vec<_>, _>>()?;
         out.insert("anyOf".into(), Value::Array(alternatives));
     }
     let out = Value::Object(out);
@@ -114,9 +126,15 @@ fn is_object_schema(s: &Map<String, Value>) -> bool {
         }
 }
 
-/// `schema` with every object closed unless it says what extra keys may hold, and the
-/// non-standard `propertyOrdering` applied to `properties`.
-pub fn close_objects(schema: &Value) -> Value {
+/// `schema` (a JSON Schema at request path `at`, for errors) with every object closed unless
+/// it says what extra keys may hold, and the non-standard `propertyOrdering` applied to
+/// `properties`.
+pub fn close_objects(schema: &Value, at: &str) -> Result<Value, ApiError> {
+    within_limits(schema, at)?;
+    Ok(close(schema))
+}
+
+fn close(schema: &Value) -> Value {
     let Value::Object(s) = schema else { return schema.clone() };
     let mut out = Map::new();
     let order: Vec<String> = s.get("propertyOrdering").and_then(Value::as_array).map(|o| o.iter().filter_map(|v| v.as_str().map(String::from)).collect()).unwrap_or_default();
@@ -127,14 +145,14 @@ pub fn close_objects(schema: &Value) -> Value {
                 Value::Object(map) => {
                     let mut names: Vec<&String> = order.iter().filter_map(|n| map.get_key_value(n).map(|(k, _)| k)).collect();
                     names.extend(map.keys().filter(|k| key != "properties" || !order.contains(k)));
-                    Value::Object(names.into_iter().map(|k| (k.clone(), close_objects(&map[k]))).collect())
+                    Value::Object(names.into_iter().map(|k| (k.clone(), close(&map[k]))).collect())
                 }
                 other => other.clone(),
             },
-            "items" | "additionalProperties" | "additionalItems" | "not" => close_objects(value),
+            "items" | "additionalProperties" | "additionalItems" | "not" => close(value),
             "anyOf" | "oneOf" | "allOf" | "prefixItems" => match value {
-                Value::Array(list) => Value::Array(list.iter().map(close_objects).collect()),
-                other => close_objects(other),
+                Value::Array(list) => Value::Array(list.iter().map(close).collect()),
+                other => close(other),
             },
             _ => value.clone(),
         };
@@ -150,6 +168,9 @@ pub fn close_objects(schema: &Value) -> Value {
 pub fn describes_object(schema: &Value) -> bool {
     schema.as_object().is_some_and(is_object_schema)
 }
+
+#[cfg(test)]
+mod props;
 
 #[cfg(test)]
 mod tests {
@@ -186,13 +207,29 @@ mod tests {
     #[test]
     fn json_schemas_are_closed_unless_they_say_otherwise() {
         let s = json!({"type": "object", "properties": {"n": {"type": "object", "properties": {}}, "open": {"type": "object", "additionalProperties": true}}, "$defs": {"d": {"properties": {"x": {}}}}});
-        let c = close_objects(&s);
+        let c = close_objects(&s, "p").unwrap();
         assert_eq!(c["additionalProperties"], false);
         assert_eq!(c["properties"]["n"]["additionalProperties"], false);
         assert_eq!(c["properties"]["open"]["additionalProperties"], true);
         assert_eq!(c["$defs"]["d"]["additionalProperties"], false);
-        let ordered = close_objects(&json!({"properties": {"a": {}, "b": {}}, "propertyOrdering": ["b", "a"]}));
+        let ordered = close_objects(&json!({"properties": {"a": {}, "b": {}}, "propertyOrdering": ["b", "a"]}), "p").unwrap();
         assert_eq!(ordered["properties"].as_object().unwrap().keys().collect::<Vec<_>>(), ["b", "a"]);
         assert!(ordered.get("propertyOrdering").is_none());
+    }
+
+    #[test]
+    fn oversized_schemas_are_refused_naming_their_field() {
+        let deep = (0..100).fold(json!({"type": "STRING"}), |inner, _| json!({"type": "ARRAY", "items": inner}));
+        let field = |e: ApiError| match e {
+            ApiError::InvalidArgument { field, message } => (field.unwrap_or_default(), message),
+            e => panic!("{e:?}"),
+        };
+        let (at, message) = field(from_gemini(&deep, "generation_config.response_schema").unwrap_err());
+        assert_eq!(at, "generation_config.response_schema");
+        assert!(message.contains("nesting depth"), "{message}");
+        let props: Map<String, Value> = (0..schema_limits::MAX_OBJECT_PROPERTIES + 1).map(|i| (format!("p{i}"), json!({}))).collect();
+        let (at, message) = field(close_objects(&json!({"properties": props}), "response_format.json_schema.schema").unwrap_err());
+        assert_eq!(at, "response_format.json_schema.schema");
+        assert!(message.contains("properties"), "{message}");
     }
 }

@@ -9,6 +9,7 @@ mod errors;
 mod generate;
 mod hardening_small;
 mod harness;
+mod hardening_schema;
 mod models;
 mod openai;
 mod quota;
