@@ -87,7 +87,10 @@ impl ApiError {
             ApiError::AlreadyExists(_) => Status::new(Code::AlreadyExists, message),
             ApiError::Engine(e) => match e {
                 EngineError::Overloaded | EngineError::ShuttingDown => Status::new(Code::Unavailable, message),
-                EngineError::PromptTooLong { .. } | EngineError::InvalidConstraint(_) | EngineError::InvalidPrompt(_) => Status::new(Code::InvalidArgument, message),
+                EngineError::PromptTooLong { .. } | EngineError::PromptTooLongAtLeast { .. } | EngineError::InvalidConstraint(_) | EngineError::InvalidPrompt(_) => {
+                    Status::new(Code::InvalidArgument, message)
+                }
+                EngineError::Cancelled => Status::new(Code::Cancelled, message),
                 EngineError::Internal(detail) => {
                     tracing::error!(%detail, "engine failure");
                     Status::new(
