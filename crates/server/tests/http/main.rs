@@ -6,6 +6,7 @@ mod batching;
 mod embed;
 mod errors;
 mod generate;
+mod hardening_tokens;
 mod harness;
 mod models;
 mod openai;
