@@ -4,6 +4,7 @@
 
 mod common;
 
+use common::Rng;
 use gemd_engine::embed::pieces;
 use gemd_engine::embed::{BertEmbedder, BertEmbedderConfig};
 use gemd_engine::Embedder;
@@ -22,16 +23,6 @@ const FRAGMENTS: &[&str] = &[
     "x", "ab", "\u{200b}",
 ];
 
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> usize {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 as usize
-    }
-}
 
 #[test]
 fn counting_in_pieces_equals_counting_whole() {

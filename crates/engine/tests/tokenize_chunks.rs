@@ -3,7 +3,11 @@
 //! with newlines, CJK, emoji, code and runs of spaces; and a prompt stops being tokenised as
 //! soon as it is known to be too long, or once its caller cancelled.
 
+mod common;
+
 use std::path::PathBuf;
+
+use common::Rng;
 
 use gemd_engine::llama::chunked::{TextSplitter, Tokenizing, CHUNK_BYTES};
 use gemd_engine::llama::{backend, LlamaConfig, LlamaEngine};
@@ -35,17 +39,6 @@ const FRAGMENTS: &[&str] = &[
     "<b>", "</b>", "\u{a0}", "…", "—", "ß", "Ωμέγα", "a", "b", "\n\n\n\n\n\n", "#", "##", "==", "->", "=>", "...",
 ];
 
-/// A deterministic xorshift generator (no dependency; same texts every run).
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> usize {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 as usize
-    }
-}
 
 fn random_text(rng: &mut Rng, parts: usize) -> String {
     (0..parts).map(|_| FRAGMENTS[rng.next() % FRAGMENTS.len()]).collect()

@@ -1,5 +1,7 @@
-//! Where the tests of the embedding cut find the pulled model (`./gemd.sh pull`, or
-//! GEMD_TEST_EMBEDDING_MODEL=dir), and texts they read.
+//! What the engine's test binaries share: where the pulled embedding model is (`./gemd.sh
+//! pull`, or GEMD_TEST_EMBEDDING_MODEL=dir), a large document, and a deterministic random
+//! generator for texts. Each binary uses a part of it.
+#![allow(dead_code)]
 
 use std::path::PathBuf;
 
@@ -19,4 +21,16 @@ pub fn embedding_model_dir() -> PathBuf {
 pub fn document(bytes: usize) -> String {
     let paragraph = "The committee reviewed the proposal in detail, and its members agreed that the budget was reasonable.\nFurther work is planned for next year; results will be published.\n";
     paragraph.repeat(bytes / paragraph.len() + 1)
+}
+
+/// A deterministic xorshift generator (no dependency; the same texts every run).
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn next(&mut self) -> usize {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 as usize
+    }
 }
