@@ -1,6 +1,7 @@
 //! The `Engine` trait: what the HTTP layer may ask of a model backend, independent of how the
 //! backend runs (in-process llama.cpp today; upstream servers later).
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use tokio::sync::mpsc;
@@ -24,6 +25,46 @@ impl PreparedPrompt {
 
     pub fn is_empty(&self) -> bool {
         self.tokens.is_empty()
+    }
+}
+
+/// How far one [`Engine::prepare_bounded`] may go: tokenising stops as soon as the prompt is
+/// known to exceed `max_tokens` (it cannot be served, so counting the rest is wasted CPU), or
+/// once `cancel` is set (the client left).
+#[derive(Debug, Clone, Default)]
+pub struct PrepareBounds {
+    pub max_tokens: Option<usize>,
+    pub cancel: CancelFlag,
+}
+
+/// A flag the async side sets and blocking work polls between bounded steps.
+#[derive(Debug, Clone, Default)]
+pub struct CancelFlag(Arc<AtomicBool>);
+
+impl CancelFlag {
+    pub fn cancel(&self) {
+        self.0.store(true, Ordering::Release);
+    }
+
+    pub fn is_cancelled(&self) -> bool {
+        self.0.load(Ordering::Acquire)
+    }
+
+    /// Sets the flag when dropped: held by the future that awaits the blocking work, so the
+    /// work stops when that future is dropped (an axum handler is dropped when its client
+    /// disconnects), as `spawn_blocking` itself never cancels.
+    pub fn cancel_on_drop(&self) -> CancelOnDrop {
+        CancelOnDrop(self.clone())
+    }
+}
+
+/// See [`CancelFlag::cancel_on_drop`].
+#[derive(Debug)]
+pub struct CancelOnDrop(CancelFlag);
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        self.0.cancel();
     }
 }
 
@@ -95,6 +136,13 @@ pub enum EngineError {
     Overloaded,
     #[error("The input token count ({tokens}) exceeds the maximum number of tokens allowed ({limit}).")]
     PromptTooLong { tokens: usize, limit: usize },
+    /// Tokenising stopped once the count passed the limit (or the text's length alone proved
+    /// it would): `tokens` is a lower bound, not the count.
+    #[error("The input token count (at least {tokens}) exceeds the maximum number of tokens allowed ({limit}).")]
+    PromptTooLongAtLeast { tokens: usize, limit: usize },
+    /// The caller gave up (its client left) before the work finished.
+    #[error("The request was cancelled.")]
+    Cancelled,
     #[error("The engine is shutting down.")]
     ShuttingDown,
     /// The chat template refused the conversation (`raise_exception`, e.g. roles that do not
@@ -119,6 +167,20 @@ pub trait Engine: Send + Sync + 'static {
 
     /// Renders the chat with the model's chat template and tokenises it.
     fn prepare(&self, prompt: &ChatPrompt) -> Result<PreparedPrompt, EngineError>;
+
+    /// [`Engine::prepare`] within `bounds`: `PromptTooLong`/`PromptTooLongAtLeast` past
+    /// `max_tokens`, `Cancelled` once `cancel` is set. A backend whose tokenisation is costly
+    /// checks both as it goes; this default (for cheap ones) checks them around `prepare`.
+    fn prepare_bounded(&self, prompt: &ChatPrompt, bounds: &PrepareBounds) -> Result<PreparedPrompt, EngineError> {
+        if bounds.cancel.is_cancelled() {
+            return Err(EngineError::Cancelled);
+        }
+        let prepared = self.prepare(prompt)?;
+        match bounds.max_tokens {
+            Some(limit) if prepared.len() > limit => Err(EngineError::PromptTooLong { tokens: prepared.len(), limit }),
+            _ => Ok(prepared),
+        }
+    }
 
     /// Starts generating; events arrive on the returned stream.
     fn generate(&self, prompt: PreparedPrompt, params: SamplingParams) -> Result<EventStream, EngineError>;
@@ -149,4 +211,8 @@ pub struct EngineMetrics {
     pub sample_micros_total: u64,
     /// Time copying cached prompt prefixes for reuse.
     pub prefix_copy_micros_total: u64,
+    /// Bounded pieces of prompt text tokenised, and tokenisations stopped early (cancelled,
+    /// or past their limit): the work a prompt costs, and proof that stopping stops it.
+    pub tokenizer_chunks_total: u64,
+    pub tokenizations_stopped_total: u64,
 }

@@ -4,23 +4,14 @@
 //! checked too) must be matched with cosine ≥ 0.999, in one batch and one by one. Needs the
 //! pulled model (`./gemd.sh pull`, or GEMD_TEST_EMBEDDING_MODEL=dir).
 
+mod common;
+
 use std::path::PathBuf;
 
 use gemd_engine::embed::{cosine, BertEmbedder, BertEmbedderConfig};
 use gemd_engine::Embedder;
 use serde_json::Value;
 
-fn model_dir() -> PathBuf {
-    if let Some(p) = std::env::var_os("GEMD_TEST_EMBEDDING_MODEL") {
-        return p.into();
-    }
-    let home = std::env::var_os("GEMD_HOME")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").expect("HOME")).join(".cache/gemd"));
-    let dir = home.join("models/all-minilm-l6-v2");
-    assert!(dir.is_dir(), "the embedding model is missing at {}: run `./gemd.sh pull` or set GEMD_TEST_EMBEDDING_MODEL", dir.display());
-    dir
-}
 
 fn reference() -> Value {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/embeddings/minilm-reference.json");
@@ -29,7 +20,7 @@ fn reference() -> Value {
 
 #[test]
 fn vectors_match_sentence_transformers() {
-    let embedder = BertEmbedder::load(BertEmbedderConfig::new(model_dir())).expect("model loads");
+    let embedder = BertEmbedder::load(BertEmbedderConfig::new(common::embedding_model_dir())).expect("model loads");
     assert!(!embedder.weights_loaded(), "the weights wait for the first embedding call");
     let reference = reference();
     assert_eq!(embedder.dimension(), 384);
@@ -57,7 +48,7 @@ fn vectors_match_sentence_transformers() {
 /// The weights load lazily, but a broken weights file still fails at start-up.
 #[test]
 fn a_broken_weights_file_fails_at_load() {
-    let src = model_dir();
+    let src = common::embedding_model_dir();
     let dir = std::env::temp_dir().join(format!("gemd-broken-embedder-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     for f in ["config.json", "tokenizer.json"] {

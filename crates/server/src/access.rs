@@ -12,7 +12,7 @@ use gemd_store::{Refusal, Store, Tier, UsageRow};
 use crate::auth::KeyRing;
 use crate::error::ApiError;
 use crate::quota_error::QuotaSurface;
-use crate::quota_table::QuotaTable;
+use crate::quota_table::{QuotaTable, COUNT_TOKENS_SUFFIX};
 
 /// The project every static key belongs to.
 pub const DEFAULT_PROJECT: &str = "default";
@@ -92,6 +92,30 @@ impl Access {
     /// input; gemd counts one request and every input's tokens.
     pub async fn admit_embedding(self: &Arc<Self>, caller: &Caller, model: &str, tokens: u64) -> Result<Ticket, ApiError> {
         self.admit_on(QuotaSurface::Embed, caller, model, tokens).await
+    }
+
+    /// Admits one `countTokens` call on `model` against that model's own counting bucket
+    /// (`QuotaTable::count_tokens_limits`, kept apart from generate's under the key
+    /// `{model}:countTokens`), or refuses it with the 429 of the `count_tokens` metrics.
+    /// Nothing is written to the usage ledger: counting is not billed.
+    pub async fn admit_count_tokens(&self, caller: &Caller, model: &str) -> Result<(), ApiError> {
+        let limits = self.quotas.count_tokens_limits(caller.tier, model);
+        let bucket = format!("{model}{COUNT_TOKENS_SUFFIX}");
+        match self.limiter.check_and_take(&caller.project_id, &bucket, limits, 0).await {
+            Ok(Decision::Allowed) => Ok(()),
+            Ok(Decision::Denied(violations)) => {
+                self.remember_refusal(caller, &bucket, &violations);
+                Err(ApiError::QuotaExceeded { surface: QuotaSurface::CountTokens, model: model.to_string(), paid: !caller.tier.is_free(), violations })
+            }
+            Err(QuotaError::Unavailable(e)) if self.fail_open => {
+                tracing::warn!(error = %e, "quota backend unreachable; admitting (fail-open)");
+                Ok(())
+            }
+            Err(QuotaError::Unavailable(e)) => {
+                tracing::error!(error = %e, "quota backend unreachable; refusing");
+                Err(ApiError::Unavailable("The service is currently unavailable.".into()))
+            }
+        }
     }
 
     async fn admit_on(self: &Arc<Self>, surface: QuotaSurface, caller: &Caller, model: &str, tokens: u64) -> Result<Ticket, ApiError> {

@@ -110,7 +110,14 @@ impl EmbeddingServed {
     /// tokens counted (each text's, capped at the model's limit, as it is truncated).
     pub async fn embed(&self, access: &Arc<Access>, caller: &Caller, texts: Vec<String>) -> Result<(Vec<Vec<f32>>, u32), ApiError> {
         let limit = self.input_token_limit() as usize;
-        let tokens: usize = self.count_tokens(texts.clone()).await?.into_iter().map(|n| n.min(limit)).sum();
+        // Each text's tokens up to the limit, reading no further: a 10 MB input costs what
+        // its first `limit` tokens cost.
+        let embedder = self.embedder.clone();
+        let (texts, tokens) = blocking(move || {
+            let tokens = texts.iter().map(|t| embedder.count_tokens_capped(t, limit)).sum::<Result<usize, _>>()?;
+            Ok((texts, tokens))
+        })
+        .await?;
         let mut ticket = access.admit_embedding(caller, &self.spec.id, tokens as u64).await?;
         let embedder = self.embedder.clone();
         match blocking(move || embedder.embed(&texts)).await {
@@ -146,7 +153,8 @@ impl EmbeddingServed {
         }
     }
 
-    /// Tokens of each text (special markers included, before truncation).
+    /// Tokens of each text (special markers included, before truncation), in memory bounded
+    /// by a piece of text, however long the text.
     pub async fn count_tokens(&self, texts: Vec<String>) -> Result<Vec<usize>, ApiError> {
         let embedder = self.embedder.clone();
         blocking(move || texts.iter().map(|t| embedder.count_tokens(t)).collect()).await

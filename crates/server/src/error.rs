@@ -91,7 +91,10 @@ impl ApiError {
             ApiError::SignInThrottled { .. } => Status::new(Code::ResourceExhausted, message),
             ApiError::Engine(e) => match e {
                 EngineError::Overloaded | EngineError::ShuttingDown => Status::new(Code::Unavailable, message),
-                EngineError::PromptTooLong { .. } | EngineError::InvalidConstraint(_) | EngineError::InvalidPrompt(_) => Status::new(Code::InvalidArgument, message),
+                EngineError::PromptTooLong { .. } | EngineError::PromptTooLongAtLeast { .. } | EngineError::InvalidConstraint(_) | EngineError::InvalidPrompt(_) => {
+                    Status::new(Code::InvalidArgument, message)
+                }
+                EngineError::Cancelled => Status::new(Code::Cancelled, message),
                 EngineError::Internal(detail) => {
                     tracing::error!(%detail, "engine failure");
                     Status::new(

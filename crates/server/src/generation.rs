@@ -12,7 +12,7 @@ use axum::body::{Body, Bytes};
 use axum::http::{header, HeaderName, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use futures::stream;
-use gemd_engine::{ChatPrompt, EngineError, Event, EventStream, Finish, PreparedPrompt, SamplingParams, ToolSyntax};
+use gemd_engine::{ChatPrompt, EngineError, Event, EventStream, Finish, PrepareBounds, PreparedPrompt, SamplingParams, ToolSyntax};
 use gemd_wire::gemini::GenerationConfig;
 use rand::distributions::Alphanumeric;
 use rand::Rng;
@@ -71,10 +71,15 @@ pub fn output_cap(requested: Option<i64>, served: &Served, field: &str) -> Resul
     Ok(u32::try_from(n).unwrap_or(u32::MAX).min(writable))
 }
 
-/// Renders and tokenises off the async workers (a long prompt is real CPU work).
-pub async fn tokenize(served: &Served, chat: ChatPrompt) -> Result<PreparedPrompt, ApiError> {
+/// Renders and tokenises off the async workers (a long prompt is real CPU work). A prompt
+/// over `max_tokens` is refused as soon as that is known, not after tokenising all of it;
+/// and if this future is dropped (axum drops a handler whose client disconnected), the
+/// blocking work stops within one piece of text instead of running to the end.
+pub async fn tokenize(served: &Served, chat: ChatPrompt, max_tokens: Option<usize>) -> Result<PreparedPrompt, ApiError> {
+    let bounds = PrepareBounds { max_tokens, ..Default::default() };
+    let _stop_when_dropped = bounds.cancel.cancel_on_drop();
     let engine = served.engine.clone();
-    let prompt = tokio::task::spawn_blocking(move || engine.prepare(&chat))
+    let prompt = tokio::task::spawn_blocking(move || engine.prepare_bounded(&chat, &bounds))
         .await
         .map_err(|e| ApiError::Engine(EngineError::Internal(format!("tokeniser task: {e}"))))??;
     Ok(prompt)
@@ -100,11 +105,7 @@ pub struct Started {
 pub async fn start(served: &Served, chat: ChatPrompt, mut params: SamplingParams, plan: &Plan, access: &Arc<Access>, caller: &Caller) -> Result<Started, ApiError> {
     let syntax = served.engine.chat_format().tool_syntax();
     params.constraint = plan.constraint(syntax);
-    let prompt = tokenize(served, plan.prompt(chat)).await?;
-    let limit = served.input_token_limit() as usize;
-    if prompt.len() > limit {
-        return Err(EngineError::PromptTooLong { tokens: prompt.len(), limit }.into());
-    }
+    let prompt = tokenize(served, plan.prompt(chat), Some(served.input_token_limit() as usize)).await?;
     let prompt_tokens = prompt.len() as u32;
     let mut ticket = access.admit(caller, &served.spec.id, prompt_tokens as u64).await?;
     let events = match served.engine.generate(prompt, params) {

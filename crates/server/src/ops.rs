@@ -37,6 +37,8 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
             ("gemd_engine_prefix_cache_hits_total", m.prefix_cache_hits_total),
             ("gemd_engine_prefix_tokens_reused_total", m.prefix_tokens_reused_total),
             ("gemd_engine_batch_tokens_total", m.batch_tokens_total),
+            ("gemd_engine_tokenizer_chunks_total", m.tokenizer_chunks_total),
+            ("gemd_engine_tokenizations_stopped_total", m.tokenizations_stopped_total),
         ] {
             let _ = writeln!(out, "{name}{{backend=\"{b}\"}} {value}");
         }

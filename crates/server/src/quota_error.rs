@@ -2,8 +2,9 @@
 //! metric, then Help, QuotaFailure (one violation per metric, with quotaId and dimensions)
 //! and RetryInfo (whole seconds; the message keeps the fraction).
 //!
-//! Embedding requests are limited the same way under `embed_content` metric names
-//! (UNCONFIRMED: the wire reference only shows generate bodies; these follow their pattern).
+//! Embedding requests are limited the same way under `embed_content` metric names, and
+//! `countTokens` under `count_tokens` ones (UNCONFIRMED: the wire reference only shows
+//! generate bodies; these follow their pattern).
 
 use gemd_quota::{Metric, Violation};
 use gemd_wire::rpc::{self, Code, Status};
@@ -16,6 +17,7 @@ const RATE_LIMITS_URL: &str = "https://ai.google.dev/gemini-api/docs/rate-limits
 pub enum QuotaSurface {
     Generate,
     Embed,
+    CountTokens,
 }
 
 /// `quotaMetric` and `quotaId` of one violated limit. Paid-tier names drop the free-tier
@@ -24,12 +26,14 @@ fn names(surface: QuotaSurface, metric: Metric, paid: bool) -> (String, String) 
     let (family, verb) = match surface {
         QuotaSurface::Generate => ("generate_content", "Generate"),
         QuotaSurface::Embed => ("embed_content", "EmbedContent"),
+        QuotaSurface::CountTokens => ("count_tokens", "CountTokens"),
     };
     let (unit, id) = match (surface, metric) {
         (_, Metric::RequestsPerMinute) => ("requests", format!("{verb}RequestsPerMinutePerProjectPerModel")),
         (_, Metric::RequestsPerDay) => ("requests", format!("{verb}RequestsPerDayPerProjectPerModel")),
         (QuotaSurface::Generate, Metric::InputTokensPerMinute) => ("input_token_count", "GenerateContentInputTokensPerModelPerMinute".to_string()),
         (QuotaSurface::Embed, Metric::InputTokensPerMinute) => ("input_token_count", "EmbedContentInputTokensPerModelPerMinute".to_string()),
+        (QuotaSurface::CountTokens, Metric::InputTokensPerMinute) => ("input_token_count", "CountTokensInputTokensPerModelPerMinute".to_string()),
     };
     let tier = if paid { "paid_tier" } else { "free_tier" };
     let id = if paid { id } else { format!("{id}-FreeTier") };

@@ -18,7 +18,19 @@ fn lim(rpm: u64, tpm: u64, rpd: Option<u64>) -> Limits {
 #[derive(Debug, Clone)]
 pub struct QuotaTable {
     tiers: BTreeMap<Tier, BTreeMap<String, Limits>>,
+    /// `countTokens`' limits for a model its tier does not list as `{model}:countTokens`.
+    count_tokens: Limits,
 }
+
+/// The suffix of a `countTokens` entry's key: `[quota.free."gemini-2.5-flash:countTokens"]`.
+pub const COUNT_TOKENS_SUFFIX: &str = ":countTokens";
+
+/// `countTokens` on every model and tier unless configured: its own per-project, per-model
+/// bucket of 3,000 requests a minute. UNCONFIRMED: the spec says only that countTokens is not
+/// billed and is not among the free tier's quota ids; Vertex AI documents 3,000 RPM for its
+/// CountTokens API. Its own bucket, so counting never uses up generate quota; a bucket at
+/// all, so counting (CPU linear in up to a body of text) is not free and unbounded.
+const COUNT_TOKENS_DEFAULT: Limits = Limits { rpm: Some(3_000), tpm: None, rpd: None };
 
 impl Default for QuotaTable {
     fn default() -> Self {
@@ -52,14 +64,14 @@ impl Default for QuotaTable {
         for (tier, scale) in [(Tier::Tier1, 1), (Tier::Tier2, 5), (Tier::Tier3, 25)] {
             tiers.insert(tier, paid(scale).into_iter().map(|(m, l)| (m.to_string(), l)).collect());
         }
-        QuotaTable { tiers }
+        QuotaTable { tiers, count_tokens: COUNT_TOKENS_DEFAULT }
     }
 }
 
 impl QuotaTable {
     /// No limits at all (for tests of other features).
     pub fn unlimited() -> Self {
-        QuotaTable { tiers: BTreeMap::new() }
+        QuotaTable { tiers: BTreeMap::new(), count_tokens: Limits::default() }
     }
 
     /// The limits of `model` for a project on `tier` (unlimited when not listed).
@@ -67,7 +79,16 @@ impl QuotaTable {
         self.tiers.get(&tier).and_then(|t| t.get(model)).copied().unwrap_or_default()
     }
 
-    /// Sets (or replaces) one model's limits on one tier.
+    /// The limits of `countTokens` on `model` for a project on `tier`: the entry
+    /// `{model}:countTokens` if the tier has one, else the table's default for counting. Only
+    /// `rpm` and `rpd` bind (a count's tokens are not known before it is counted).
+    pub fn count_tokens_limits(&self, tier: Tier, model: &str) -> Limits {
+        let key = format!("{model}{COUNT_TOKENS_SUFFIX}");
+        self.tiers.get(&tier).and_then(|t| t.get(&key)).copied().unwrap_or(self.count_tokens)
+    }
+
+    /// Sets (or replaces) one model's limits on one tier (`{model}:countTokens` sets its
+    /// `countTokens` limits).
     pub fn set(&mut self, tier: Tier, model: &str, limits: Limits) {
         self.tiers.entry(tier).or_default().insert(model.to_string(), limits);
     }
@@ -92,5 +113,16 @@ mod tests {
         assert!(t.limits(Tier::Tier1, "gemini-3-pro-preview").rpm.unwrap() > 0);
         assert!(t.limits(Tier::Tier1, "gemini-2.5-flash").rpm.unwrap() > 15);
         assert_eq!(t.limits(Tier::Free, "my-own-model"), Limits::default(), "unlisted: unlimited");
+    }
+
+    #[test]
+    fn count_tokens_has_its_own_limits() {
+        let mut t = QuotaTable::default();
+        assert_eq!(t.count_tokens_limits(Tier::Free, "gemini-2.5-flash"), COUNT_TOKENS_DEFAULT);
+        assert_eq!(t.count_tokens_limits(Tier::Tier3, "my-own-model"), COUNT_TOKENS_DEFAULT);
+        t.set(Tier::Free, "gemini-2.5-flash:countTokens", Limits { rpm: Some(2), tpm: None, rpd: None });
+        assert_eq!(t.count_tokens_limits(Tier::Free, "gemini-2.5-flash").rpm, Some(2));
+        assert_eq!(t.limits(Tier::Free, "gemini-2.5-flash").rpm, Some(15), "generate limits unchanged");
+        assert_eq!(QuotaTable::unlimited().count_tokens_limits(Tier::Free, "gemini-2.5-flash"), Limits::default());
     }
 }

@@ -15,8 +15,9 @@ use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
 use candle_transformers::models::bert::{BertModel, Config};
 use serde_json::Value;
-use tokenizers::{Tokenizer, TruncationParams};
+use tokenizers::{PostProcessor, Tokenizer, TruncationParams};
 
+use super::pieces::{self, PIECE_BYTES};
 use super::{l2_normalize, plan, Embedder};
 use crate::api::EngineError;
 
@@ -46,8 +47,10 @@ pub struct BertEmbedder {
     model: OnceLock<BertModel>,
     /// Truncates to `max_tokens`; used for embedding.
     tokenizer: Tokenizer,
-    /// The same tokenizer without truncation; used for counting.
+    /// The same tokenizer without truncation; used for counting and cutting.
     counter: Tokenizer,
+    /// Markers the post-processor adds to one sequence (`[CLS]`, `[SEP]`).
+    markers: usize,
     dimension: usize,
     max_tokens: usize,
     config: BertEmbedderConfig,
@@ -87,6 +90,7 @@ impl BertEmbedder {
             .with_truncation(Some(TruncationParams { max_length: max_tokens, ..Default::default() }))
             .map_err(|e| internal("tokenizer", e))?;
 
+        let markers = counter.get_post_processor().map_or(0, |p| p.added_tokens(false));
         check_safetensors_header(&dir.join("model.safetensors"))?;
         let label = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "bert".into());
         Ok(BertEmbedder {
@@ -96,10 +100,24 @@ impl BertEmbedder {
             model: OnceLock::new(),
             tokenizer,
             counter,
+            markers,
             max_tokens,
             config,
             gate: Mutex::new(()),
         })
+    }
+
+    /// The shortest prefix of `text` (ending between two words) that holds the first
+    /// `max_tokens` tokens, so embedding it truncated reads exactly what embedding all of
+    /// `text` truncated would, without tokenising the rest (see `pieces`).
+    pub fn cut<'t>(&self, text: &'t str) -> Result<&'t str, EngineError> {
+        let mut read = 0;
+        let end = pieces::read(&self.counter, text, PIECE_BYTES, |n| {
+            read += n;
+            read < self.max_tokens
+        })
+        .map_err(|e| internal("tokenising", e))?;
+        Ok(&text[..end])
     }
 
     /// Whether the weights are in memory (after the first embedding call).
@@ -199,14 +217,22 @@ impl Embedder for BertEmbedder {
     }
 
     fn count_tokens(&self, text: &str) -> Result<usize, EngineError> {
-        Ok(self.counter.encode(text, true).map_err(|e| internal("tokenising", e))?.len())
+        self.count_tokens_capped(text, usize::MAX)
+    }
+
+    fn count_tokens_capped(&self, text: &str, cap: usize) -> Result<usize, EngineError> {
+        let mut total = self.markers;
+        pieces::read(&self.counter, text, PIECE_BYTES, |n| {
+            total += n;
+            total < cap
+        })
+        .map_err(|e| internal("tokenising", e))?;
+        Ok(total.min(cap))
     }
 
     fn embed(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, EngineError> {
-        let encodings = self
-            .tokenizer
-            .encode_batch(texts.iter().map(String::as_str).collect::<Vec<_>>(), true)
-            .map_err(|e| internal("tokenising", e))?;
+        let cut = texts.iter().map(|t| self.cut(t)).collect::<Result<Vec<_>, _>>()?;
+        let encodings = self.tokenizer.encode_batch(cut, true).map_err(|e| internal("tokenising", e))?;
         let ids: Vec<&[u32]> = encodings.iter().map(|e| e.get_ids()).collect();
         let lengths: Vec<usize> = ids.iter().map(|s| s.len()).collect();
         let mut out: Vec<Vec<f32>> = vec![Vec::new(); texts.len()];

@@ -13,6 +13,7 @@
 //! sentence-transformers itself tokenises with.
 
 pub mod bert;
+pub mod pieces;
 mod plan;
 
 use crate::api::EngineError;
@@ -36,8 +37,15 @@ pub trait Embedder: Send + Sync + 'static {
     /// How many tokens `text` is, special markers included, before any truncation.
     fn count_tokens(&self, text: &str) -> Result<usize, EngineError>;
 
+    /// `count_tokens(text).min(cap)`, reading no more of `text` than that needs: the tokens
+    /// of an input that reach the model, for quota and usage.
+    fn count_tokens_capped(&self, text: &str, cap: usize) -> Result<usize, EngineError> {
+        Ok(self.count_tokens(text)?.min(cap))
+    }
+
     /// One unit-length vector per text, in order. Implementations batch internally, so a
-    /// request of 100 texts is one or a few forward passes.
+    /// request of 100 texts is one or a few forward passes, and read no more of a text than
+    /// its first `max_tokens` tokens.
     fn embed(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, EngineError>;
 }
 

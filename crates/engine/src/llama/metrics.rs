@@ -25,6 +25,9 @@ pub struct Counters {
     pub sample_micros: AtomicU64,
     /// Time copying cached prefixes into the sequences that reuse them (reuse.rs).
     pub prefix_copy_micros: AtomicU64,
+    /// Prompt text pieces tokenised, and tokenisations stopped early (chunked.rs).
+    pub tokenizer_chunks: AtomicU64,
+    pub tokenizations_stopped: AtomicU64,
 }
 
 impl Counters {
@@ -44,6 +47,8 @@ impl Counters {
             decode_micros_total: self.decode_micros.load(Relaxed),
             sample_micros_total: self.sample_micros.load(Relaxed),
             prefix_copy_micros_total: self.prefix_copy_micros.load(Relaxed),
+            tokenizer_chunks_total: self.tokenizer_chunks.load(Relaxed),
+            tokenizations_stopped_total: self.tokenizations_stopped.load(Relaxed),
         }
     }
 }

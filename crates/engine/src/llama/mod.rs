@@ -3,6 +3,7 @@
 //! batched together in that context. Tokenisation runs on the caller's thread against the
 //! shared, read-only model.
 
+pub mod chunked;
 mod config;
 mod grammar;
 mod guided;
@@ -33,8 +34,9 @@ use metrics::{add, Counters};
 use grammar::Grammars;
 use scheduler::{Job, Limits};
 
-use crate::api::{BackendInfo, Engine, EngineError, EngineMetrics, EventStream, PreparedPrompt, SamplingParams};
+use crate::api::{BackendInfo, Engine, EngineError, EngineMetrics, EventStream, PrepareBounds, PreparedPrompt, SamplingParams};
 use crate::chat::{ChatFormat, ChatPrompt};
+use chunked::TextSplitter;
 use prompt::ControlTokens;
 
 /// llama.cpp's global state: initialised once per process, however many engines exist.
@@ -60,6 +62,7 @@ pub struct LlamaEngine {
     grammars: Grammars,
     format: ChatFormat,
     controls: ControlTokens,
+    splitter: TextSplitter,
 }
 
 impl LlamaEngine {
@@ -90,6 +93,7 @@ impl LlamaEngine {
         let format = chat_format(&model, config.chat_template.as_deref())
             .map_err(|e| EngineError::Internal(format!("the chat template of {}: {e}", config.model_path.display())))?;
         let controls = ControlTokens::of(&model);
+        let splitter = TextSplitter::of(&model, chunked::CHUNK_BYTES);
         // The template's end-of-turn markers end generation as EOS does (llama.cpp's own EOG
         // set misses some, e.g. a ChatML template on a model whose EOS is <|endoftext|>).
         let stop_tokens: Vec<i32> = format.end_of_turn().iter().filter_map(|t| controls.get(t)).collect();
@@ -144,6 +148,7 @@ impl LlamaEngine {
             grammars,
             format,
             controls,
+            splitter,
         })
     }
 
@@ -213,8 +218,17 @@ impl Engine for LlamaEngine {
     }
 
     fn prepare(&self, prompt: &ChatPrompt) -> Result<PreparedPrompt, EngineError> {
-        let tokens = prompt::tokenize(&self.model, &self.controls, &self.format, prompt).map_err(|e| EngineError::InvalidPrompt(e.to_string()))?;
-        Ok(PreparedPrompt { tokens: tokens.into() })
+        self.prepare_bounded(prompt, &PrepareBounds::default())
+    }
+
+    fn prepare_bounded(&self, prompt: &ChatPrompt, bounds: &PrepareBounds) -> Result<PreparedPrompt, EngineError> {
+        let mut chunks = 0;
+        let tokens = prompt::tokenize(&self.model, &self.controls, &self.splitter, &self.format, prompt, bounds, &mut chunks);
+        add(&self.counters.tokenizer_chunks, chunks);
+        if matches!(tokens, Err(EngineError::Cancelled | EngineError::PromptTooLongAtLeast { .. })) {
+            add(&self.counters.tokenizations_stopped, 1);
+        }
+        Ok(PreparedPrompt { tokens: tokens?.into() })
     }
 
     fn generate(&self, prompt: PreparedPrompt, mut params: SamplingParams) -> Result<EventStream, EngineError> {

@@ -3,7 +3,9 @@
 //! their ids; everything else, template text between control tokens and all caller text,
 //! is tokenised as plain text in maximal runs. That is how llama.cpp (and Hugging Face)
 //! tokenise a whole rendered prompt, except that caller text is never searched for control
-//! tokens, so a user who types `<|im_end|>` gets those characters, not the token.
+//! tokens, so a user who types `<|im_end|>` gets those characters, not the token. Plain
+//! text goes to llama.cpp in bounded pieces (chunked.rs), so a prompt known to be too long,
+//! or whose client left, stops early.
 
 use std::collections::HashMap;
 
@@ -11,8 +13,9 @@ use llama_cpp_2::model::LlamaModel;
 use llama_cpp_2::token::LlamaToken;
 use llama_cpp_2::token_type::LlamaTokenAttr;
 
-use crate::api::TokenId;
-use crate::chat::{ChatFormat, ChatFormatError, Segment};
+use super::chunked::{TextSplitter, Tokenizing};
+use crate::api::{EngineError, PrepareBounds, TokenId};
+use crate::chat::{ChatFormat, Segment};
 
 /// The control tokens of a vocabulary, by their text.
 pub struct ControlTokens {
@@ -98,23 +101,57 @@ pub fn units(segments: &[Segment], controls: &ControlTokens) -> Vec<Unit> {
     out
 }
 
-/// Renders and tokenises `prompt` with `format`. BOS is added when the vocabulary asks for
-/// it and the template did not write it already.
-pub fn tokenize(model: &LlamaModel, controls: &ControlTokens, format: &ChatFormat, prompt: &crate::chat::ChatPrompt) -> Result<Vec<TokenId>, ChatFormatError> {
-    let units = units(&format.render(prompt)?, controls);
-    let vocab = model.vocab();
-    let bos = vocab.bos().0;
-    let mut tokens = Vec::new();
-    if vocab.should_add_bos() && units.first() != Some(&Unit::Token(bos)) {
-        tokens.push(bos);
-    }
-    for unit in units {
-        match unit {
-            Unit::Token(id) => tokens.push(id),
-            Unit::Text(text) => tokens.extend(vocab.tokenize(text.as_bytes(), false, false).into_iter().map(|t| t.0)),
+/// Renders and tokenises `prompt` with `format` within `bounds` (see chunked.rs); `chunks`
+/// counts the pieces of text handed to llama.cpp, also when tokenising stops early. BOS is
+/// added when the vocabulary asks for it and the template did not write it already.
+pub fn tokenize(
+    model: &LlamaModel,
+    controls: &ControlTokens,
+    splitter: &TextSplitter,
+    format: &ChatFormat,
+    prompt: &crate::chat::ChatPrompt,
+    bounds: &PrepareBounds,
+    chunks: &mut u64,
+) -> Result<Vec<TokenId>, EngineError> {
+    let segments = format.render(prompt).map_err(|e| EngineError::InvalidPrompt(e.to_string()))?;
+    let units = units(&segments, controls);
+    drop(segments);
+    if let (Some(limit), Some(per_token)) = (bounds.max_tokens, splitter.max_token_bytes()) {
+        let at_least = lower_bound(&units, per_token);
+        if at_least > limit {
+            return Err(EngineError::PromptTooLongAtLeast { tokens: at_least, limit });
         }
     }
-    Ok(tokens)
+    let vocab = model.vocab();
+    let bos = vocab.bos().0;
+    let mut run = Tokenizing::new(model, splitter, bounds);
+    if vocab.should_add_bos() && units.first() != Some(&Unit::Token(bos)) {
+        run.push_token(bos);
+    }
+    let mut result = Ok(());
+    for unit in &units {
+        match unit {
+            Unit::Token(id) => run.push_token(*id),
+            Unit::Text(text) => result = run.push_text(text),
+        }
+        if result.is_err() {
+            break;
+        }
+    }
+    *chunks += run.chunks;
+    result.and_then(|()| run.finish())
+}
+
+/// The fewest tokens `units` can be when no token stands for more than `per_token` bytes of
+/// text: refuses a 15 MB prompt by its length, before any of it is tokenised.
+fn lower_bound(units: &[Unit], per_token: usize) -> usize {
+    units
+        .iter()
+        .map(|u| match u {
+            Unit::Token(_) => 1,
+            Unit::Text(t) => t.len().div_ceil(per_token),
+        })
+        .sum()
 }
 
 /// The special-token text of `token` (`<|im_end|>`), empty for none.

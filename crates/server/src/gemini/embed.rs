@@ -32,7 +32,7 @@ pub async fn dispatch(state: &AppState, caller: &Caller, version: &str, model: &
     let resp = match method {
         "embedContent" => embed_content(&served, &bytes, gate).await?,
         "batchEmbedContents" => batch_embed_contents(&served, &bytes, gate).await?,
-        _ => count_tokens(&served, &bytes).await?,
+        _ => count_tokens(&served, &bytes, gate).await?,
     };
     Ok(served.tag(resp))
 }
@@ -123,14 +123,16 @@ fn served_id(served: &EmbeddingServed, name: &str) -> bool {
 }
 
 /// `countTokens` on an embedding model: the tokens each content is, markers included, before
-/// truncation (so a count above `inputTokenLimit` says the input will be truncated).
-async fn count_tokens(served: &EmbeddingServed, bytes: &Bytes) -> Result<Response, ApiError> {
+/// truncation (so a count above `inputTokenLimit` says the input will be truncated), after
+/// admitting the call against the model's `countTokens` bucket.
+async fn count_tokens(served: &EmbeddingServed, bytes: &Bytes, gate: Gate<'_>) -> Result<Response, ApiError> {
     let req = parse_count_tokens(bytes)?;
     let (contents, at) = match &req.generate_content_request {
         Some(inner) => (&inner.contents, "CountTokensRequest.generate_content_request.contents"),
         None => (&req.contents, "CountTokensRequest.contents"),
     };
     let texts = contents.iter().enumerate().map(|(i, c)| texts(served, c, &format!("{at}[{i}]"))).collect::<Result<Vec<_>, _>>()?;
+    gate.access.admit_count_tokens(gate.caller, &served.spec.id).await?;
     let n = served.count_tokens(texts).await?.iter().sum::<usize>() as u32;
     let body = CountTokensResponse { total_tokens: n, prompt_tokens_details: vec![ModalityTokenCount { modality: "TEXT".into(), token_count: n }] };
     Ok(json_response(StatusCode::OK, &body))

@@ -58,7 +58,7 @@ pub async fn handle(state: &AppState, caller: &Caller, version: &str, name: &str
             let framing = if query.wants_sse() { Framing::Sse } else { Framing::JsonArray };
             stream_generate(&served, model_version, &bytes, framing, gate).await?
         }
-        _ => count_tokens(&served, &bytes).await?,
+        _ => count_tokens(&served, &bytes, gate).await?,
     };
     Ok(generation::tag_backend(resp, &served))
 }
@@ -86,7 +86,9 @@ async fn stream_generate(served: &Served, model_version: String, bytes: &Bytes, 
     generation::stream_response(run, writer, framing.content_type()).await
 }
 
-async fn count_tokens(served: &Served, bytes: &Bytes) -> Result<Response, ApiError> {
+/// Counts the prompt's tokens, however many (the body limit bounds them, and tokenising is
+/// linear), after admitting the call against the model's `countTokens` bucket.
+async fn count_tokens(served: &Served, bytes: &Bytes, gate: Gate<'_>) -> Result<Response, ApiError> {
     let req = parse_count_tokens(bytes)?;
     let gen = match req.generate_content_request {
         Some(inner) => inner,
@@ -94,7 +96,9 @@ async fn count_tokens(served: &Served, bytes: &Bytes) -> Result<Response, ApiErr
     };
     // Declared functions are part of what the model reads, so they count.
     let plan = crate::tools::gemini::plan(&gen)?;
-    let prompt = generation::tokenize(served, plan.prompt(chat_prompt(&gen, served)?)).await?;
+    let chat = plan.prompt(chat_prompt(&gen, served)?);
+    gate.access.admit_count_tokens(gate.caller, &served.spec.id).await?;
+    let prompt = generation::tokenize(served, chat, None).await?;
     let n = prompt.len() as u32;
     let body = CountTokensResponse { total_tokens: n, prompt_tokens_details: vec![ModalityTokenCount { modality: "TEXT".into(), token_count: n }] };
     Ok(json_response(StatusCode::OK, &body))

@@ -157,7 +157,16 @@ impl TestServer {
         Self::build(engine, quotas, TEST_OUTPUT_LIMIT).await
     }
 
+    /// `engine` behind a server that reads bodies of up to `body_limit` bytes.
+    pub async fn with_engine_and_body_limit(engine: Arc<dyn Engine>, body_limit: usize) -> Self {
+        Self::build_with(engine, QuotaTable::unlimited(), TEST_OUTPUT_LIMIT, body_limit).await
+    }
+
     async fn build(engine: Arc<dyn Engine>, quotas: QuotaTable, output_limit: u32) -> Self {
+        Self::build_with(engine, quotas, output_limit, TEST_BODY_LIMIT).await
+    }
+
+    async fn build_with(engine: Arc<dyn Engine>, quotas: QuotaTable, output_limit: u32, body_limit: usize) -> Self {
         let specs = builtin_models()
             .into_iter()
             .map(|mut s| {
@@ -172,7 +181,7 @@ impl TestServer {
         let state = AppState {
             catalog: Arc::new(catalog.expect("catalog")),
             access: access.clone(),
-            limits: ServerLimits { max_body_bytes: TEST_BODY_LIMIT },
+            limits: ServerLimits { max_body_bytes: body_limit },
             admin: Arc::new(gemd_server::admin::AdminAuth::new(ADMIN_TOKEN)),
         };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");

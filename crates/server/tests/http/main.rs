@@ -8,6 +8,7 @@ mod embed;
 mod errors;
 mod generate;
 mod hardening_small;
+mod hardening_tokens;
 mod harness;
 mod hardening_schema;
 mod models;
