@@ -41,6 +41,10 @@ pub enum ApiError {
     /// An admin call that would create something that exists.
     #[error("{0}")]
     AlreadyExists(String),
+    /// A refusal at the HTTP level (a wrong method, a body too slow, a rejected extractor):
+    /// its own HTTP status, with the nearest canonical name (see [`crate::envelope`]).
+    #[error("{message}")]
+    Http { code: StatusCode, message: String },
 }
 
 impl From<gemd_store::StoreError> for ApiError {
@@ -85,6 +89,7 @@ impl ApiError {
             ApiError::Unavailable(_) => Status::new(Code::Unavailable, message),
             ApiError::Unauthenticated(_) => Status::new(Code::Unauthenticated, message),
             ApiError::AlreadyExists(_) => Status::new(Code::AlreadyExists, message),
+            ApiError::Http { code, .. } => crate::envelope::status(*code, message),
             ApiError::Engine(e) => match e {
                 EngineError::Overloaded | EngineError::ShuttingDown => Status::new(Code::Unavailable, message),
                 EngineError::PromptTooLong { .. } | EngineError::InvalidConstraint(_) | EngineError::InvalidPrompt(_) => Status::new(Code::InvalidArgument, message),

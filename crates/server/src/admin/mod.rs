@@ -2,6 +2,7 @@
 //! use and a playground. Every call needs the admin credential ([`session::Admin`]); errors
 //! are the same `google.rpc.Status` envelopes as the public API's.
 
+pub mod body;
 mod playground;
 mod projects;
 mod quota;
@@ -39,7 +40,7 @@ struct SignIn {
 }
 
 /// `POST /admin/v1/sessions`: the admin token in the body, a 12-hour session back.
-async fn sign_in(State(state): State<AppState>, bytes: axum::body::Bytes) -> Result<Json<Value>, ApiError> {
+async fn sign_in(State(state): State<AppState>, body::AdminBody(bytes): body::AdminBody) -> Result<Json<Value>, ApiError> {
     let req: SignIn = projects::body(&bytes)?;
     let session = state.admin.sign_in(&req.token, session::now_ms())?;
     Ok(Json(json!({ "session": session.token, "expireTime": views::time(session.expires_at_ms) })))

@@ -6,6 +6,8 @@ mod batching;
 mod embed;
 mod errors;
 mod generate;
+mod hardening_surface;
+mod hardening_transport;
 mod harness;
 mod models;
 mod openai;
