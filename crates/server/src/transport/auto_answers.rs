@@ -6,11 +6,10 @@
 //!
 //! Recognising it is exact, not a guess: it is an error status line followed by nothing but
 //! `content-length: 0` and `date` (at most a `connection` header), written as one whole
-//! head. Every error answer a handler writes is the envelope, JSON with a length (the
-//! `envelope` middleware makes sure of it), and bodies are never at the start of a write
-//! hyper begins with a head... except after a short write, where the rest of a body starts
-//! a write: a body is JSON, SSE or a console file, in which a CR LF pair followed by a
-//! header line cannot occur unescaped, so a body cannot match either.
+//! head. No answer gemd's handlers write looks so: every error of theirs is the envelope,
+//! typed JSON with a length (the `envelope` middleware makes sure of it). Nor can a body:
+//! after a short write the rest of a body may start a write, but bodies are JSON, SSE or
+//! console files, where a CR LF pair followed by a header line cannot occur unescaped.
 //!
 //! Rejected alternative: raising hyper's header limits and checking sizes in a middleware,
 //! which still leaves hyper's bare answer for whatever lies past the raised limits (and for
