@@ -150,6 +150,13 @@ pub struct ServeArgs {
     /// (default 30; a second signal cancels at once).
     #[arg(long, env = "GEMD_DRAIN_SECONDS")]
     pub drain_seconds: Option<u64>,
+    /// Serve the admin API and the console on this `host:port` only, apart from the public
+    /// port (default: on the public port). Keep it on loopback or a private network.
+    #[arg(long, env = "GEMD_ADMIN_LISTEN")]
+    pub admin_listen: Option<String>,
+    /// Connections served at once per listener (default 512); more wait to be accepted.
+    #[arg(long, env = "GEMD_MAX_CONNECTIONS")]
+    pub max_connections: Option<usize>,
     #[command(flatten)]
     pub store: StoreArg,
     #[command(flatten)]

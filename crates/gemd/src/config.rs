@@ -3,9 +3,11 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use anyhow::{bail, Context};
-use gemd_server::{EmbeddingSpec, ModelSpec};
+use gemd_server::cors::DEFAULT_ALLOW_HEADERS;
+use gemd_server::{CorsPolicy, EmbeddingSpec, ModelSpec, ServerLimits};
 use serde::Deserialize;
 
 use crate::chat_template::ChatTemplate;
@@ -19,6 +21,23 @@ pub struct Config {
     #[serde(default)]
     pub api_keys: Vec<String>,
     pub max_body_bytes: Option<usize>,
+    /// Seconds for a request's headers to arrive, from the connection's start or the
+    /// request's first byte (default 20).
+    pub header_timeout_seconds: Option<u64>,
+    /// Seconds for a request's whole body to arrive (default 60), plus one per
+    /// `body_min_bytes_per_second` bytes received (default 65536).
+    pub body_timeout_seconds: Option<u64>,
+    pub body_min_bytes_per_second: Option<u64>,
+    /// Seconds a kept-alive connection may wait for its next request (default 60).
+    pub idle_timeout_seconds: Option<u64>,
+    /// Connections served at once per listener (default 512).
+    pub max_connections: Option<usize>,
+    /// `host:port` to serve the admin API and the console on, and only there (default: on
+    /// the public port).
+    pub admin_listen: Option<String>,
+    /// Which browser origins may call the public API.
+    #[serde(default)]
+    pub cors: CorsSection,
     /// Seconds a shutdown waits for in-flight requests (default 30).
     pub drain_seconds: Option<u64>,
     /// Tier of the default project when it is created (free unless set).
@@ -49,6 +68,18 @@ pub struct Config {
     /// Built-in ids (generative or embedding) to drop.
     #[serde(default)]
     pub remove_models: Vec<String>,
+}
+
+/// `[cors]`: absent keys keep Google's behaviour (any origin, the SDKs' headers).
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CorsSection {
+    /// Exact origins (`https://app.example`), `"*"` for any; `[]` turns CORS off.
+    pub allow_origins: Option<Vec<String>>,
+    /// Request headers a page may send (replaces the default list).
+    pub allow_headers: Option<Vec<String>>,
+    /// How long a browser may cache a preflight answer.
+    pub max_age_seconds: Option<u64>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -137,6 +168,39 @@ impl Config {
             e.model = base.join(&e.model);
         }
         Ok(())
+    }
+
+    /// The server's limits: this file's values over the defaults, `max_connections` from the
+    /// command line over both.
+    pub fn server_limits(&self, max_connections: Option<usize>) -> anyhow::Result<ServerLimits> {
+        let d = ServerLimits::default();
+        let seconds = |key: &str, v: Option<u64>, default: Duration| match v {
+            Some(0) => bail!("`{key}` must be at least 1"),
+            Some(s) => Ok(Duration::from_secs(s)),
+            None => Ok(default),
+        };
+        let max_connections = max_connections.or(self.max_connections).unwrap_or(d.max_connections);
+        if max_connections == 0 {
+            bail!("`max_connections` must be at least 1");
+        }
+        let cors = CorsPolicy::new(
+            self.cors.allow_origins.clone().unwrap_or_else(|| vec!["*".into()]),
+            self.cors.allow_headers.clone().unwrap_or_else(|| DEFAULT_ALLOW_HEADERS.iter().map(|h| h.to_string()).collect()),
+            self.cors.max_age_seconds.map_or(Duration::from_secs(3600), Duration::from_secs),
+        )
+        .context("[cors]")?;
+        Ok(ServerLimits {
+            max_body_bytes: self.max_body_bytes.unwrap_or(d.max_body_bytes),
+            header_timeout: seconds("header_timeout_seconds", self.header_timeout_seconds, d.header_timeout)?,
+            body_timeout: seconds("body_timeout_seconds", self.body_timeout_seconds, d.body_timeout)?,
+            body_min_bytes_per_second: match self.body_min_bytes_per_second {
+                Some(0) => bail!("`body_min_bytes_per_second` must be at least 1"),
+                v => v.unwrap_or(d.body_min_bytes_per_second),
+            },
+            idle_timeout: seconds("idle_timeout_seconds", self.idle_timeout_seconds, d.idle_timeout)?,
+            max_connections,
+            cors,
+        })
     }
 
     /// The built-in quota table with this file's overrides.
@@ -321,6 +385,23 @@ mod tests {
         assert!(c.catalog().is_ok(), "removing an embedding id is a valid removal");
         let bad: Config = toml::from_str("[[embedding_models]]\nid = \"e\"\ntemperature = 1.0").unwrap();
         assert!(bad.embedding_catalog().is_err());
+    }
+
+    #[test]
+    fn server_limits_default_and_can_be_set() {
+        let d = ServerLimits::default();
+        let l = Config::default().server_limits(None).unwrap();
+        assert_eq!((l.header_timeout, l.idle_timeout, l.max_connections), (d.header_timeout, d.idle_timeout, d.max_connections));
+        let c: Config = toml::from_str(
+            "header_timeout_seconds = 5\nbody_timeout_seconds = 7\nidle_timeout_seconds = 9\nmax_connections = 64\nadmin_listen = \"127.0.0.1:8081\"\n[cors]\nallow_origins = []",
+        )
+        .unwrap();
+        let l = c.server_limits(Some(32)).unwrap();
+        assert_eq!((l.header_timeout.as_secs(), l.body_timeout.as_secs(), l.idle_timeout.as_secs()), (5, 7, 9));
+        assert_eq!(l.max_connections, 32, "the command line wins");
+        assert_eq!(c.admin_listen.as_deref(), Some("127.0.0.1:8081"));
+        assert!(toml::from_str::<Config>("idle_timeout_seconds = 0").unwrap().server_limits(None).is_err());
+        assert!(toml::from_str::<Config>("[cors]\nallow_origins = [\"example.com\"]").unwrap().server_limits(None).is_err());
     }
 
     #[test]

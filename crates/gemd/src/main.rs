@@ -27,7 +27,7 @@ use clap::Parser;
 use gemd_engine::embed::{BertEmbedder, BertEmbedderConfig};
 use gemd_engine::llama::LlamaEngine;
 use gemd_engine::{Embedder, Engine};
-use gemd_server::{AppState, Catalog, KeyRing, ServerLimits, DEFAULT_EMBEDDER};
+use gemd_server::{AppState, Catalog, KeyRing, DEFAULT_EMBEDDER};
 
 use cli::{Cli, Command, ServeArgs};
 use config::Config;
@@ -110,6 +110,7 @@ fn serve(args: ServeArgs, home: PathBuf) -> anyhow::Result<()> {
     let database_url = args.store.database_url.or(config.database_url.clone());
     let redis_url = args.redis_url.or(config.redis_url.clone());
     let fail_open = args.quota_fail_open || config.quota_fail_open;
+    let admin_listen = args.admin_listen.or(config.admin_listen.clone()).filter(|a| !a.is_empty());
     let drain = std::time::Duration::from_secs(args.drain_seconds.or(config.drain_seconds).unwrap_or(DEFAULT_DRAIN_SECONDS));
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     let access = runtime.block_on(open_access(database_url.as_deref(), redis_url.as_deref(), &home, &static_keys, default_tier, quotas, fail_open))?;
@@ -128,7 +129,7 @@ fn serve(args: ServeArgs, home: PathBuf) -> anyhow::Result<()> {
     let state = AppState {
         catalog: Arc::new(catalog),
         access: Arc::new(access),
-        limits: ServerLimits { max_body_bytes: config.max_body_bytes.unwrap_or(ServerLimits::default().max_body_bytes) },
+        limits: config.server_limits(args.max_connections)?,
         admin: Arc::new(gemd_server::admin::AdminAuth::new(&admin_token)),
     };
     drop(admin_token);
@@ -139,14 +140,23 @@ fn serve(args: ServeArgs, home: PathBuf) -> anyhow::Result<()> {
         let listener = tokio::net::TcpListener::bind((host.as_str(), port)).await.with_context(|| format!("binding {host}:{port}"))?;
         let addr = listener.local_addr()?;
         tracing::info!("listening on http://{addr}");
-        tracing::info!("console: http://{addr}/ (sign in with the admin token: --admin-token, GEMD_ADMIN_TOKEN or {})", token_file.display());
+        let admin = match &admin_listen {
+            Some(a) => Some(tokio::net::TcpListener::bind(a.as_str()).await.with_context(|| format!("binding the admin listener {a}"))?),
+            None => None,
+        };
+        let console = match &admin {
+            Some(l) => l.local_addr()?,
+            None => addr,
+        };
+        tracing::info!("console and admin API: http://{console}/ (sign in with the admin token: --admin-token, GEMD_ADMIN_TOKEN or {})", token_file.display());
+        let listeners = gemd_server::Listeners { public: listener, admin };
         let mut first = signals.clone();
         let graceful = async move {
             let _ = first.wait_for(|n| *n >= 1).await;
             tracing::info!(deadline_s = drain.as_secs(), "shutdown requested; draining in-flight requests (a second signal cancels them)");
         };
         tokio::select! {
-            served = gemd_server::serve(listener, state, graceful) => {
+            served = gemd_server::serve(listeners, state, graceful) => {
                 served?;
                 tracing::info!("drained in-flight requests; exiting");
             }

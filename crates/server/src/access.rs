@@ -101,41 +101,33 @@ impl Access {
     pub async fn admit_count_tokens(&self, caller: &Caller, model: &str) -> Result<(), ApiError> {
         let limits = self.quotas.count_tokens_limits(caller.tier, model);
         let bucket = format!("{model}{COUNT_TOKENS_SUFFIX}");
-        match self.limiter.check_and_take(&caller.project_id, &bucket, limits, 0).await {
-            Ok(Decision::Allowed) => Ok(()),
+        self.take(QuotaSurface::CountTokens, caller, &bucket, model, limits, 0).await.map(drop)
+    }
+
+    async fn admit_on(self: &Arc<Self>, surface: QuotaSurface, caller: &Caller, model: &str, tokens: u64) -> Result<Ticket, ApiError> {
+        let limits = self.quotas.limits(caller.tier, model);
+        let grant = self.take(surface, caller, model, model, limits, tokens).await?;
+        Ok(Ticket { access: self.clone(), project_id: caller.project_id.clone(), model: model.to_string(), prompt_tokens: tokens as i64, output_tokens: 0, grant, closed: false })
+    }
+
+    /// Takes one request of `tokens` from `bucket`'s limits: the grant (`None` when admitted
+    /// fail-open with the quota state unreachable), or the surface's 429 naming `model`.
+    async fn take(&self, surface: QuotaSurface, caller: &Caller, bucket: &str, model: &str, limits: gemd_quota::Limits, tokens: u64) -> Result<Option<Grant>, ApiError> {
+        match self.limiter.check_and_take(&caller.project_id, bucket, limits, tokens).await {
+            Ok(Decision::Allowed(grant)) => Ok(Some(grant)),
             Ok(Decision::Denied(violations)) => {
-                self.remember_refusal(caller, &bucket, &violations);
-                Err(ApiError::QuotaExceeded { surface: QuotaSurface::CountTokens, model: model.to_string(), paid: !caller.tier.is_free(), violations })
+                self.remember_refusal(caller, bucket, &violations);
+                Err(ApiError::QuotaExceeded { surface, model: model.to_string(), paid: !caller.tier.is_free(), violations })
             }
             Err(QuotaError::Unavailable(e)) if self.fail_open => {
                 tracing::warn!(error = %e, "quota backend unreachable; admitting (fail-open)");
-                Ok(())
+                Ok(None)
             }
             Err(QuotaError::Unavailable(e)) => {
                 tracing::error!(error = %e, "quota backend unreachable; refusing");
                 Err(ApiError::Unavailable("The service is currently unavailable.".into()))
             }
         }
-    }
-
-    async fn admit_on(self: &Arc<Self>, surface: QuotaSurface, caller: &Caller, model: &str, tokens: u64) -> Result<Ticket, ApiError> {
-        let limits = self.quotas.limits(caller.tier, model);
-        let grant = match self.limiter.check_and_take(&caller.project_id, model, limits, tokens).await {
-            Ok(Decision::Allowed(grant)) => Some(grant),
-            Ok(Decision::Denied(violations)) => {
-                self.remember_refusal(caller, model, &violations);
-                return Err(ApiError::QuotaExceeded { surface, model: model.to_string(), paid: !caller.tier.is_free(), violations });
-            }
-            Err(QuotaError::Unavailable(e)) if self.fail_open => {
-                tracing::warn!(error = %e, "quota backend unreachable; admitting (fail-open)");
-                None
-            }
-            Err(QuotaError::Unavailable(e)) => {
-                tracing::error!(error = %e, "quota backend unreachable; refusing");
-                return Err(ApiError::Unavailable("The service is currently unavailable.".into()));
-            }
-        };
-        Ok(Ticket { access: self.clone(), project_id: caller.project_id.clone(), model: model.to_string(), prompt_tokens: tokens as i64, output_tokens: 0, grant, closed: false })
     }
 }
 

@@ -44,6 +44,10 @@ pub enum ApiError {
     /// Too many wrong admin tokens from this client or in all (429, with `Retry-After`).
     #[error("Too many wrong admin tokens. Retry in {retry_after_secs} s.")]
     SignInThrottled { retry_after_secs: u64 },
+    /// A refusal at the HTTP level (a wrong method, a body too slow, a rejected extractor):
+    /// its own HTTP status, with the nearest canonical name (see [`crate::envelope`]).
+    #[error("{message}")]
+    Http { code: StatusCode, message: String },
 }
 
 impl From<gemd_store::StoreError> for ApiError {
@@ -89,6 +93,7 @@ impl ApiError {
             ApiError::Unauthenticated(_) => Status::new(Code::Unauthenticated, message),
             ApiError::AlreadyExists(_) => Status::new(Code::AlreadyExists, message),
             ApiError::SignInThrottled { .. } => Status::new(Code::ResourceExhausted, message),
+            ApiError::Http { code, .. } => crate::envelope::status(*code, message),
             ApiError::Engine(e) => match e {
                 EngineError::Overloaded | EngineError::ShuttingDown => Status::new(Code::Unavailable, message),
                 EngineError::PromptTooLong { .. } | EngineError::PromptTooLongAtLeast { .. } | EngineError::InvalidConstraint(_) | EngineError::InvalidPrompt(_) => {

@@ -2,6 +2,7 @@
 //! use and a playground. Every call needs the admin credential ([`session::Admin`]); errors
 //! are the same `google.rpc.Status` envelopes as the public API's.
 
+pub mod body;
 mod playground;
 mod projects;
 mod quota;

@@ -7,6 +7,7 @@ use gemd_store::Tier;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use super::body::AdminBody;
 use super::session::{Admin, NoStore};
 use super::views::{KeyView, ProjectView};
 use crate::error::ApiError;
@@ -45,7 +46,7 @@ struct NewProject {
     tier: Option<String>,
 }
 
-pub async fn create(_: Admin, State(state): State<AppState>, bytes: axum::body::Bytes) -> Result<Json<ProjectView>, ApiError> {
+pub async fn create(_: Admin, State(state): State<AppState>, AdminBody(bytes): AdminBody) -> Result<Json<ProjectView>, ApiError> {
     let req: NewProject = body(&bytes)?;
     let name = display_name(req.display_name, "displayName", "My project")?;
     let tier = req.tier.as_deref().map(tier).transpose()?.unwrap_or(Tier::Free);
@@ -59,7 +60,7 @@ struct ProjectPatch {
     logging_opt_out: Option<bool>,
 }
 
-pub async fn update(_: Admin, State(state): State<AppState>, Path(id): Path<String>, bytes: axum::body::Bytes) -> Result<Json<ProjectView>, ApiError> {
+pub async fn update(_: Admin, State(state): State<AppState>, Path(id): Path<String>, AdminBody(bytes): AdminBody) -> Result<Json<ProjectView>, ApiError> {
     let patch: ProjectPatch = body(&bytes)?;
     let store = &state.access.store;
     let mut project = store.get_project(&id).await?.ok_or_else(|| ApiError::NotFound(format!("Project {id} not found.")))?;
@@ -86,7 +87,7 @@ struct NewKeyRequest {
 }
 
 /// Creates a key; the response is the only time its secret is ever shown, and no cache keeps it.
-pub async fn create_key(_: Admin, State(state): State<AppState>, Path(id): Path<String>, bytes: axum::body::Bytes) -> Result<NoStore<Json<Value>>, ApiError> {
+pub async fn create_key(_: Admin, State(state): State<AppState>, Path(id): Path<String>, AdminBody(bytes): AdminBody) -> Result<NoStore<Json<Value>>, ApiError> {
     let req: NewKeyRequest = body(&bytes)?;
     let name = display_name(req.display_name, "displayName", "API key")?;
     let created = state.access.store.create_key(&id, &name).await?;

@@ -185,7 +185,7 @@ struct SignIn {
 }
 
 /// `POST /admin/v1/sessions`: the admin token in the body, a 12-hour session back.
-pub async fn sign_in(ClientAddr(client): ClientAddr, State(state): State<AppState>, bytes: axum::body::Bytes) -> Result<NoStore<Json<Value>>, ApiError> {
+pub async fn sign_in(ClientAddr(client): ClientAddr, State(state): State<AppState>, super::body::AdminBody(bytes): super::body::AdminBody) -> Result<NoStore<Json<Value>>, ApiError> {
     let req: SignIn = super::projects::body(&bytes)?;
     let session = state.admin.sign_in(&req.token, client, Moment::now())?;
     Ok(NoStore(Json(json!({ "session": session.token, "expireTime": super::views::time(session.expires_at_ms) }))))

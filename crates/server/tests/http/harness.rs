@@ -93,10 +93,17 @@ pub fn engine_with(change: impl FnOnce(&mut LlamaConfig)) -> Arc<dyn Engine> {
 
 pub struct TestServer {
     pub base: String,
+    /// The admin listener's base URL when the admin API is bound apart ([`TestServer::admin_apart`]).
+    pub admin_base: Option<String>,
     pub http: reqwest::Client,
     /// The server's keys, limiter and ledger, for tests that check what a request was charged.
     pub access: Arc<Access>,
     _turn: Option<Turn>,
+}
+
+/// The limits of every test server: the defaults with the test body limit.
+pub fn test_limits() -> ServerLimits {
+    ServerLimits { max_body_bytes: TEST_BODY_LIMIT, ..ServerLimits::default() }
 }
 
 /// Who may use the shared real engine right now. llama.cpp's arithmetic depends on the batch a
@@ -159,14 +166,27 @@ impl TestServer {
 
     /// `engine` behind a server that reads bodies of up to `body_limit` bytes.
     pub async fn with_engine_and_body_limit(engine: Arc<dyn Engine>, body_limit: usize) -> Self {
-        Self::build_with(engine, QuotaTable::unlimited(), TEST_OUTPUT_LIMIT, body_limit).await
+        let limits = ServerLimits { max_body_bytes: body_limit, ..test_limits() };
+        Self::build_with(engine, QuotaTable::unlimited(), TEST_OUTPUT_LIMIT, limits, false).await
+    }
+
+    /// `engine` (models may write `output_limit` tokens) behind a server with `limits`: short
+    /// read timeouts, a small connection limit, another CORS policy.
+    pub async fn with_limits(engine: Arc<dyn Engine>, output_limit: u32, limits: ServerLimits) -> Self {
+        Self::build_with(engine, QuotaTable::unlimited(), output_limit, limits, false).await
+    }
+
+    /// `engine` with the admin API and the console on a listener of their own
+    /// ([`TestServer::admin_base`]), off the public one.
+    pub async fn admin_apart(engine: Arc<dyn Engine>) -> Self {
+        Self::build_with(engine, QuotaTable::unlimited(), TEST_OUTPUT_LIMIT, test_limits(), true).await
     }
 
     async fn build(engine: Arc<dyn Engine>, quotas: QuotaTable, output_limit: u32) -> Self {
-        Self::build_with(engine, quotas, output_limit, TEST_BODY_LIMIT).await
+        Self::build_with(engine, quotas, output_limit, test_limits(), false).await
     }
 
-    async fn build_with(engine: Arc<dyn Engine>, quotas: QuotaTable, output_limit: u32, body_limit: usize) -> Self {
+    async fn build_with(engine: Arc<dyn Engine>, quotas: QuotaTable, output_limit: u32, limits: ServerLimits, admin_apart: bool) -> Self {
         let specs = builtin_models()
             .into_iter()
             .map(|mut s| {
@@ -181,13 +201,19 @@ impl TestServer {
         let state = AppState {
             catalog: Arc::new(catalog.expect("catalog")),
             access: access.clone(),
-            limits: ServerLimits { max_body_bytes: body_limit },
+            limits,
             admin: Arc::new(gemd_server::admin::AdminAuth::new(ADMIN_TOKEN)),
         };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("addr"));
-        tokio::spawn(gemd_server::serve(listener, state, std::future::pending()));
-        TestServer { base, http: reqwest::Client::new(), access, _turn: None }
+        let admin = match admin_apart {
+            true => Some(tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind the admin listener")),
+            false => None,
+        };
+        let admin_base = admin.as_ref().map(|l| format!("http://{}", l.local_addr().expect("addr")));
+        let listeners = gemd_server::Listeners { public: listener, admin };
+        tokio::spawn(gemd_server::serve(listeners, state, std::future::pending()));
+        TestServer { base, admin_base, http: reqwest::Client::new(), access, _turn: None }
     }
 
     /// POST `path` with the test key in `x-goog-api-key`.

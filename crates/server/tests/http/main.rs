@@ -9,6 +9,8 @@ mod errors;
 mod generate;
 mod hardening_small;
 mod hardening_tokens;
+mod hardening_surface;
+mod hardening_transport;
 mod harness;
 mod hardening_schema;
 mod models;
