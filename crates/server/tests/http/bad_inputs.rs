@@ -309,9 +309,9 @@ fn auth_and_routing_cases() -> Vec<Case> {
         case("model name of 5,000 characters", "POST", format!("/v1beta/models/{}:generateContent", "m".repeat(5000)), ok.clone(), NOT_FOUND.0, NOT_FOUND.1),
         case("percent-encoded invalid UTF-8 in the model", "POST", "/v1beta/models/%00%ff:generateContent", ok.clone(), INVALID.0, INVALID.1),
         case("GET on generateContent (a model named so)", "GET", gen, "", NOT_FOUND.0, NOT_FOUND.1),
-        case("DELETE on a model", "DELETE", "/v1beta/models/gemini-2.0-flash", "", 405, "INVALID_ARGUMENT"),
-        case("PUT on the models list", "PUT", "/v1beta/models", "", 405, "INVALID_ARGUMENT"),
-        case("GET on chat completions", "GET", "/v1beta/openai/chat/completions", "", 405, "INVALID_ARGUMENT"),
+        case("DELETE on a model", "DELETE", "/v1beta/models/gemini-2.0-flash", "", 405, "UNIMPLEMENTED"),
+        case("PUT on the models list", "PUT", "/v1beta/models", "", 405, "UNIMPLEMENTED"),
+        case("GET on chat completions", "GET", "/v1beta/openai/chat/completions", "", 405, "UNIMPLEMENTED"),
         case("unknown page token", "GET", "/v1beta/models?pageToken=%%%", "", INVALID.0, INVALID.1),
         case("pageSize a word", "GET", "/v1beta/models?pageSize=many", "", INVALID.0, INVALID.1),
         Case { content_type: Some("text/plain"), ..case("JSON body sent as text/plain", "POST", gen, "not json", INVALID.0, INVALID.1) },
@@ -330,7 +330,7 @@ fn auth_and_routing_cases() -> Vec<Case> {
         admin("admin: key action on an unknown key", "POST", "/admin/v1/keys/no-such-key:revoke", "", Key::Admin, NOT_FOUND),
         admin("admin: quota of an unknown project", "GET", "/admin/v1/projects/no-such-project/quota", "", Key::Admin, NOT_FOUND),
         admin("admin: body over 2 MB", "POST", "/admin/v1/projects", &format!(r#"{{"displayName":"{}"}}"#, "x".repeat(3 * 1024 * 1024)), Key::Admin, (413, "INVALID_ARGUMENT")),
-        admin("admin: DELETE on projects", "DELETE", "/admin/v1/projects", "", Key::Admin, (405, "INVALID_ARGUMENT")),
+        admin("admin: DELETE on projects", "DELETE", "/admin/v1/projects", "", Key::Admin, (405, "UNIMPLEMENTED")),
     ]);
     cases
 }
