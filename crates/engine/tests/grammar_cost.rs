@@ -1,5 +1,5 @@
 //! The per-token cost of constrained decoding: the same engine decodes long answers greedily
-//! with and without a JSON Schema grammar (llguidance, run inside the sampler chain), one
+//! with and without a JSON Schema grammar (llguidance masking the logits before the sampler chain, llama/guided.rs), one
 //! sequence at a time, interleaved, and prints the decode rates. Not a pass/fail test (timings
 //! depend on the machine); run it by hand:
 //!
