@@ -295,6 +295,8 @@ fn apply(spec: &mut ModelSpec, m: &ModelSection) {
     set!(version);
     set!(input_token_limit);
     set!(output_token_limit);
+    // A lower configured cap lowers answers; a higher one also raises what requests may ask.
+    spec.accepted_output_tokens = spec.accepted_output_tokens.max(spec.output_token_limit);
     set!(temperature);
     set!(top_p);
     set!(top_k);

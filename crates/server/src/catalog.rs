@@ -25,6 +25,10 @@ pub struct ModelSpec {
     /// Limits of the real service; the catalog reports the smaller of these and the backend's.
     pub input_token_limit: u32,
     pub output_token_limit: u32,
+    /// The largest `maxOutputTokens` a request may ask for: the real service's limit for this
+    /// id, even where the configuration lowers `output_token_limit` (requests between the two
+    /// are lowered, not refused, so clients sending Google's documented values keep working).
+    pub accepted_output_tokens: u32,
     pub temperature: f32,
     pub max_temperature: f32,
     pub top_p: f32,
@@ -46,6 +50,7 @@ impl ModelSpec {
             version: "001".into(),
             input_token_limit: input,
             output_token_limit: output,
+            accepted_output_tokens: output,
             temperature: 1.0,
             max_temperature: 2.0,
             top_p: 0.95,
@@ -65,6 +70,7 @@ impl ModelSpec {
             version: "001".into(),
             input_token_limit: input,
             output_token_limit: 8192,
+            accepted_output_tokens: 8192,
             temperature: 1.0,
             max_temperature: 2.0,
             top_p: 0.95,

@@ -47,11 +47,13 @@ pub fn sampling_params(cfg: Option<&GenerationConfig>, served: &Served, cap_fiel
 
 /// The most tokens a request may write. The rule, Google's where Google has one:
 /// - absent: what the backend can write (the models listing's `outputTokenLimit`);
-/// - outside `[1, the id's output limit]` (the real service's, unless configured): refused,
+/// - outside `[1, the id's output limit]` (the real service's, or a higher configured one):
+///   refused,
 ///   400 INVALID_ARGUMENT in the real service's words (values that are not int32, such as
 ///   `1e12`, were already refused by the parser, as Google's parser does);
 /// - within that range but above what this backend can write (its context per sequence is
-///   smaller than the real model's output limit): lowered to what it can write, so a request
+///   smaller than the real model's output limit, or the configuration caps answers lower):
+///   lowered to what it can write, so a request
 ///   the real service takes is taken here too, and ends `MAX_TOKENS` where the backend must stop.
 ///
 /// Rejected alternative: refusing above the listing's (smaller) `outputTokenLimit` would answer
@@ -60,7 +62,7 @@ pub fn sampling_params(cfg: Option<&GenerationConfig>, served: &Served, cap_fiel
 pub fn output_cap(requested: Option<i64>, served: &Served, field: &str) -> Result<u32, ApiError> {
     let writable = served.output_token_limit();
     let Some(n) = requested else { return Ok(writable) };
-    let limit = i64::from(served.spec.output_token_limit);
+    let limit = i64::from(served.spec.accepted_output_tokens);
     if !(1..=limit).contains(&n) {
         let message = format!(
             "Unable to submit request because it has a maxOutputTokens value of {n} but the supported range is from 1 (inclusive) to {} (exclusive). Update the value and try again.",
