@@ -6,7 +6,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use gemd_engine::{BackendInfo, ChatFormat, ChatPrompt, Engine, EngineError, EventStream, PreparedPrompt, SamplingParams};
+use gemd_engine::{Engine, EngineError, EventStream, PreparedPrompt, SamplingParams};
 use reqwest::header::HeaderValue;
 use serde_json::{json, Value};
 
@@ -31,15 +31,7 @@ impl Recording {
 }
 
 impl Engine for Recording {
-    fn info(&self) -> &BackendInfo {
-        self.inner.info()
-    }
-    fn chat_format(&self) -> &ChatFormat {
-        self.inner.chat_format()
-    }
-    fn prepare(&self, prompt: &ChatPrompt) -> Result<PreparedPrompt, EngineError> {
-        self.inner.prepare(prompt)
-    }
+    crate::harness::delegate_to_inner!();
     fn generate(&self, prompt: PreparedPrompt, params: SamplingParams) -> Result<EventStream, EngineError> {
         self.caps.lock().unwrap().push(params.max_output_tokens);
         self.inner.generate(prompt, params)

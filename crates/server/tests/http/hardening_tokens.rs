@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use gemd_engine::{BackendInfo, ChatFormat, ChatPrompt, Engine, EngineError, EngineMetrics, EventStream, PrepareBounds, PreparedPrompt, SamplingParams};
+use gemd_engine::{ChatPrompt, Engine, EngineError, EngineMetrics, EventStream, PrepareBounds, PreparedPrompt, SamplingParams};
 use gemd_server::quota_table::QuotaTable;
 use serde_json::{json, Value};
 
@@ -128,17 +128,7 @@ struct Stalling {
 }
 
 impl Engine for Stalling {
-    fn info(&self) -> &BackendInfo {
-        self.inner.info()
-    }
-
-    fn chat_format(&self) -> &ChatFormat {
-        self.inner.chat_format()
-    }
-
-    fn prepare(&self, prompt: &ChatPrompt) -> Result<PreparedPrompt, EngineError> {
-        self.inner.prepare(prompt)
-    }
+    crate::harness::delegate_to_inner!();
 
     fn prepare_bounded(&self, prompt: &ChatPrompt, bounds: &PrepareBounds) -> Result<PreparedPrompt, EngineError> {
         self.entered.fetch_add(1, Ordering::SeqCst);

@@ -310,3 +310,20 @@ impl Engine for ScriptedEngine {
         Ok(rx)
     }
 }
+
+/// The `Engine` methods a test wrapper (an engine that records or stalls one call) passes to
+/// its `inner` engine unchanged; the wrapper writes only the methods it changes.
+macro_rules! delegate_to_inner {
+    () => {
+        fn info(&self) -> &gemd_engine::BackendInfo {
+            self.inner.info()
+        }
+        fn chat_format(&self) -> &gemd_engine::ChatFormat {
+            self.inner.chat_format()
+        }
+        fn prepare(&self, prompt: &gemd_engine::ChatPrompt) -> Result<gemd_engine::PreparedPrompt, gemd_engine::EngineError> {
+            self.inner.prepare(prompt)
+        }
+    };
+}
+pub(crate) use delegate_to_inner;
