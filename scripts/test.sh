@@ -19,9 +19,12 @@ cargo build --release --locked -p gemd
 [ -e target ] || ln -s "$CARGO_TARGET_DIR" target
 GEMD_BIN="$CARGO_TARGET_DIR/release/gemd"
 
-echo "== models (the default ones, and SmolLM2 for the second-family tests)"
+echo "== models (the default ones, SmolLM2 for the second-family tests, Gemma 3 for its tokenizer)"
 "$GEMD_BIN" pull
 "$GEMD_BIN" pull smollm2-135m-instruct
+# crates/engine/tests/tokenize_chunks.rs: Gemma 3's user-defined whitespace tokens are what made
+# llama.cpp's tokenizer quadratic; a fresh machine has no earlier session's copy of it.
+"$GEMD_BIN" pull gemma-3-270m
 
 echo "== services (redis-server, PostgreSQL) for the quota and store tests"
 source scripts/services.sh
