@@ -10,7 +10,7 @@ use crate::settings::options::{
     ConfigArg, ConsoleOptions, CorsOptions, EngineOptions, KeyOptions, LimitOptions, ListenOptions, ModelOptions,
     QuotaOptions, StoreOptions,
 };
-use crate::settings::{defaults, env};
+use crate::settings::defaults;
 
 #[derive(Debug, Parser)]
 #[command(name = "gemd", version, about = "A self-hosted, wire-compatible Gemini API server")]
@@ -143,40 +143,37 @@ pub struct ServeArgs {
 }
 
 impl Cli {
-    /// The command line, `serve`'s options holding only what it said: their environment
-    /// variables are the next layer down, read by `Settings::resolve` (settings/env.rs).
     pub fn parse_command_line() -> Cli {
         Cli::try_parse_command_line_from(std::env::args_os()).unwrap_or_else(|e| e.exit())
     }
 
+    /// The command line alone: `serve`'s variables are the next layer down, read by
+    /// `Settings::resolve` (settings/env.rs), so clap is not let read them here.
     pub fn try_parse_command_line_from<I, T>(argv: I) -> Result<Cli, clap::Error>
     where
         I: IntoIterator<Item = T>,
         T: Into<std::ffi::OsString> + Clone,
     {
-        let matches = Cli::command_with_defaults().try_get_matches_from(argv)?;
-        let mut cli = Cli::from_arg_matches(&matches)?;
-        if let (Some(Command::Serve(args)), Some(serve)) = (&mut cli.command, matches.subcommand_matches("serve")) {
-            let mut serve = serve.clone();
-            env::flags_only(&mut serve);
-            *args = ServeArgs::from_arg_matches(&serve)?;
-        }
-        Ok(cli)
+        let command = Cli::command().mut_subcommand("serve", |serve| serve.mut_args(annotated_without_env));
+        Cli::from_arg_matches(&command.try_get_matches_from(argv)?)
     }
+}
 
-    /// The command with `serve --help` showing the defaults of defaults.rs (as text only: a
-    /// clap default would be a value, and hide the lower layers).
-    fn command_with_defaults() -> clap::Command {
-        Cli::command().mut_subcommand("serve", |serve| {
-            serve.mut_args(|arg| match defaults::shown(arg.get_id().as_str()) {
-                Some(d) => {
-                    let help = arg.get_help().map(|h| h.to_string()).unwrap_or_default();
-                    arg.help(format!("{help} [default: {d}]"))
-                }
-                None => arg,
-            })
-        })
+/// A `serve` option that reads no environment, its help naming its variable and its default
+/// (defaults.rs; as text only: a clap default would be a value, and hide the lower layers).
+fn annotated_without_env(arg: clap::Arg) -> clap::Arg {
+    let mut notes = String::new();
+    if let Some(var) = arg.get_env() {
+        notes.push_str(&format!(" [env: {}]", var.to_string_lossy()));
     }
+    if let Some(d) = defaults::shown(arg.get_id().as_str()) {
+        notes.push_str(&format!(" [default: {d}]"));
+    }
+    if notes.is_empty() {
+        return arg;
+    }
+    let help = arg.get_help().map(|h| h.to_string()).unwrap_or_default();
+    arg.help(format!("{help}{notes}")).env(None::<&'static str>)
 }
 
 #[derive(Debug, Subcommand)]

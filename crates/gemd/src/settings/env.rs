@@ -1,19 +1,18 @@
-//! The environment layer, and the command line without it.
+//! The environment layer.
 //!
 //! clap reads the process environment itself, while it parses, for every option with an
 //! `env =`. That would make the environment layer impossible to test without mutating the
-//! process environment (which tests running in parallel share), so `serve`'s options are
-//! taken apart: `flags_only` drops from the parsed command line every value clap took from
-//! the environment, and `from_env` reads the same variables through an [`Env`] (the process
-//! environment in `main`, a map in tests) and parses each value with the option's own clap
-//! parser, as `--flag=value`. The names stay declared once, in the options' `env =`
-//! attributes, which also keep them in `--help`; the parsing is clap's in both layers.
+//! process environment (which tests running in parallel share), and would leave resolve unable
+//! to tell a flag from a variable. So `serve` is parsed with its options' `env` cleared (cli.rs;
+//! `--help` still names each variable), and `from_env` reads the same variables through an
+//! [`Env`] (the process environment in `main`, a map in tests), parsing each value with its
+//! option's own clap parser, as `--flag=value`. The names stay declared once, in the options'
+//! `env =` attributes; the parsing is clap's in both layers, and an error names the variable.
 
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
-use clap::parser::ValueSource;
-use clap::{ArgMatches, Args, Command, FromArgMatches};
+use clap::{Args, Command, FromArgMatches};
 
 use super::SettingsError;
 use crate::cli::ServeArgs;
@@ -45,8 +44,7 @@ struct Spelling {
     var: Option<String>,
 }
 
-/// `serve`'s options as a command that reads no environment: clap would read the process's
-/// while parsing (it reads it while building, too, but only keeps what `env` names).
+/// `serve`'s options as a command that reads no environment, and each option's spellings.
 fn command_without_env() -> &'static (Command, Vec<Spelling>) {
     static COMMAND: OnceLock<(Command, Vec<Spelling>)> = OnceLock::new();
     COMMAND.get_or_init(|| {
@@ -85,18 +83,6 @@ pub fn from_env(env: &dyn Env) -> Result<ServeArgs, SettingsError> {
     }
     let matches = command.clone().try_get_matches_from(argv).map_err(|e| SettingsError::Env { var: "the environment".into(), reason: reason(&e) })?;
     ServeArgs::from_arg_matches(&matches).map_err(|e| SettingsError::Env { var: "the environment".into(), reason: reason(&e) })
-}
-
-/// Drops the values clap took from the environment: what is left is the command line's.
-pub fn flags_only(matches: &mut ArgMatches) {
-    let from_env: Vec<String> = matches
-        .ids()
-        .map(|id| id.as_str().to_string())
-        .filter(|id| matches.value_source(id) == Some(ValueSource::EnvVariable))
-        .collect();
-    for id in from_env {
-        let _ = matches.try_clear_id(&id);
-    }
 }
 
 /// clap's complaint without its `error:` prefix, usage and value.

@@ -122,6 +122,7 @@ pub struct EngineOptions {
 
 /// Keys: the static API keys of the default project.
 #[derive(Debug, Default, Clone, Args, Deserialize)]
+#[command(next_help_heading = "API keys")]
 pub struct KeyOptions {
     /// API key to accept (repeatable; env: comma-separated). The file's `api_keys` are
     /// accepted too.
@@ -169,6 +170,7 @@ pub struct QuotaOptions {
 
 /// Where projects, keys and the usage ledger live (also taken by `projects`, `keys`, `usage`).
 #[derive(Debug, Default, Clone, Args, Deserialize)]
+#[command(next_help_heading = "Store")]
 pub struct StoreOptions {
     /// `postgres://…` to share the store between replicas; default: SQLite under the home.
     #[arg(long, env = "GEMD_DATABASE_URL", hide_env_values = true)]
