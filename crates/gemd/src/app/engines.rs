@@ -24,12 +24,22 @@ pub fn check_memory(configs: &[(String, LlamaConfig)]) -> anyhow::Result<()> {
             // Not a transformer sized the usual way: count its weights alone.
             Err(e @ memory::EstimateError::Missing { .. }) => {
                 tracing::warn!(backend = %name, "{e}; counting its weights only");
-                let weights = std::fs::metadata(&c.model_path).map(|m| m.len()).unwrap_or(0);
-                memory::Estimate { weights, kv: 0, kv_cells: memory::kv_cells(c) }
+                let weights = std::fs::metadata(&c.model_path)
+                    .map(|m| m.len())
+                    .unwrap_or(0);
+                memory::Estimate {
+                    weights,
+                    kv: 0,
+                    kv_cells: memory::kv_cells(c),
+                }
             }
             Err(e) => return Err(anyhow::Error::new(e).context(format!("backend {name}"))),
         };
-        estimates.push(memory::BackendEstimate { backend: name.clone(), model: c.model_path.clone(), estimate });
+        estimates.push(memory::BackendEstimate {
+            backend: name.clone(),
+            model: c.model_path.clone(),
+            estimate,
+        });
     }
     let available = memory::available_memory();
     memory::check(&estimates, available)?;
@@ -38,7 +48,11 @@ pub fn check_memory(configs: &[(String, LlamaConfig)]) -> anyhow::Result<()> {
     }
     if let Some(a) = available {
         let total: u64 = estimates.iter().map(|e| e.estimate.total()).sum();
-        tracing::info!("memory estimate: {} MiB in all, {} MiB available", total >> 20, a >> 20);
+        tracing::info!(
+            "memory estimate: {} MiB in all, {} MiB available",
+            total >> 20,
+            a >> 20
+        );
     }
     Ok(())
 }
@@ -46,14 +60,20 @@ pub fn check_memory(configs: &[(String, LlamaConfig)]) -> anyhow::Result<()> {
 pub fn load_llama(config: LlamaConfig) -> anyhow::Result<Arc<dyn Engine>> {
     let path = config.model_path.clone();
     let started = std::time::Instant::now();
-    let engine = LlamaEngine::load(config).with_context(|| format!("loading {}", path.display()))?;
-    tracing::info!(backend = %engine.info().name, ms = started.elapsed().as_millis() as u64, "model loaded");
+    let engine =
+        LlamaEngine::load(config).with_context(|| format!("loading {}", path.display()))?;
+    let ms = started.elapsed().as_millis() as u64;
+    tracing::info!(backend = %engine.info().name, ms, "model loaded");
     Ok(Arc::new(engine))
 }
 
 /// Loads the embedders some embedding id uses (none when every embedding id is removed): a
 /// configured directory, or for `default` the embedded all-MiniLM-L6-v2, fetched if missing.
-pub fn load_embedders(embedders: &BTreeMap<String, EmbedderSection>, specs: &[EmbeddingSpec], home: &Path) -> anyhow::Result<BTreeMap<String, Arc<dyn Embedder>>> {
+pub fn load_embedders(
+    embedders: &BTreeMap<String, EmbedderSection>,
+    specs: &[EmbeddingSpec],
+    home: &Path,
+) -> anyhow::Result<BTreeMap<String, Arc<dyn Embedder>>> {
     let mut loaded: BTreeMap<String, Arc<dyn Embedder>> = BTreeMap::new();
     for name in specs.iter().map(|s| &s.backend) {
         if loaded.contains_key(name) {
@@ -65,8 +85,15 @@ pub fn load_embedders(embedders: &BTreeMap<String, EmbedderSection>, specs: &[Em
             None => continue, // the catalog names the id and the missing embedder
         };
         let started = std::time::Instant::now();
-        let embedder = BertEmbedder::load(BertEmbedderConfig::new(&dir)).with_context(|| format!("loading the embedder in {}", dir.display()))?;
-        tracing::info!(embedder = %embedder.name(), dimension = embedder.dimension(), ms = started.elapsed().as_millis() as u64, "embedding model ready (its weights load on the first embedding call)");
+        let embedder = BertEmbedder::load(BertEmbedderConfig::new(&dir))
+            .with_context(|| format!("loading the embedder in {}", dir.display()))?;
+        let ms = started.elapsed().as_millis() as u64;
+        tracing::info!(
+            embedder = %embedder.name(),
+            dimension = embedder.dimension(),
+            ms,
+            "embedding model ready (its weights load on the first embedding call)"
+        );
         loaded.insert(name.clone(), Arc::new(embedder));
     }
     Ok(loaded)

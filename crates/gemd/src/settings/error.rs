@@ -17,5 +17,8 @@ pub enum SettingsError {
     #[error("{origin}: {reason}")]
     Tier { origin: Origin, reason: String },
     #[error("{origin}")]
-    ChatTemplate { origin: Origin, source: TemplateError },
+    ChatTemplate {
+        origin: Origin,
+        source: TemplateError,
+    },
 }
