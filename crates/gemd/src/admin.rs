@@ -5,9 +5,10 @@ use std::sync::Arc;
 
 use gemd_store::{Store, Tier};
 
-use crate::cli::{KeysCommand, ProjectsCommand, StoreArg};
+use crate::cli::{KeysCommand, ProjectsCommand};
+use crate::settings::options::StoreOptions;
 
-async fn open(store: &StoreArg, home: &Path) -> anyhow::Result<Arc<dyn Store>> {
+async fn open(store: &StoreOptions, home: &Path) -> anyhow::Result<Arc<dyn Store>> {
     Ok(gemd_store::open(store.database_url.as_deref(), home).await?)
 }
 
@@ -69,7 +70,7 @@ pub async fn keys(cmd: KeysCommand, home: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub async fn usage(project: Option<String>, since: Option<String>, store: StoreArg, home: &Path) -> anyhow::Result<()> {
+pub async fn usage(project: Option<String>, since: Option<String>, store: StoreOptions, home: &Path) -> anyhow::Result<()> {
     println!("DAY(PT)\tPROJECT\tMODEL\tREQUESTS\tPROMPT-TOKENS\tCANDIDATE-TOKENS");
     for r in open(&store, home).await?.usage(project.as_deref(), since.as_deref()).await? {
         println!("{}\t{}\t{}\t{}\t{}\t{}", r.day, r.project_id, r.model, r.requests, r.prompt_tokens, r.candidate_tokens);

@@ -10,7 +10,7 @@ use gemd_engine::embed::{BertEmbedder, BertEmbedderConfig};
 use gemd_engine::Embedder;
 
 use crate::cli::EmbedBenchArgs;
-use crate::pull_embedding::ensure_embedding_model;
+use crate::pull::ensure_embedding_model;
 
 const SUBJECTS: &[&str] = &["The river", "A small robot", "Our quarterly report", "The old lighthouse", "Every database index", "This recipe"];
 const PREDICATES: &[&str] = &[

@@ -1,12 +1,23 @@
-//! Command-line interface. Every serve option also has an environment variable; a config file
-//! supplies whatever neither gives.
+//! Command-line interface. `serve`'s options are the groups of settings/options.rs, each also
+//! an environment variable and a key of the config file (settings/ layers them);
+//! `parse_command_line` hands `serve` only what the command line said.
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
+
+use crate::settings::defaults;
+use crate::settings::options::{
+    ConfigArg, ConsoleOptions, CorsOptions, EngineOptions, KeyOptions, LimitOptions, ListenOptions,
+    ModelOptions, QuotaOptions, StoreOptions,
+};
 
 #[derive(Debug, Parser)]
-#[command(name = "gemd", version, about = "A self-hosted, wire-compatible Gemini API server")]
+#[command(
+    name = "gemd",
+    version,
+    about = "A self-hosted, wire-compatible Gemini API server"
+)]
 pub struct Cli {
     /// Home directory for models, keys and state.
     #[arg(long, env = "GEMD_HOME", global = true)]
@@ -37,7 +48,7 @@ pub enum Command {
         #[arg(long)]
         since: Option<String>,
         #[command(flatten)]
-        store: StoreArg,
+        store: StoreOptions,
     },
     /// Benchmarks (see docs/benchmarks.md).
     #[command(subcommand)]
@@ -110,65 +121,64 @@ pub struct RawBenchArgs {
     pub kernels: gemd_engine::llama::kernels::Kernels,
 }
 
-#[derive(Debug, Args, Default)]
-pub struct ConfigArg {
-    /// TOML configuration file.
-    #[arg(long, env = "GEMD_CONFIG")]
-    pub config: Option<PathBuf>,
-}
-
-#[derive(Debug, Args, Default)]
+/// `gemd serve`: every group's flags (and, through `env =`, its variables).
+#[derive(Debug, Args, Default, Clone)]
 pub struct ServeArgs {
-    /// Address to bind.
-    #[arg(long, env = "GEMD_HOST")]
-    pub host: Option<String>,
-    /// Port to bind (0 picks a free port).
-    #[arg(long, env = "GEMD_PORT")]
-    pub port: Option<u16>,
-    /// API key to accept (repeatable). Env: comma-separated.
-    #[arg(long = "api-key", env = "GEMD_API_KEYS", value_delimiter = ',', hide_env_values = true)]
-    pub api_keys: Vec<String>,
-    /// The default backend's model: a known model's name (fetched if missing; see `gemd
-    /// models`) or a GGUF file. Default: qwen2.5-coder-0.5b-instruct.
-    #[arg(long, env = "GEMD_MODEL")]
-    pub model: Option<crate::model_ref::ModelRef>,
-    /// The default backend's chat template instead of the GGUF's own: a built-in name
-    /// (chatml, gemma, llama3, mistral, plain) or a Jinja file.
-    #[arg(long, env = "GEMD_CHAT_TEMPLATE")]
-    pub chat_template: Option<crate::chat_template::ChatTemplate>,
-    /// Share quota state with other replicas through Redis (`redis://host:port/`).
-    #[arg(long, env = "GEMD_REDIS_URL")]
-    pub redis_url: Option<String>,
-    /// The admin token for the console and the admin API (a secret of its own, never an API
-    /// key). Default: the one in `<home>/admin_token`, created on first start.
-    #[arg(long, env = "GEMD_ADMIN_TOKEN", hide_env_values = true)]
-    pub admin_token: Option<String>,
-    /// Admit requests when Redis is unreachable (default: refuse them with 503 UNAVAILABLE).
-    #[arg(long, env = "GEMD_QUOTA_FAIL_OPEN")]
-    pub quota_fail_open: bool,
-    /// Seconds a SIGTERM/SIGINT waits for in-flight requests before cancelling them
-    /// (default 30; a second signal cancels at once).
-    #[arg(long, env = "GEMD_DRAIN_SECONDS")]
-    pub drain_seconds: Option<u64>,
-    /// Serve the admin API and the console on this `host:port` only, apart from the public
-    /// port (default: on the public port). Keep it on loopback or a private network.
-    #[arg(long, env = "GEMD_ADMIN_LISTEN")]
-    pub admin_listen: Option<String>,
-    /// Connections served at once per listener (default 512); more wait to be accepted.
-    #[arg(long, env = "GEMD_MAX_CONNECTIONS")]
-    pub max_connections: Option<usize>,
     #[command(flatten)]
-    pub store: StoreArg,
+    pub listen: ListenOptions,
+    #[command(flatten)]
+    pub keys: KeyOptions,
+    #[command(flatten)]
+    pub model: ModelOptions,
+    #[command(flatten)]
+    pub engine: EngineOptions,
+    #[command(flatten)]
+    pub quota: QuotaOptions,
+    #[command(flatten)]
+    pub store: StoreOptions,
+    #[command(flatten)]
+    pub console: ConsoleOptions,
+    #[command(flatten)]
+    pub limits: LimitOptions,
+    #[command(flatten)]
+    pub cors: CorsOptions,
     #[command(flatten)]
     pub config: ConfigArg,
 }
 
-/// Where projects, keys and the usage ledger live.
-#[derive(Debug, Args, Default, Clone)]
-pub struct StoreArg {
-    /// `postgres://…` to share the store between replicas; default: SQLite under the home.
-    #[arg(long, env = "GEMD_DATABASE_URL", hide_env_values = true)]
-    pub database_url: Option<String>,
+impl Cli {
+    pub fn parse_command_line() -> Cli {
+        Cli::try_parse_command_line_from(std::env::args_os()).unwrap_or_else(|e| e.exit())
+    }
+
+    /// The command line alone: `serve`'s variables are the next layer down, read by
+    /// `Settings::resolve` (settings/env.rs), so clap is not let read them here.
+    pub fn try_parse_command_line_from<I, T>(argv: I) -> Result<Cli, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        let command =
+            Cli::command().mut_subcommand("serve", |serve| serve.mut_args(annotated_without_env));
+        Cli::from_arg_matches(&command.try_get_matches_from(argv)?)
+    }
+}
+
+/// A `serve` option that reads no environment, its help naming its variable and its default
+/// (defaults.rs; as text only: a clap default would be a value, and hide the lower layers).
+fn annotated_without_env(arg: clap::Arg) -> clap::Arg {
+    let mut notes = String::new();
+    if let Some(var) = arg.get_env() {
+        notes.push_str(&format!(" [env: {}]", var.to_string_lossy()));
+    }
+    if let Some(d) = defaults::shown(arg.get_id().as_str()) {
+        notes.push_str(&format!(" [default: {d}]"));
+    }
+    if notes.is_empty() {
+        return arg;
+    }
+    let help = arg.get_help().map(|h| h.to_string()).unwrap_or_default();
+    arg.help(format!("{help}{notes}")).env(None::<&'static str>)
 }
 
 #[derive(Debug, Subcommand)]
@@ -180,19 +190,19 @@ pub enum ProjectsCommand {
         #[arg(long, default_value = "free")]
         tier: String,
         #[command(flatten)]
-        store: StoreArg,
+        store: StoreOptions,
     },
     /// List projects.
     List {
         #[command(flatten)]
-        store: StoreArg,
+        store: StoreOptions,
     },
     /// Change a project's tier (free, tier1, tier2, tier3).
     SetTier {
         project: String,
         tier: String,
         #[command(flatten)]
-        store: StoreArg,
+        store: StoreOptions,
     },
 }
 
@@ -206,20 +216,20 @@ pub enum KeysCommand {
         #[arg(long, default_value = "API key")]
         name: String,
         #[command(flatten)]
-        store: StoreArg,
+        store: StoreOptions,
     },
     /// List keys (prefix only; keys are stored hashed).
     List {
         #[arg(long)]
         project: Option<String>,
         #[command(flatten)]
-        store: StoreArg,
+        store: StoreOptions,
     },
     /// Revoke a key by id.
     Revoke {
         key_id: String,
         #[command(flatten)]
-        store: StoreArg,
+        store: StoreOptions,
     },
 }
 

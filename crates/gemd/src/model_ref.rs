@@ -40,7 +40,7 @@ impl ModelRef {
     /// The GGUF file, a known model fetched and verified first when it needs to be.
     pub fn resolve(&self, home: &Path) -> anyhow::Result<PathBuf> {
         match self {
-            ModelRef::Known(m) => pull::ensure(home, m, false),
+            ModelRef::Known(m) => pull::ensure(home, *m, false),
             ModelRef::Path(p) => Ok(p.clone()),
         }
     }

@@ -7,12 +7,14 @@ use std::path::Path;
 
 use gemd_server::DEFAULT_EMBEDDER;
 
+use crate::app::catalog;
 use crate::backends::{self, Backend};
 use crate::config::Config;
+use crate::embedding_model::EMBEDDING_MODEL;
 use crate::known_models::{DEFAULT_MODEL, KNOWN_MODELS};
 use crate::model_ref::ModelRef;
+use crate::pull;
 use crate::verify::{self, FileState};
-use crate::{pull, pull_embedding};
 
 pub fn run(config: Option<&Path>, home: &Path) -> anyhow::Result<()> {
     print!("{}", render(&Config::load(config)?, home)?);
@@ -34,19 +36,20 @@ pub fn render(config: &Config, home: &Path) -> anyhow::Result<String> {
         writeln!(out, "    {}", m.description)?;
     }
 
-    let backends = backends::backends(config, None, None);
+    let backends = backends::backends(config, &config.engine, None, None);
     writeln!(out, "\nCatalog (public id -> backend -> model):")?;
-    for spec in config.catalog()? {
+    let tables = config.catalog_tables();
+    for spec in catalog::generative(&tables)? {
         let target = match backends.iter().find(|b| b.name == spec.backend) {
             Some(b) => describe(b, home),
             None => "(no such backend: serve refuses to start)".into(),
         };
         writeln!(out, "  {:<28} -> {} -> {target}{}", spec.id, spec.backend, also(&spec.aliases))?;
     }
-    for spec in config.embedding_catalog()? {
+    for spec in catalog::embeddings(&tables)? {
         let dir = match config.embedders.get(&spec.backend) {
             Some(e) => e.model.display().to_string(),
-            None if spec.backend == DEFAULT_EMBEDDER => pull_embedding::embedding_model_dir(home).display().to_string(),
+            None if spec.backend == DEFAULT_EMBEDDER => pull::install_path(home, &EMBEDDING_MODEL).display().to_string(),
             None => "(no such embedder: serve refuses to start)".into(),
         };
         writeln!(out, "  {:<28} -> embedder {} -> {dir}{}", spec.id, spec.backend, also(&spec.aliases))?;

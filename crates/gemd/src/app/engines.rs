@@ -1,0 +1,100 @@
+//! Loading what `serve` runs: the llama backends (after the memory check, so an oversized
+//! configuration is refused before anything is loaded) and the embedders the catalog uses.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::Context;
+use gemd_engine::embed::{BertEmbedder, BertEmbedderConfig};
+use gemd_engine::llama::{LlamaConfig, LlamaEngine};
+use gemd_engine::{Embedder, Engine};
+use gemd_server::{EmbeddingSpec, DEFAULT_EMBEDDER};
+
+use crate::config::EmbedderSection;
+use crate::{memory, pull};
+
+/// Estimates every backend's memory from its GGUF header and refuses to start when they
+/// would not fit in the available memory (memory.rs); logs each estimate otherwise.
+pub fn check_memory(configs: &[(String, LlamaConfig)]) -> anyhow::Result<()> {
+    let mut estimates = Vec::new();
+    for (name, c) in configs {
+        let estimate = match memory::estimate(c) {
+            Ok(e) => e,
+            // Not a transformer sized the usual way: count its weights alone.
+            Err(e @ memory::EstimateError::Missing { .. }) => {
+                tracing::warn!(backend = %name, "{e}; counting its weights only");
+                let weights = std::fs::metadata(&c.model_path)
+                    .map(|m| m.len())
+                    .unwrap_or(0);
+                memory::Estimate {
+                    weights,
+                    kv: 0,
+                    kv_cells: memory::kv_cells(c),
+                }
+            }
+            Err(e) => return Err(anyhow::Error::new(e).context(format!("backend {name}"))),
+        };
+        estimates.push(memory::BackendEstimate {
+            backend: name.clone(),
+            model: c.model_path.clone(),
+            estimate,
+        });
+    }
+    let available = memory::available_memory();
+    memory::check(&estimates, available)?;
+    for e in &estimates {
+        tracing::info!("memory estimate: {e}");
+    }
+    if let Some(a) = available {
+        let total: u64 = estimates.iter().map(|e| e.estimate.total()).sum();
+        tracing::info!(
+            "memory estimate: {} MiB in all, {} MiB available",
+            total >> 20,
+            a >> 20
+        );
+    }
+    Ok(())
+}
+
+pub fn load_llama(config: LlamaConfig) -> anyhow::Result<Arc<dyn Engine>> {
+    let path = config.model_path.clone();
+    let started = std::time::Instant::now();
+    let engine =
+        LlamaEngine::load(config).with_context(|| format!("loading {}", path.display()))?;
+    let ms = started.elapsed().as_millis() as u64;
+    tracing::info!(backend = %engine.info().name, ms, "model loaded");
+    Ok(Arc::new(engine))
+}
+
+/// Loads the embedders some embedding id uses (none when every embedding id is removed): a
+/// configured directory, or for `default` the embedded all-MiniLM-L6-v2, fetched if missing.
+pub fn load_embedders(
+    embedders: &BTreeMap<String, EmbedderSection>,
+    specs: &[EmbeddingSpec],
+    home: &Path,
+) -> anyhow::Result<BTreeMap<String, Arc<dyn Embedder>>> {
+    let mut loaded: BTreeMap<String, Arc<dyn Embedder>> = BTreeMap::new();
+    for name in specs.iter().map(|s| &s.backend) {
+        if loaded.contains_key(name) {
+            continue;
+        }
+        let dir = match embedders.get(name) {
+            Some(e) => e.model.clone(),
+            None if name == DEFAULT_EMBEDDER => pull::ensure_embedding_model(home, false)?,
+            None => continue, // the catalog names the id and the missing embedder
+        };
+        let started = std::time::Instant::now();
+        let embedder = BertEmbedder::load(BertEmbedderConfig::new(&dir))
+            .with_context(|| format!("loading the embedder in {}", dir.display()))?;
+        let ms = started.elapsed().as_millis() as u64;
+        tracing::info!(
+            embedder = %embedder.name(),
+            dimension = embedder.dimension(),
+            ms,
+            "embedding model ready (its weights load on the first embedding call)"
+        );
+        loaded.insert(name.clone(), Arc::new(embedder));
+    }
+    Ok(loaded)
+}
