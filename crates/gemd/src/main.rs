@@ -15,6 +15,7 @@ mod models_list;
 mod pip;
 mod pull;
 mod pull_embedding;
+mod render;
 mod verify;
 mod wheel;
 
@@ -57,6 +58,7 @@ fn main() -> std::process::ExitCode {
         Command::Usage { project, since, store } => block_on(admin::usage(project, since, store, &home)),
         Command::Bench(cli::BenchCommand::Embed(args)) => bench_embed::run(args, &home),
         Command::Bench(cli::BenchCommand::Quota(args)) => bench_quota::run(args),
+        Command::Render(args) => render::run(args, &home).map_err(Into::into),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
