@@ -175,9 +175,22 @@ fn check_model_file(config: &LlamaConfig) -> Result<(), EngineError> {
 
 /// What the catalog reports of a backend on `model`.
 fn backend_info(config: &LlamaConfig, model: &LlamaModel) -> BackendInfo {
-    let context_per_sequence = config.context_per_sequence.min(model.n_ctx_train());
+    let context_per_sequence = config.context_per_sequence.min(trained_context(model));
     let file = config.model_path.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
     BackendInfo { name: format!("llama.cpp:{file}"), context_per_sequence, accepts_images: false }
+}
+
+/// The context the model was trained with. A vocabulary-only load leaves llama.cpp's own
+/// figure at 0, so the GGUF's `{arch}.context_length` is read then.
+fn trained_context(model: &LlamaModel) -> u32 {
+    match model.n_ctx_train() {
+        0 => {
+            let arch = model.meta_val_str("general.architecture").unwrap_or_default();
+            let key = format!("{arch}.context_length");
+            model.meta_val_str(&key).ok().and_then(|v| v.trim().parse().ok()).unwrap_or(0)
+        }
+        n => n,
+    }
 }
 
 /// The chat format `config` chooses for `model` (see [`chat_format`]).
