@@ -53,6 +53,8 @@ pub enum Command {
     /// Benchmarks (see docs/benchmarks.md).
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// Print the prompt a generateContent request feeds the model (or its token count).
+    Render(crate::render::RenderArgs),
 }
 
 #[derive(Debug, Subcommand)]

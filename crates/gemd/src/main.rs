@@ -1,4 +1,4 @@
-//! The gemd binary: `serve` (default), `pull`, `models`, `projects`, `keys`, `usage`, `bench`.
+//! The gemd binary: `serve` (default), `pull`, `models`, `render`, `projects`, `keys`, `usage`, `bench`.
 //! `serve` resolves its settings (settings/), builds the app from them (app/) and runs it
 //! here, on the runtime, until a signal drains it.
 
@@ -21,6 +21,7 @@ mod model_ref;
 mod models_list;
 mod pip;
 mod pull;
+mod render;
 mod settings;
 mod verify;
 mod wheel;
@@ -53,6 +54,7 @@ fn main() -> std::process::ExitCode {
         Command::Usage { project, since, store } => block_on(admin::usage(project, since, store, &home)),
         Command::Bench(cli::BenchCommand::Embed(args)) => bench_embed::run(args, &home),
         Command::Bench(cli::BenchCommand::Quota(args)) => bench_quota::run(args),
+        Command::Render(args) => render::run(args, &home).map_err(Into::into),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -16,6 +16,7 @@ pub mod raw_bench;
 pub mod reuse;
 pub mod sampler;
 mod scheduler;
+mod vocab_only;
 
 use std::num::NonZeroU32;
 use std::sync::mpsc;
@@ -29,6 +30,7 @@ use llama_cpp_2::model::LlamaModel;
 use tokio::sync::mpsc::unbounded_channel;
 
 pub use config::LlamaConfig;
+pub use vocab_only::VocabOnlyEngine;
 use kernels::Kernels;
 use metrics::{add, Counters};
 use grammar::Grammars;
@@ -69,9 +71,7 @@ impl LlamaEngine {
     /// Loads the model and starts the engine thread. Fails (never aborts) on a missing or
     /// unreadable model or an impossible configuration.
     pub fn load(config: LlamaConfig) -> Result<Self, EngineError> {
-        if !config.model_path.is_file() {
-            return Err(EngineError::Internal(format!("model file {} does not exist", config.model_path.display())));
-        }
+        check_model_file(&config)?;
         if config.max_sequences == 0 || config.context_per_sequence < 16 {
             return Err(EngineError::Internal("max_sequences must be ≥ 1 and context_per_sequence ≥ 16".into()));
         }
@@ -84,14 +84,9 @@ impl LlamaEngine {
         let kernels = config.kernels;
         kernels.configure_process();
         let backend = backend()?;
-        let model = LlamaModel::load_from_file(backend, &config.model_path, &LlamaModelParams::default())
-            .map_err(|e| EngineError::Internal(format!("loading {}: {e}", config.model_path.display())))?;
-        let model = Arc::new(model);
-        let context_per_sequence = config.context_per_sequence.min(model.n_ctx_train());
-        let file = config.model_path.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
-        let info = BackendInfo { name: format!("llama.cpp:{file}"), context_per_sequence, accepts_images: false };
-        let format = chat_format(&model, config.chat_template.as_deref())
-            .map_err(|e| EngineError::Internal(format!("the chat template of {}: {e}", config.model_path.display())))?;
+        let model = Arc::new(load_model(&config, &LlamaModelParams::default())?);
+        let info = backend_info(&config, &model);
+        let format = prompt_format(&config, &model)?;
         let controls = ControlTokens::of(&model);
         let splitter = TextSplitter::of(&model, chunked::CHUNK_BYTES);
         // The template's end-of-turn markers end generation as EOS does (llama.cpp's own EOG
@@ -161,6 +156,47 @@ impl LlamaEngine {
             let _ = handle.join();
         }
     }
+}
+
+/// `config`'s model, loaded with `params` (all of it, or its vocabulary only).
+fn load_model(config: &LlamaConfig, params: &LlamaModelParams) -> Result<LlamaModel, EngineError> {
+    check_model_file(config)?;
+    LlamaModel::load_from_file(backend()?, &config.model_path, params)
+        .map_err(|e| EngineError::Internal(format!("loading {}: {e}", config.model_path.display())))
+}
+
+/// A missing model file, refused before llama.cpp is asked to read it.
+fn check_model_file(config: &LlamaConfig) -> Result<(), EngineError> {
+    match config.model_path.is_file() {
+        true => Ok(()),
+        false => Err(EngineError::Internal(format!("model file {} does not exist", config.model_path.display()))),
+    }
+}
+
+/// What the catalog reports of a backend on `model`.
+fn backend_info(config: &LlamaConfig, model: &LlamaModel) -> BackendInfo {
+    let context_per_sequence = config.context_per_sequence.min(trained_context(model));
+    let file = config.model_path.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
+    BackendInfo { name: format!("llama.cpp:{file}"), context_per_sequence, accepts_images: false }
+}
+
+/// The context the model was trained with. A vocabulary-only load leaves llama.cpp's own
+/// figure at 0, so the GGUF's `{arch}.context_length` is read then.
+fn trained_context(model: &LlamaModel) -> u32 {
+    match model.n_ctx_train() {
+        0 => {
+            let arch = model.meta_val_str("general.architecture").unwrap_or_default();
+            let key = format!("{arch}.context_length");
+            model.meta_val_str(&key).ok().and_then(|v| v.trim().parse().ok()).unwrap_or(0)
+        }
+        n => n,
+    }
+}
+
+/// The chat format `config` chooses for `model` (see [`chat_format`]).
+fn prompt_format(config: &LlamaConfig, model: &LlamaModel) -> Result<ChatFormat, EngineError> {
+    chat_format(model, config.chat_template.as_deref())
+        .map_err(|e| EngineError::Internal(format!("the chat template of {}: {e}", config.model_path.display())))
 }
 
 /// The backend's chat format: the configured template (a built-in name or a file), else

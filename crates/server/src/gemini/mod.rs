@@ -11,10 +11,24 @@ use std::sync::Arc;
 use axum::routing::get;
 use axum::Router;
 
+use gemd_engine::ChatPrompt;
+use gemd_wire::gemini::GenerateContentRequest;
+
 use crate::access::{Access, Caller};
+use crate::catalog::Served;
+use crate::error::ApiError;
 use crate::state::AppState;
 
 pub use generate::handle;
+
+/// The chat a `generateContent` request puts before `served`'s model, refused where the
+/// handler refuses it, with its declared functions (what `countTokens` counts too): `gemd
+/// render` prints it, rendered and tokenised by the backend.
+pub fn model_prompt(req: &GenerateContentRequest, served: &Served) -> Result<ChatPrompt, ApiError> {
+    convert::check_supported(req, served)?;
+    let plan = crate::tools::gemini::plan(req)?;
+    Ok(plan.prompt(convert::chat_prompt(req, served)?))
+}
 
 /// Who is asking, for the quota admission of a generate or embed call.
 #[derive(Clone, Copy)]
