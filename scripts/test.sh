@@ -38,6 +38,8 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 "$VENV/bin/pip" install --disable-pip-version-check -q -r tests/python/requirements.txt
 GEMD_BIN="$GEMD_BIN" "$VENV/bin/python" -m pytest -q tests/python "$@"
+# The benchmark's pure parts (report, prompt sizing, options, stream parsing): offline, seconds.
+"$VENV/bin/python" -m unittest discover -q -s bench/tests
 
 echo "== node tests (@google/genai against a spawned gemd)"
 need npm "install Node.js 18+ with npm"
