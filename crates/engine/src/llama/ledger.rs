@@ -53,6 +53,7 @@ impl Reservation {
         self.slot
     }
 
+    #[cfg(test)]
     pub fn cells(&self) -> u32 {
         self.cells
     }
@@ -99,11 +100,13 @@ impl Ledger {
     }
 
     /// Running sequences: reservations handed out and not given back.
+    #[cfg(test)]
     pub fn running(&self) -> u32 {
         self.running
     }
 
     /// KV cells the running sequences have reserved.
+    #[cfg(test)]
     pub fn reserved(&self) -> u32 {
         self.reserved
     }
