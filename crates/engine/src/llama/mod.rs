@@ -8,10 +8,13 @@ mod config;
 mod grammar;
 mod guided;
 pub mod kernels;
+mod kv;
+mod ledger;
 mod metrics;
 mod parked;
 mod prefix_cache;
 mod prompt;
+mod queue_bound;
 pub mod raw_bench;
 pub mod reuse;
 pub mod sampler;
@@ -34,6 +37,8 @@ pub use vocab_only::VocabOnlyEngine;
 use kernels::Kernels;
 use metrics::{add, Counters};
 use grammar::Grammars;
+use ledger::Capacity;
+use queue_bound::QueueBound;
 use scheduler::{Job, Limits};
 
 use crate::api::{BackendInfo, Engine, EngineError, EngineMetrics, EventStream, PrepareBounds, PreparedPrompt, SamplingParams};
@@ -58,8 +63,7 @@ pub struct LlamaEngine {
     model: Arc<LlamaModel>,
     jobs: Mutex<Option<mpsc::Sender<Job>>>,
     counters: Arc<Counters>,
-    queue_capacity: usize,
-    max_sequences: usize,
+    queue: QueueBound,
     thread: Mutex<Option<JoinHandle<()>>>,
     grammars: Grammars,
     format: ChatFormat,
@@ -105,12 +109,14 @@ impl LlamaEngine {
         let cache_slots = if config.prefix_cache_tokens == 0 { 0 } else { config.prefix_cache_entries };
         let cache_tokens = if cache_slots == 0 { 0 } else { config.prefix_cache_tokens };
         let limits = Limits {
-            max_sequences: config.max_sequences,
-            kv_tokens: config.kv_tokens,
+            capacity: Capacity {
+                sequences: config.max_sequences,
+                kv_tokens: config.kv_tokens,
+                cache_slots,
+                cache_tokens,
+            },
             batch_size: config.batch_size,
             prefill_chunk: config.prefill_chunk.clamp(1, config.batch_size),
-            cache_slots,
-            cache_tokens,
             swa_window: sliding_window(&model),
             stop_tokens,
         };
@@ -137,8 +143,10 @@ impl LlamaEngine {
             model,
             jobs: Mutex::new(Some(tx)),
             counters,
-            queue_capacity: config.queue_capacity,
-            max_sequences: config.max_sequences as usize,
+            queue: QueueBound {
+                capacity: config.queue_capacity,
+                max_sequences: config.max_sequences as usize,
+            },
             thread: Mutex::new(Some(thread)),
             grammars,
             format,
@@ -277,14 +285,11 @@ impl Engine for LlamaEngine {
         let max_output = params.max_output_tokens.clamp(1, room);
         let guard = self.jobs.lock().expect("jobs lock");
         let Some(jobs) = guard.as_ref() else { return Err(EngineError::ShuttingDown) };
-        // The queue bound counts what actually waits: jobs sent but not yet taken into the
-        // batch, less the batch slots free to take them at the next step (the engine thread
-        // only picks jobs up between decode steps, so a burst into an idle engine would
-        // otherwise be refused at `queue_capacity` while slots were free).
+        // Counted as queued before the check, so two racing requests cannot both take the
+        // last place (queue_bound.rs says what the bound counts).
         let queued = self.counters.queued.fetch_add(1, std::sync::atomic::Ordering::AcqRel) as usize;
         let active = self.counters.active.load(std::sync::atomic::Ordering::Acquire) as usize;
-        let free_slots = self.max_sequences.saturating_sub(active);
-        if queued >= self.queue_capacity + free_slots {
+        if !self.queue.admits(queued, active) {
             metrics::sub(&self.counters.queued, 1);
             add(&self.counters.rejected, 1);
             return Err(EngineError::Overloaded);

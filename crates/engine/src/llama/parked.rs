@@ -7,8 +7,9 @@
 //! beside it. Cells of finished or cancelled sequences and of evicted prefix-cache entries are
 //! therefore parked here. They are freed when no sequence is decoding, or earlier when the space
 //! is needed (which gives up that guarantee for the sequences running at that moment).
-
-use llama_cpp_2::context::LlamaContext;
+//!
+//! Plain bookkeeping: the caller frees the cells in llama.cpp (`kv::clear`) for the ids that
+//! [`Parked::release`] hands back, so the ledger that owns this is testable without a model.
 
 #[derive(Debug, Default)]
 pub struct Parked {
@@ -28,18 +29,15 @@ impl Parked {
         self.cells
     }
 
-    /// Frees every parked cell; returns the sequence ids that became free.
-    pub fn release(&mut self, ctx: &mut LlamaContext<'_>) -> Vec<i32> {
+    /// Forgets every parked cell; returns the sequence ids whose cells the caller must free,
+    /// in the order they were parked.
+    pub fn release(&mut self) -> Vec<i32> {
         self.cells = 0;
-        for &slot in &self.slots {
-            clear(ctx, slot);
-        }
         std::mem::take(&mut self.slots)
     }
-}
 
-pub fn clear(ctx: &mut LlamaContext<'_>, slot: i32) {
-    if let Err(e) = ctx.clear_kv_cache_seq(Some(slot as u32), None, None) {
-        tracing::warn!(slot, error = %e, "could not clear a sequence's KV cells");
+    #[cfg(test)]
+    pub fn slots(&self) -> &[i32] {
+        &self.slots
     }
 }

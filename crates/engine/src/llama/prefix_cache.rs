@@ -46,6 +46,12 @@ impl PrefixCache {
         self.entries.len()
     }
 
+    /// The sequence ids whose cells the entries hold.
+    #[cfg(test)]
+    pub fn slots(&self) -> impl Iterator<Item = i32> + '_ {
+        self.entries.iter().map(|e| e.slot)
+    }
+
     /// The longest reusable prefix of `prompt`. At least one prompt token is always left to
     /// prefill (its logits start the answer). `usable(slot, len)` lets the caller veto a reuse
     /// the KV cache cannot serve (sliding-window layers may have dropped old cells).

@@ -12,7 +12,7 @@
 use llama_cpp_2::context::session::LlamaStateSeqFlags;
 use llama_cpp_2::context::LlamaContext;
 
-use super::parked::clear;
+use super::kv::clear;
 
 /// Gives sequence `dst` (empty) positions `[0, len)` of cached sequence `src`, in cells of its
 /// own. Returns false, with `dst` left empty, when llama.cpp refuses; the caller then prefills
