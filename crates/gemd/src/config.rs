@@ -6,8 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{bail, Context};
-use gemd_server::cors::DEFAULT_ALLOW_HEADERS;
-use gemd_server::{CorsPolicy, EmbeddingSpec, ModelSpec, ServerLimits};
+use gemd_server::{CorsPolicy, ModelSpec, ServerLimits, DEFAULT_ALLOW_HEADERS};
 use serde::Deserialize;
 
 use crate::chat_template::ChatTemplate;
@@ -204,8 +203,8 @@ impl Config {
     }
 
     /// The built-in quota table with this file's overrides.
-    pub fn quota_table(&self) -> anyhow::Result<gemd_server::quota_table::QuotaTable> {
-        let mut table = gemd_server::quota_table::QuotaTable::default();
+    pub fn quota_table(&self) -> anyhow::Result<gemd_server::QuotaTable> {
+        let mut table = gemd_server::QuotaTable::default();
         for (tier, models) in &self.quota {
             let tier: gemd_store::Tier = tier.parse().map_err(anyhow::Error::msg)?;
             for (model, l) in models {
@@ -234,7 +233,7 @@ impl Config {
                     base.id = m.id.clone();
                     base.aliases.clear();
                     base.display_name = m.id.clone();
-                    base.system_instruction = true;
+                    base.generative_mut().expect("a generative model").system_instruction = true;
                     specs.push(base);
                     specs.last_mut().expect("just pushed")
                 }
@@ -246,7 +245,7 @@ impl Config {
 
     /// The built-in embedding ids with this file's removals, overrides and additions applied
     /// (an added id starts as a copy of `gemini-embedding-001` on the default embedder).
-    pub fn embedding_catalog(&self) -> anyhow::Result<Vec<EmbeddingSpec>> {
+    pub fn embedding_catalog(&self) -> anyhow::Result<Vec<ModelSpec>> {
         let mut specs = gemd_server::builtin_embedding_models();
         specs.retain(|s| !self.remove_models.contains(&s.id));
         for m in &self.embedding_models {
@@ -294,13 +293,22 @@ fn apply(spec: &mut ModelSpec, m: &ModelSection) {
     set!(display_name);
     set!(version);
     set!(input_token_limit);
-    set!(output_token_limit);
-    // A lower configured cap lowers answers; a higher one also raises what requests may ask.
-    spec.accepted_output_tokens = spec.accepted_output_tokens.max(spec.output_token_limit);
-    set!(temperature);
-    set!(top_p);
-    set!(top_k);
-    set!(system_instruction);
+    if let Some(g) = spec.generative_mut() {
+        macro_rules! set_generative {
+            ($field:ident) => {
+                if let Some(v) = &m.$field {
+                    g.$field = v.clone();
+                }
+            };
+        }
+        set_generative!(output_token_limit);
+        // A lower configured cap lowers answers; a higher one also raises what requests may ask.
+        g.accepted_output_tokens = g.accepted_output_tokens.max(g.output_token_limit);
+        set_generative!(temperature);
+        set_generative!(top_p);
+        set_generative!(top_k);
+        set_generative!(system_instruction);
+    }
     if m.description.is_some() {
         spec.description = m.description.clone();
     }
@@ -359,7 +367,7 @@ mod tests {
         .unwrap();
         let specs = c.catalog().unwrap();
         assert!(!specs.iter().any(|s| s.id == "gemini-3-pro-preview"));
-        assert_eq!(specs.iter().find(|s| s.id == "gemini-2.5-flash").unwrap().output_token_limit, 1024);
+        assert_eq!(specs.iter().find(|s| s.id == "gemini-2.5-flash").unwrap().generative().unwrap().output_token_limit, 1024);
         assert_eq!(specs.iter().find(|s| s.id == "my-model").unwrap().backend, "other");
     }
 

@@ -130,7 +130,7 @@ fn serve(args: ServeArgs, home: PathBuf) -> anyhow::Result<()> {
         catalog: Arc::new(catalog),
         access: Arc::new(access),
         limits: config.server_limits(args.max_connections)?,
-        admin: Arc::new(gemd_server::admin::AdminAuth::new(&admin_token)),
+        admin: Arc::new(gemd_server::AdminAuth::new(&admin_token)),
     };
     drop(admin_token);
     let token_file = admin_token::path(&home);
@@ -178,7 +178,7 @@ fn serve(args: ServeArgs, home: PathBuf) -> anyhow::Result<()> {
 
 /// Loads the embedders some embedding id uses (none when every embedding id is removed): a
 /// configured directory, or for `default` the embedded all-MiniLM-L6-v2, fetched if missing.
-fn load_embedders(config: &Config, specs: &[gemd_server::EmbeddingSpec], home: &std::path::Path) -> anyhow::Result<BTreeMap<String, Arc<dyn Embedder>>> {
+fn load_embedders(config: &Config, specs: &[gemd_server::ModelSpec], home: &std::path::Path) -> anyhow::Result<BTreeMap<String, Arc<dyn Embedder>>> {
     let mut embedders: BTreeMap<String, Arc<dyn Embedder>> = BTreeMap::new();
     for name in specs.iter().map(|s| &s.backend) {
         if embedders.contains_key(name) {
@@ -205,10 +205,10 @@ async fn open_access(
     home: &std::path::Path,
     static_keys: &[String],
     default_tier: gemd_store::Tier,
-    quotas: gemd_server::quota_table::QuotaTable,
+    quotas: gemd_server::QuotaTable,
     fail_open: bool,
-) -> anyhow::Result<gemd_server::access::Access> {
-    use gemd_server::access::{Access, DEFAULT_PROJECT};
+) -> anyhow::Result<gemd_server::Access> {
+    use gemd_server::{Access, DEFAULT_PROJECT};
     let store = gemd_store::open(database_url, home).await.context("opening the key store")?;
     store.ensure_project(DEFAULT_PROJECT, "Default project", default_tier).await?;
     if static_keys.is_empty() && store.count_keys().await? == 0 {

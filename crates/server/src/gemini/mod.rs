@@ -1,18 +1,20 @@
-//! The native Gemini REST surface, served identically under `/v1beta` and `/v1`.
+//! The native Gemini REST surface, served identically under `/v1beta` and `/v1`: its routes,
+//! handlers, and the conversion of its requests and answers ([`convert`], [`tools`]).
 
 mod convert;
 mod embed;
 mod generate;
 mod models;
 mod stream;
+mod tools;
 
 use std::sync::Arc;
 
 use axum::routing::get;
 use axum::Router;
 
-use crate::access::{Access, Caller};
-use crate::state::AppState;
+use crate::http::state::AppState;
+use crate::service::access::{Access, Caller};
 
 pub use generate::handle;
 
@@ -22,9 +24,6 @@ struct Gate<'a> {
     access: &'a Arc<Access>,
     caller: &'a Caller,
 }
-
-/// API versions gemd answers to.
-pub const VERSIONS: &[&str] = &["v1beta", "v1"];
 
 pub fn routes() -> Router<AppState> {
     Router::new()
