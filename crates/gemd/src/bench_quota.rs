@@ -11,9 +11,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use gemd_quota::{Limiter, Limits, MemoryLimiter, RedisLimiter};
-use gemd_server::access::Access;
-use gemd_server::quota_table::QuotaTable;
-use gemd_server::KeyRing;
+use gemd_server::{Access, KeyRing, QuotaTable};
 use gemd_store::Tier;
 
 use crate::cli::QuotaBenchArgs;

@@ -67,7 +67,7 @@ pub enum RenderError {
     #[error("loading the vocabulary: {0}")]
     Load(gemd_engine::EngineError),
     #[error(transparent)]
-    Catalog(#[from] gemd_server::catalog::CatalogError),
+    Catalog(#[from] gemd_server::CatalogError),
     #[error("no generative model id \"{0}\" in the built-in catalog (see `gemd models`)")]
     UnknownId(String),
     /// Refused as `generateContent` would refuse it (the message is the API's).

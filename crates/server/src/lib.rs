@@ -1,30 +1,32 @@
-//! gemd-server: the HTTP surface. One module per API surface (`gemini`, `openai`), both on the
-//! same generation machinery (`generation`) and embedding machinery (`embedding`), one key
-//! ring (`auth`), one error type that renders every failure (`error`); the admin API
-//! (`admin`) and the web console (`console`) that uses it. Around them: the connection loop
-//! with its read deadlines and connection limit (`transport`), CORS for the public API
-//! (`cors`), and the envelope on every error, handler-written or not (`envelope`).
+//! gemd-server: the Gemini API (and Google's OpenAI-compatible layer, and gemd's admin API and
+//! console) over HTTP, in three layers whose folders are the crate's tree:
+//!
+//! - [`service`]: what gemd does, with no HTTP in it: the model catalog, keys, projects and
+//!   quotas (with the RAII ticket), generation from a surface-neutral request, embedding,
+//!   function calling and structured output, and the one error type with its `google.rpc`
+//!   code table.
+//! - [`http`]: what every surface shares on the wire: the server state and limits, the API-key
+//!   extractor (one, parameterised by the surface's error form), errors as responses, request
+//!   bodies under their limits, the envelope on every error, CORS, the operational endpoints,
+//!   the console's files, streamed answers and the connection loop.
+//! - one module per surface, each its routes, handlers and dialect conversion: [`gemini`] (the
+//!   native REST surface), [`openai`] (the OpenAI-compatible layer) and [`admin`] (the admin
+//!   API the console uses).
+//!
+//! The rule of the layers: imports point only surface → http → service. `service` never
+//! imports `http` or a surface, and `http` never imports a surface (a surface may use
+//! another's handler: the admin playground runs the native `generateContent`). This file
+//! declares the modules, assembles the router and re-exports the public API; `layer_rule`
+//! checks the rule in `cargo test`.
 
-pub mod access;
 pub mod admin;
-pub mod auth;
-pub mod body;
-pub mod catalog;
-pub mod console;
-pub mod cors;
-pub mod embedding;
-pub mod envelope;
-pub mod error;
 pub mod gemini;
-pub mod generation;
+pub mod http;
 pub mod openai;
-pub mod ops;
-pub mod query;
-pub mod quota_error;
-pub mod quota_table;
-pub mod state;
-pub mod tools;
-pub mod transport;
+pub mod service;
+
+#[cfg(test)]
+mod layer_rule;
 
 use std::future::Future;
 
@@ -33,12 +35,19 @@ use axum::middleware::{from_fn, from_fn_with_state};
 use axum::Router;
 use tokio::net::TcpListener;
 
-pub use auth::KeyRing;
-pub use catalog::{builtin_models, Catalog, ModelSpec, DEFAULT_BACKEND};
-pub use cors::CorsPolicy;
-pub use embedding::{builtin_embedding_models, EmbeddingSpec, DEFAULT_EMBEDDER};
-pub use error::ApiError;
-pub use state::{AppState, ServerLimits};
+pub use http::cors::{CorsPolicy, DEFAULT_ALLOW_HEADERS};
+pub use http::state::{AppState, ServerLimits};
+pub use service::access::{Access, Caller, KeyRing, QuotaTable, DEFAULT_PROJECT};
+pub use service::admin_auth::{AdminAuth, SignInLimits};
+pub use service::catalog::{
+    builtin_embedding_models, builtin_models, Catalog, CatalogError, GenerativeSpec, ModelKind, ModelSpec, DEFAULT_BACKEND,
+    DEFAULT_EMBEDDER,
+};
+pub use service::error::ApiError;
+
+use http::body::refuse_declared_oversize;
+use http::envelope::every_error_enveloped;
+use http::error::ErrorResponse;
 
 /// The whole application on one listener: the public API, the admin API and the console.
 pub fn router(state: AppState) -> Router {
@@ -53,15 +62,15 @@ pub fn public_router(state: AppState) -> Router {
 
 /// The admin API and the console alone (and the operational endpoints).
 pub fn admin_router(state: AppState) -> Router {
-    finish(admin_routes().merge(ops::routes()), state)
+    finish(admin_routes().merge(http::ops::routes()), state)
 }
 
 fn public_routes() -> Router<AppState> {
-    Router::new().merge(gemini::routes()).merge(openai::routes()).merge(ops::routes())
+    Router::new().merge(gemini::routes()).merge(openai::routes()).merge(http::ops::routes())
 }
 
 fn admin_routes() -> Router<AppState> {
-    Router::new().merge(admin::routes()).merge(console::routes())
+    Router::new().merge(admin::routes()).merge(http::console::routes())
 }
 
 /// `routes` with what every answer goes through, outermost last: a declared body over the
@@ -72,13 +81,13 @@ fn admin_routes() -> Router<AppState> {
 fn finish(routes: Router<AppState>, state: AppState) -> Router {
     let limits = state.limits.clone();
     let app = routes
-        .fallback(|uri: Uri| async move { ApiError::NotFound(format!("Method not found: {}", uri.path())) })
+        .fallback(|uri: Uri| async move { ErrorResponse::<http::error::Gemini>::from(ApiError::method_not_found(uri.path())) })
         .with_state(state);
     Router::new()
         .fallback_service(app)
-        .layer(from_fn_with_state(limits.max_body_bytes, body::refuse_declared_oversize))
-        .layer(from_fn_with_state(limits.cors, cors::cors))
-        .layer(from_fn(envelope::every_error_enveloped))
+        .layer(from_fn_with_state(limits.max_body_bytes, refuse_declared_oversize))
+        .layer(from_fn_with_state(limits.cors, http::cors::cors))
+        .layer(from_fn(every_error_enveloped))
 }
 
 /// Where gemd listens: the public port, and the admin API's own when it is bound apart.
@@ -103,5 +112,5 @@ pub async fn serve(listeners: impl Into<Listeners>, state: AppState, shutdown: i
         None => vec![(public, router(state))],
         Some(admin) => vec![(public, public_router(state.clone())), (admin, admin_router(state))],
     };
-    transport::serve(sites, &limits, shutdown).await
+    http::transport::serve(sites, &limits, shutdown).await
 }

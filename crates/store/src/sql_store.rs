@@ -1,7 +1,11 @@
 //! The store's logic, written once over `Db`: ids and key generation, constant-time key
-//! lookup, the usage ledger's upserts, migrations.
+//! lookup, the usage ledger's upserts, migrations. Creation and revocation times come from the
+//! injected [`Clock`] (the system clock unless [`SqlStore::with_clock`] says otherwise).
+
+use std::sync::Arc;
 
 use async_trait::async_trait;
+use gemd_quota::{Clock, SystemClock};
 use rand::Rng;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
@@ -30,10 +34,6 @@ pub fn digest_hex(secret: &str) -> String {
     hex::encode(Sha256::digest(secret.as_bytes()))
 }
 
-fn now_ms() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
-}
-
 const HOUR_MS: i64 = 3_600_000;
 /// How long refusals are remembered (the console shows recent ones).
 const REFUSALS_KEPT_MS: i64 = 7 * 24 * HOUR_MS;
@@ -51,6 +51,7 @@ fn add_usage_sql(table: &str, period: &str) -> String {
 
 pub struct SqlStore<D: Db> {
     db: D,
+    clock: Arc<dyn Clock>,
 }
 
 const PROJECT_COLS: &str = "id, display_name, tier, logging_opt_out, created_at";
@@ -89,7 +90,17 @@ impl<D: Db> SqlStore<D> {
             db.execute("INSERT INTO gemd_schema (version) VALUES ($1)", vec![Val::Int(i as i64 + 1)]).await?;
             tracing::info!(version = i + 1, "store schema migrated");
         }
-        Ok(SqlStore { db })
+        Ok(SqlStore { db, clock: Arc::new(SystemClock) })
+    }
+
+    /// This store reading time from `clock`.
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    fn now_ms(&self) -> i64 {
+        self.clock.now_ms()
     }
 
     async fn one_project(&self, id: &str) -> Result<Project, StoreError> {
@@ -105,7 +116,7 @@ impl<D: Db> Store for SqlStore<D> {
             .db
             .execute(
                 "INSERT INTO projects (id, display_name, tier, logging_opt_out, created_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO NOTHING",
-                vec![id.clone().into(), display_name.into(), tier.as_str().into(), false.into(), now_ms().into()],
+                vec![id.clone().into(), display_name.into(), tier.as_str().into(), false.into(), self.now_ms().into()],
             )
             .await?;
         if changed == 0 {
@@ -118,7 +129,7 @@ impl<D: Db> Store for SqlStore<D> {
         self.db
             .execute(
                 "INSERT INTO projects (id, display_name, tier, logging_opt_out, created_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO NOTHING",
-                vec![id.into(), display_name.into(), tier.as_str().into(), false.into(), now_ms().into()],
+                vec![id.into(), display_name.into(), tier.as_str().into(), false.into(), self.now_ms().into()],
             )
             .await?;
         self.one_project(id).await
@@ -156,7 +167,7 @@ impl<D: Db> Store for SqlStore<D> {
         self.db
             .execute(
                 "INSERT INTO api_keys (id, project_id, display_name, prefix, hash, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
-                vec![id.clone().into(), project_id.into(), display_name.into(), prefix.into(), digest_hex(&secret).into(), now_ms().into()],
+                vec![id.clone().into(), project_id.into(), display_name.into(), prefix.into(), digest_hex(&secret).into(), self.now_ms().into()],
             )
             .await?;
         let rows = self.db.query(&format!("SELECT {KEY_COLS} FROM api_keys WHERE id = $1"), vec![id.into()]).await?;
@@ -177,7 +188,7 @@ impl<D: Db> Store for SqlStore<D> {
     }
 
     async fn revoke_key(&self, key_id: &str) -> Result<ApiKey, StoreError> {
-        self.db.execute("UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL", vec![now_ms().into(), key_id.into()]).await?;
+        self.db.execute("UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL", vec![self.now_ms().into(), key_id.into()]).await?;
         let rows = self.db.query(&format!("SELECT {KEY_COLS} FROM api_keys WHERE id = $1"), vec![key_id.into()]).await?;
         rows.first().map(key).transpose()?.ok_or_else(|| StoreError::NotFound(format!("key {key_id}")))
     }
@@ -293,5 +304,26 @@ impl<D: Db> Store for SqlStore<D> {
                 })
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use gemd_quota::ManualClock;
+
+    use super::*;
+    use crate::sqlite::Sqlite;
+
+    #[tokio::test]
+    async fn times_come_from_the_injected_clock() {
+        let clock = Arc::new(ManualClock::at(1_700_000_000_000));
+        let store = SqlStore::open(Sqlite::in_memory().unwrap()).await.unwrap().with_clock(clock.clone());
+        let project = store.create_project(None, "p", Tier::Free).await.unwrap();
+        assert_eq!(project.created_at_ms, 1_700_000_000_000);
+        clock.advance_ms(5);
+        let key = store.create_key(&project.id, "k").await.unwrap().key;
+        assert_eq!(key.created_at_ms, 1_700_000_000_005);
+        clock.advance_ms(5);
+        assert_eq!(store.revoke_key(&key.id).await.unwrap().revoked_at_ms, Some(1_700_000_000_010));
     }
 }

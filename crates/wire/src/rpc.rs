@@ -3,7 +3,10 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-/// Canonical status codes used by the Gemini API, with their HTTP mapping.
+/// The `google.rpc.Code`s the Gemini API answers with, with their HTTP mapping. Only canonical
+/// codes: there is none for an oversized payload (Google answers one 400 INVALID_ARGUMENT;
+/// where gemd answers another HTTP status for a code, the error says so itself, see
+/// [`Status::with_http`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Code {
     InvalidArgument,
@@ -12,7 +15,6 @@ pub enum Code {
     PermissionDenied,
     NotFound,
     AlreadyExists,
-    PayloadTooLarge,
     ResourceExhausted,
     Cancelled,
     Internal,
@@ -30,7 +32,6 @@ impl Code {
             Code::PermissionDenied => 403,
             Code::NotFound => 404,
             Code::AlreadyExists => 409,
-            Code::PayloadTooLarge => 413,
             Code::ResourceExhausted => 429,
             Code::Cancelled => 499,
             Code::Internal => 500,
@@ -49,8 +50,6 @@ impl Code {
             Code::PermissionDenied => "PERMISSION_DENIED",
             Code::NotFound => "NOT_FOUND",
             Code::AlreadyExists => "ALREADY_EXISTS",
-            // Google's front end answers oversized bodies 413 with this status name.
-            Code::PayloadTooLarge => "INVALID_ARGUMENT",
             Code::ResourceExhausted => "RESOURCE_EXHAUSTED",
             Code::Cancelled => "CANCELLED",
             Code::Internal => "INTERNAL",
@@ -80,6 +79,13 @@ pub struct ErrorBody {
 impl Status {
     pub fn new(code: Code, message: impl Into<String>) -> Self {
         Status { code: code.http(), message: message.into(), status: code.name().to_string(), details: Vec::new() }
+    }
+
+    /// This status answered with HTTP status `http` instead of its code's usual one (the
+    /// `status` name stays the code's).
+    pub fn with_http(mut self, http: u16) -> Self {
+        self.code = http;
+        self
     }
 
     pub fn with_detail(mut self, detail: Value) -> Self {

@@ -2,8 +2,8 @@
 //! file's changes (`[[models]]`, `[[embedding_models]]`, `remove_models`, `[quota.TIER.ID]`).
 
 use anyhow::bail;
-use gemd_server::quota_table::QuotaTable;
-use gemd_server::{EmbeddingSpec, ModelSpec};
+use gemd_server::QuotaTable;
+use gemd_server::ModelSpec;
 
 use crate::config::{CatalogTables, ModelSection};
 
@@ -52,7 +52,7 @@ pub fn generative(t: &CatalogTables) -> anyhow::Result<Vec<ModelSpec>> {
                 base.id = m.id.clone();
                 base.aliases.clear();
                 base.display_name = m.id.clone();
-                base.system_instruction = true;
+                base.generative_mut().expect("a generative model").system_instruction = true;
                 specs.push(base);
                 specs.last_mut().expect("just pushed")
             }
@@ -64,7 +64,7 @@ pub fn generative(t: &CatalogTables) -> anyhow::Result<Vec<ModelSpec>> {
 
 /// The built-in embedding ids with this file's removals, overrides and additions applied
 /// (an added id starts as a copy of `gemini-embedding-001` on the default embedder).
-pub fn embeddings(t: &CatalogTables) -> anyhow::Result<Vec<EmbeddingSpec>> {
+pub fn embeddings(t: &CatalogTables) -> anyhow::Result<Vec<ModelSpec>> {
     let mut specs = gemd_server::builtin_embedding_models();
     specs.retain(|s| !t.remove_models.contains(&s.id));
     for m in &t.embedding_models {
@@ -126,13 +126,22 @@ fn apply(spec: &mut ModelSpec, m: &ModelSection) {
     set!(display_name);
     set!(version);
     set!(input_token_limit);
-    set!(output_token_limit);
-    // A lower configured cap lowers answers; a higher one also raises what requests may ask.
-    spec.accepted_output_tokens = spec.accepted_output_tokens.max(spec.output_token_limit);
-    set!(temperature);
-    set!(top_p);
-    set!(top_k);
-    set!(system_instruction);
+    if let Some(g) = spec.generative_mut() {
+        macro_rules! set_generative {
+            ($field:ident) => {
+                if let Some(v) = &m.$field {
+                    g.$field = v.clone();
+                }
+            };
+        }
+        set_generative!(output_token_limit);
+        // A lower configured cap lowers answers; a higher one also raises what requests may ask.
+        g.accepted_output_tokens = g.accepted_output_tokens.max(g.output_token_limit);
+        set_generative!(temperature);
+        set_generative!(top_p);
+        set_generative!(top_k);
+        set_generative!(system_instruction);
+    }
     if m.description.is_some() {
         spec.description = m.description.clone();
     }

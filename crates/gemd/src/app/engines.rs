@@ -9,7 +9,7 @@ use anyhow::Context;
 use gemd_engine::embed::{BertEmbedder, BertEmbedderConfig};
 use gemd_engine::llama::{LlamaConfig, LlamaEngine};
 use gemd_engine::{Embedder, Engine};
-use gemd_server::{EmbeddingSpec, DEFAULT_EMBEDDER};
+use gemd_server::{ModelSpec, DEFAULT_EMBEDDER};
 
 use crate::config::EmbedderSection;
 use crate::{memory, pull};
@@ -71,7 +71,7 @@ pub fn load_llama(config: LlamaConfig) -> anyhow::Result<Arc<dyn Engine>> {
 /// configured directory, or for `default` the embedded all-MiniLM-L6-v2, fetched if missing.
 pub fn load_embedders(
     embedders: &BTreeMap<String, EmbedderSection>,
-    specs: &[EmbeddingSpec],
+    specs: &[ModelSpec],
     home: &Path,
 ) -> anyhow::Result<BTreeMap<String, Arc<dyn Embedder>>> {
     let mut loaded: BTreeMap<String, Arc<dyn Embedder>> = BTreeMap::new();

@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use gemd_engine::Engine;
-use gemd_server::access::{Access, DEFAULT_PROJECT};
+use gemd_server::{Access, DEFAULT_PROJECT};
 use gemd_server::{AppState, Catalog, CorsPolicy, KeyRing, Listeners, ServerLimits};
 
 use crate::admin_token;
@@ -71,7 +71,7 @@ impl App {
             catalog: Arc::new(catalog),
             access: Arc::new(access),
             limits,
-            admin: Arc::new(gemd_server::admin::AdminAuth::new(&admin_token)),
+            admin: Arc::new(gemd_server::AdminAuth::new(&admin_token)),
         };
         Ok(App {
             state,
@@ -140,7 +140,7 @@ fn limits(settings: &Settings) -> anyhow::Result<ServerLimits> {
 /// printed once) and the limiter (Redis when configured, else in memory).
 async fn open_access(
     settings: &Settings,
-    quotas: gemd_server::quota_table::QuotaTable,
+    quotas: gemd_server::QuotaTable,
 ) -> anyhow::Result<Access> {
     let store = gemd_store::open(settings.database_url.as_deref(), &settings.home)
         .await

@@ -21,7 +21,7 @@ pub const QUOTA_FAIL_OPEN: bool = false;
 /// Google's CORS: any origin, the SDKs' headers (gemd-server's list), preflights cached for
 /// an hour. These are also what `CorsPolicy::default()` holds, which does not expose them.
 pub const CORS_ALLOW_ORIGINS: &[&str] = &["*"];
-pub use gemd_server::cors::DEFAULT_ALLOW_HEADERS as CORS_ALLOW_HEADERS;
+pub use gemd_server::DEFAULT_ALLOW_HEADERS as CORS_ALLOW_HEADERS;
 pub const CORS_MAX_AGE: Duration = Duration::from_secs(3600);
 
 /// Body size, timeouts and connection count.

@@ -2,11 +2,10 @@
 //! use and a playground. Every call needs the admin credential ([`session::Admin`]); errors
 //! are the same `google.rpc.Status` envelopes as the public API's.
 
-pub mod body;
 mod playground;
 mod projects;
 mod quota;
-pub mod session;
+mod session;
 mod views;
 
 use axum::extract::State;
@@ -14,9 +13,7 @@ use axum::routing::{get, patch, post};
 use axum::{Json, Router};
 use serde_json::{json, Value};
 
-pub use session::AdminAuth;
-
-use crate::state::AppState;
+use crate::http::state::AppState;
 
 pub fn routes() -> Router<AppState> {
     Router::new()

@@ -7,11 +7,12 @@ use gemd_store::Tier;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::body::AdminBody;
 use super::session::{Admin, NoStore};
 use super::views::{KeyView, ProjectView};
-use crate::error::ApiError;
-use crate::state::AppState;
+use crate::http::body::JsonBody;
+use crate::http::error::ErrorResponse;
+use crate::http::state::AppState;
+use crate::service::error::ApiError;
 
 /// Longest display name accepted for a project or key.
 const MAX_NAME: usize = 100;
@@ -28,26 +29,19 @@ fn tier(name: &str) -> Result<Tier, ApiError> {
     name.parse().map_err(|e: String| ApiError::invalid(e, Some("tier".to_string())))
 }
 
-/// Parses a JSON body into `T`, answering bad bodies with a 400 naming the problem.
-pub fn body<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    let bytes = if bytes.iter().all(u8::is_ascii_whitespace) { b"{}".as_slice() } else { bytes };
-    serde_json::from_slice(bytes).map_err(|e| ApiError::invalid(format!("Invalid JSON payload received. {e}"), None))
-}
-
-pub async fn list(_: Admin, State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+pub async fn list(_: Admin, State(state): State<AppState>) -> Result<Json<Value>, ErrorResponse> {
     let projects: Vec<ProjectView> = state.access.store.list_projects().await?.into_iter().map(Into::into).collect();
     Ok(Json(json!({ "projects": projects })))
 }
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct NewProject {
+pub struct NewProject {
     display_name: Option<String>,
     tier: Option<String>,
 }
 
-pub async fn create(_: Admin, State(state): State<AppState>, AdminBody(bytes): AdminBody) -> Result<Json<ProjectView>, ApiError> {
-    let req: NewProject = body(&bytes)?;
+pub async fn create(_: Admin, State(state): State<AppState>, JsonBody(req): JsonBody<NewProject>) -> Result<Json<ProjectView>, ErrorResponse> {
     let name = display_name(req.display_name, "displayName", "My project")?;
     let tier = req.tier.as_deref().map(tier).transpose()?.unwrap_or(Tier::Free);
     Ok(Json(state.access.store.create_project(None, &name, tier).await?.into()))
@@ -55,15 +49,14 @@ pub async fn create(_: Admin, State(state): State<AppState>, AdminBody(bytes): A
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct ProjectPatch {
+pub struct ProjectPatch {
     tier: Option<String>,
     logging_opt_out: Option<bool>,
 }
 
-pub async fn update(_: Admin, State(state): State<AppState>, Path(id): Path<String>, AdminBody(bytes): AdminBody) -> Result<Json<ProjectView>, ApiError> {
-    let patch: ProjectPatch = body(&bytes)?;
+pub async fn update(_: Admin, State(state): State<AppState>, Path(id): Path<String>, JsonBody(patch): JsonBody<ProjectPatch>) -> Result<Json<ProjectView>, ErrorResponse> {
     let store = &state.access.store;
-    let mut project = store.get_project(&id).await?.ok_or_else(|| ApiError::NotFound(format!("Project {id} not found.")))?;
+    let mut project = store.get_project(&id).await?.ok_or_else(|| ApiError::project_not_found(&id))?;
     if let Some(t) = patch.tier.as_deref() {
         project = store.set_tier(&id, tier(t)?).await?;
     }
@@ -73,22 +66,21 @@ pub async fn update(_: Admin, State(state): State<AppState>, Path(id): Path<Stri
     Ok(Json(project.into()))
 }
 
-pub async fn keys(_: Admin, State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+pub async fn keys(_: Admin, State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Value>, ErrorResponse> {
     let store = &state.access.store;
-    store.get_project(&id).await?.ok_or_else(|| ApiError::NotFound(format!("Project {id} not found.")))?;
+    store.get_project(&id).await?.ok_or_else(|| ApiError::project_not_found(&id))?;
     let keys: Vec<KeyView> = store.list_keys(Some(&id)).await?.into_iter().map(Into::into).collect();
     Ok(Json(json!({ "keys": keys })))
 }
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct NewKeyRequest {
+pub struct NewKeyRequest {
     display_name: Option<String>,
 }
 
 /// Creates a key; the response is the only time its secret is ever shown, and no cache keeps it.
-pub async fn create_key(_: Admin, State(state): State<AppState>, Path(id): Path<String>, AdminBody(bytes): AdminBody) -> Result<NoStore<Json<Value>>, ApiError> {
-    let req: NewKeyRequest = body(&bytes)?;
+pub async fn create_key(_: Admin, State(state): State<AppState>, Path(id): Path<String>, JsonBody(req): JsonBody<NewKeyRequest>) -> Result<NoStore<Json<Value>>, ErrorResponse> {
     let name = display_name(req.display_name, "displayName", "API key")?;
     let created = state.access.store.create_key(&id, &name).await?;
     tracing::info!(project = %id, key_id = %created.key.id, "API key created through the admin API");
@@ -96,9 +88,9 @@ pub async fn create_key(_: Admin, State(state): State<AppState>, Path(id): Path<
 }
 
 /// `POST /admin/v1/keys/{id}:revoke`.
-pub async fn key_action(_: Admin, State(state): State<AppState>, Path(name): Path<String>) -> Result<Json<KeyView>, ApiError> {
+pub async fn key_action(_: Admin, State(state): State<AppState>, Path(name): Path<String>) -> Result<Json<KeyView>, ErrorResponse> {
     let Some((id, "revoke")) = name.rsplit_once(':') else {
-        return Err(ApiError::NotFound(format!("Method not found: POST /admin/v1/keys/{name}. Use keys/{{id}}:revoke.")));
+        return Err(ApiError::NoKeyAction { name: name.clone() }.into());
     };
     let key = state.access.store.revoke_key(id).await?;
     tracing::info!(key_id = %id, "API key revoked through the admin API");

@@ -8,10 +8,11 @@ use gemd_store::Project;
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use super::session::{now_ms, Admin};
+use super::session::Admin;
 use super::views::time;
-use crate::error::ApiError;
-use crate::state::AppState;
+use crate::http::error::ErrorResponse;
+use crate::http::state::AppState;
+use crate::service::error::{ApiError, Dependency};
 
 const HOUR_MS: i64 = 3_600_000;
 /// Hours in the dashboard's chart.
@@ -43,26 +44,20 @@ struct ModelQuota {
 }
 
 async fn project(state: &AppState, id: &str) -> Result<Project, ApiError> {
-    state.access.store.get_project(id).await?.ok_or_else(|| ApiError::NotFound(format!("Project {id} not found.")))
-}
-
-/// Every model id the catalog serves, generative then embedding.
-fn model_ids(state: &AppState) -> Vec<String> {
-    let generative = state.catalog.models().iter().map(|m| m.spec.id.clone());
-    generative.chain(state.catalog.embeddings().iter().map(|e| e.spec.id.clone())).collect()
+    state.access.store.get_project(id).await?.ok_or_else(|| ApiError::project_not_found(id))
 }
 
 /// `GET /admin/v1/projects/{id}/quota`.
-pub async fn quota(_: Admin, State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+pub async fn quota(_: Admin, State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Value>, ErrorResponse> {
     let p = project(&state, &id).await?;
     let limiter = &state.access.limiter;
     let mut models = Vec::new();
     let mut day_resets_at_ms = 0;
-    for model in model_ids(&state) {
+    for model in state.catalog.ids() {
         let Limits { rpm, tpm, rpd } = state.access.quotas.limits(p.tier, &model);
         let usage: Usage = limiter.usage(&p.id, &model).await.map_err(|e| {
             tracing::error!(error = %e, "quota backend unreachable");
-            ApiError::Unavailable("The quota state is currently unavailable.".into())
+            ApiError::Unavailable(Dependency::QuotaState)
         })?;
         day_resets_at_ms = usage.day_resets_at_ms;
         models.push(ModelQuota {
@@ -85,7 +80,7 @@ pub async fn quota(_: Admin, State(state): State<AppState>, Path(id): Path<Strin
     Ok(Json(json!({
         "projectId": p.id,
         "tier": p.tier.as_str(),
-        "now": time(now_ms()),
+        "now": time(state.access.now_ms()),
         "dayResetTime": time(day_resets_at_ms),
         "models": models,
         "recentRefusals": refusals,
@@ -94,9 +89,9 @@ pub async fn quota(_: Admin, State(state): State<AppState>, Path(id): Path<Strin
 
 /// `GET /admin/v1/projects/{id}/usage/hourly`: the last 24 clock hours (the current one
 /// last), summed over models, zeros included so the chart needs no gap handling.
-pub async fn hourly(_: Admin, State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+pub async fn hourly(_: Admin, State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Value>, ErrorResponse> {
     let p = project(&state, &id).await?;
-    let current = now_ms().div_euclid(HOUR_MS) * HOUR_MS;
+    let current = state.access.now_ms().div_euclid(HOUR_MS) * HOUR_MS;
     let first = current - (CHART_HOURS - 1) * HOUR_MS;
     let mut hours: Vec<[i64; 3]> = vec![[0; 3]; CHART_HOURS as usize];
     for row in state.access.store.hourly_usage(&p.id, first).await? {

@@ -1,18 +1,20 @@
-//! From a Gemini request to what the engine runs (a chat prompt and sampling parameters), with
+//! From a Gemini request to what the engine runs (a chat prompt and the surface-neutral
+//! generation options), with
 //! every feature this backend cannot honour refused up front with a 400 that names the field;
 //! and from engine output back to Gemini responses. Tools and response formats are read by
-//! [`crate::tools::gemini`]; earlier `functionCall` and `functionResponse` parts enter the
+//! [`super::tools`]; earlier `functionCall` and `functionResponse` parts enter the
 //! prompt as calls and results, which the backend's chat format spells for its model.
 
 use gemd_engine::chat::tool_syntax::compact;
 use gemd_engine::{ChatPrompt, Piece, Role, Turn};
-use gemd_wire::gemini::{Candidate, Content, FinishReason, GenerateContentRequest, GenerateContentResponse, Part, UsageMetadata};
+use gemd_wire::gemini::{Candidate, Content, FinishReason, GenerateContentRequest, GenerateContentResponse, GenerationConfig, Part, UsageMetadata};
 use gemd_wire::proto::decode_base64;
 use serde_json::Value;
 
-use crate::catalog::Served;
-use crate::error::ApiError;
-use crate::tools::Ending;
+use crate::service::catalog::Served;
+use crate::service::error::ApiError;
+use crate::service::generation::GenerateOptions;
+use crate::service::tools::Ending;
 
 /// Checks what the request asks for against what the model and its backend can do.
 pub fn check_supported(req: &GenerateContentRequest, served: &Served) -> Result<(), ApiError> {
@@ -21,23 +23,38 @@ pub fn check_supported(req: &GenerateContentRequest, served: &Served) -> Result<
         served.check_system_instruction("system_instruction")?;
     }
     if req.cached_content.is_some() {
-        return Err(ApiError::invalid("cachedContent is not supported on this server yet.", Some("cached_content".into())));
+        return Err(ApiError::NotYetSupported { feature: "cachedContent", advice: None, field: "cached_content" });
     }
     if let Some(cfg) = &req.generation_config {
         if cfg.candidate_count.is_some_and(|n| n > 1) {
-            return Err(ApiError::invalid(
-                "candidate_count > 1 is not supported on this server yet; send one request per candidate.",
-                Some("generation_config.candidate_count".into()),
-            ));
+            return Err(ApiError::NotYetSupported {
+                feature: "candidate_count > 1",
+                advice: Some("send one request per candidate"),
+                field: "generation_config.candidate_count",
+            });
         }
         if let Some(m) = cfg.response_modalities.iter().find(|m| m.as_str() != "TEXT") {
-            return Err(ApiError::invalid(
-                format!("Response modality {m} is not supported by models/{id}; only TEXT is."),
-                Some("generation_config.response_modalities".into()),
-            ));
+            return Err(ApiError::ModalityUnsupported { modality: m.clone(), model: id.clone() });
         }
     }
     Ok(())
+}
+
+/// The request's generation options, as the surface-neutral [`GenerateOptions`].
+pub fn options(cfg: Option<&GenerationConfig>) -> GenerateOptions {
+    let cap_field = "generation_config.max_output_tokens";
+    let Some(cfg) = cfg else { return GenerateOptions { cap_field, ..Default::default() } };
+    GenerateOptions {
+        temperature: cfg.temperature,
+        top_p: cfg.top_p,
+        top_k: cfg.top_k,
+        seed: cfg.seed,
+        presence_penalty: cfg.presence_penalty,
+        frequency_penalty: cfg.frequency_penalty,
+        stop_sequences: cfg.stop_sequences.clone(),
+        max_output_tokens: cfg.max_output_tokens,
+        cap_field,
+    }
 }
 
 /// Builds the chat prompt: text parts only; `text/*` inline data is read as text; images and
@@ -95,10 +112,8 @@ fn content_pieces(content: &Content, served: &Served, at: &str) -> Result<Vec<Pi
             pieces.push(Piece::Text(inline_text(blob.mime_type.as_str(), &blob.data, served, &field)?));
         } else {
             let member = part.data_members().first().copied().unwrap_or("data");
-            return Err(ApiError::invalid(
-                format!("Part type \"{member}\" is not supported by models/{} on this server yet (backend {}).", served.spec.id, served.engine.info().name),
-                Some(format!("{field}.{member}")),
-            ));
+            let (model, backend) = (served.spec.id.clone(), served.backend_name());
+            return Err(ApiError::PartUnsupported { member, model, backend, field: format!("{field}.{member}") });
         }
     }
     Ok(pieces)

@@ -9,43 +9,40 @@
 //! ignored otherwise; several text parts are joined with spaces; inputs longer than the model's
 //! limit are truncated, never refused (the real service also truncates silently).
 
-use axum::body::{Body, Bytes};
+use axum::body::Bytes;
 use axum::http::StatusCode;
 use axum::response::Response;
-use gemd_engine::embed::truncate_normalized;
 use gemd_wire::gemini::{BatchEmbedContentsResponse, Content, ContentEmbedding, CountTokensResponse, EmbedContentRequest, EmbedContentResponse, ModalityTokenCount};
 use gemd_wire::parse::{parse_batch_embed_contents, parse_count_tokens, parse_embed_content, semantic, WireError};
 
 use super::Gate;
-use crate::access::Caller;
-use crate::body::read_limited;
-use crate::embedding::EmbeddingServed;
-use crate::error::{json_response, ApiError};
-use crate::state::AppState;
+use crate::http::backend_header::tag_backend;
+use crate::http::body::LimitedBody;
+use crate::http::error::ErrorResponse;
+use crate::http::json::json_response;
+use crate::http::state::AppState;
+use crate::service::access::Caller;
+use crate::service::embedding::{EmbedInput, EmbeddingServed};
+use crate::service::error::ApiError;
+use crate::service::version::ApiVersion;
 
 /// Serves `method` on the embedding model `model`; anything else is a 404.
-pub async fn dispatch(state: &AppState, caller: &Caller, version: &str, model: &str, method: &str, body: Body) -> Result<Response, ApiError> {
+pub async fn dispatch(state: &AppState, caller: &Caller, version: ApiVersion, model: &str, method: &str, body: LimitedBody) -> Result<Response, ErrorResponse> {
     let served = state.catalog.embedding(model).filter(|_| matches!(method, "embedContent" | "batchEmbedContents" | "countTokens"));
-    let served = served.cloned().ok_or_else(|| ApiError::ModelNotFound { model: model.to_string(), version: version.to_string(), method: method.to_string() })?;
-    let bytes = read_limited(body, state.limits.max_body_bytes).await?;
+    let served = served.cloned().ok_or_else(|| ApiError::model_not_found(version, model, method))?;
+    let bytes = body.bytes().await?;
     let gate = Gate { access: &state.access, caller };
     let resp = match method {
         "embedContent" => embed_content(&served, &bytes, gate).await?,
         "batchEmbedContents" => batch_embed_contents(&served, &bytes, gate).await?,
         _ => count_tokens(&served, &bytes, gate).await?,
     };
-    Ok(served.tag(resp))
-}
-
-/// One checked input: the text to embed and the dimension to cut its vector to.
-struct Input {
-    text: String,
-    dimension: usize,
+    Ok(tag_backend(resp, served.backend_name()))
 }
 
 /// Checks one request against the model; `at` is its proto path with a trailing dot
 /// (`EmbedContentRequest.` or `BatchEmbedContentsRequest.requests[i].`).
-fn input(served: &EmbeddingServed, req: &EmbedContentRequest, at: &str) -> Result<Input, WireError> {
+fn input(served: &EmbeddingServed, req: &EmbedContentRequest, at: &str) -> Result<EmbedInput, WireError> {
     let content = req.content.as_ref().expect("the parser requires content");
     let mut text = texts(served, content, &format!("{at}content"))?;
     if req.task_type.as_deref() == Some("RETRIEVAL_DOCUMENT") {
@@ -54,7 +51,7 @@ fn input(served: &EmbeddingServed, req: &EmbedContentRequest, at: &str) -> Resul
         }
     }
     let dimension = served.output_dimension(req.output_dimensionality, &format!("{at}output_dimensionality"))?;
-    Ok(Input { text, dimension })
+    Ok(EmbedInput { text, dimension })
 }
 
 /// The text parts of `content`, joined; any other part is refused by its path.
@@ -74,12 +71,11 @@ fn texts(served: &EmbeddingServed, content: &Content, at: &str) -> Result<String
     Ok(out.join(" "))
 }
 
-/// Embeds every input in one engine call (one quota request), then cuts each vector to its
-/// own dimension.
-async fn embed(served: &EmbeddingServed, inputs: Vec<Input>, gate: Gate<'_>) -> Result<Vec<ContentEmbedding>, ApiError> {
-    let dims: Vec<usize> = inputs.iter().map(|i| i.dimension).collect();
-    let (vectors, _) = served.embed(gate.access, gate.caller, inputs.into_iter().map(|i| i.text).collect()).await?;
-    Ok(vectors.into_iter().zip(dims).map(|(v, d)| ContentEmbedding { values: truncate_normalized(v, d) }).collect())
+/// Embeds every input in one engine call (one quota request), each vector cut to its own
+/// dimension.
+async fn embed(served: &EmbeddingServed, inputs: Vec<EmbedInput>, gate: Gate<'_>) -> Result<Vec<ContentEmbedding>, ApiError> {
+    let embedded = served.embed(gate.access, gate.caller, inputs).await?;
+    Ok(embedded.vectors.into_iter().map(|values| ContentEmbedding { values }).collect())
 }
 
 async fn embed_content(served: &EmbeddingServed, bytes: &Bytes, gate: Gate<'_>) -> Result<Response, ApiError> {
@@ -97,7 +93,7 @@ async fn batch_embed_contents(served: &EmbeddingServed, bytes: &Bytes, gate: Gat
         let at = format!("BatchEmbedContentsRequest.requests[{i}].");
         let named = r.model.as_deref().unwrap_or("");
         // Aliases of the path's model are the same model; anything else is a mismatch.
-        let same = served_id(served, named);
+        let same = served.spec.answers_to(named);
         if !same {
             faults.push(semantic(
                 &format!("{at}model"),
@@ -114,12 +110,6 @@ async fn batch_embed_contents(served: &EmbeddingServed, bytes: &Bytes, gate: Gat
     }
     let embeddings = embed(served, inputs, gate).await?;
     Ok(json_response(StatusCode::OK, &BatchEmbedContentsResponse { embeddings }))
-}
-
-/// Whether `name` (`models/x` or `x`, an id or alias) is `served`'s model.
-fn served_id(served: &EmbeddingServed, name: &str) -> bool {
-    let id = name.strip_prefix("models/").unwrap_or(name);
-    id == served.spec.id || served.spec.aliases.iter().any(|a| a == id)
 }
 
 /// `countTokens` on an embedding model: the tokens each content is, markers included, before

@@ -1,54 +1,57 @@
 //! `generateContent`, `streamGenerateContent` and `countTokens` on `models/{model}:{method}`;
 //! embedding ids and methods are handed to [`super::embed`].
 
-use axum::body::{Body, Bytes};
+use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use gemd_wire::gemini::{CountTokensResponse, GenerateContentRequest, ModalityTokenCount, UsageMetadata};
 use gemd_wire::parse::{parse_count_tokens, parse_generate};
 
-use super::convert::{chat_prompt, check_supported, response};
-use super::models::check_version;
+use super::convert::{chat_prompt, check_supported, options, response};
 use super::stream::{Framing, NativeChunks};
 use super::Gate;
-use crate::access::Caller;
-use crate::auth::Authenticated;
-use crate::body::read_limited;
-use crate::catalog::Served;
-use crate::error::{json_response, ApiError};
-use crate::generation::{self, sampling_params, Started};
-use crate::query::RequestQuery;
-use crate::state::AppState;
+use crate::http::auth::Authenticated;
+use crate::http::backend_header::tag_backend;
+use crate::http::body::LimitedBody;
+use crate::http::error::ErrorResponse;
+use crate::http::json::json_response;
+use crate::http::query::RequestQuery;
+use crate::http::state::AppState;
+use crate::http::stream::stream_response;
+use crate::service::access::Caller;
+use crate::service::catalog::Served;
+use crate::service::error::ApiError;
+use crate::service::generation::{self, GenerateRequest, Started};
+use crate::service::version::ApiVersion;
 
 /// Routes `POST /{version}/models/{model}:{method}`.
 pub async fn dispatch(
-    Authenticated(caller): Authenticated,
+    auth: Authenticated,
     Path((version, name)): Path<(String, String)>,
     State(state): State<AppState>,
     RawQuery(raw): RawQuery,
-    body: Body,
-) -> Result<Response, ApiError> {
-    handle(&state, &caller, &version, &name, raw.as_deref(), body).await
+    body: LimitedBody,
+) -> Result<Response, ErrorResponse> {
+    handle(&state, &auth.caller, &version, &name, raw.as_deref(), body).await
 }
 
 /// Serves `models/{name}` (`{model}:{method}`) for `caller`: the native surface, and the
 /// console's playground on behalf of a project.
-pub async fn handle(state: &AppState, caller: &Caller, version: &str, name: &str, raw: Option<&str>, body: Body) -> Result<Response, ApiError> {
-    let version = version.to_string();
-    check_version(&version)?;
+pub async fn handle(state: &AppState, caller: &Caller, version: &str, name: &str, raw: Option<&str>, body: LimitedBody) -> Result<Response, ErrorResponse> {
+    let version = ApiVersion::parse(version)?;
     let Some((model, method)) = name.rsplit_once(':') else {
-        return Err(ApiError::NotFound(format!("Method not found: POST models/{name}. Use models/{{model}}:generateContent.")));
+        return Err(ApiError::NoModelMethod { name: name.to_string() }.into());
     };
     if matches!(method, "embedContent" | "batchEmbedContents") || state.catalog.embedding(model).is_some() {
-        return super::embed::dispatch(state, caller, &version, model, method, body).await;
+        return super::embed::dispatch(state, caller, version, model, method, body).await;
     }
-    let not_found = || ApiError::ModelNotFound { model: model.to_string(), version: version.clone(), method: method.to_string() };
+    let not_found = || ApiError::model_not_found(version, model, method);
     if !matches!(method, "generateContent" | "streamGenerateContent" | "countTokens") {
-        return Err(not_found());
+        return Err(not_found().into());
     }
     let served = state.catalog.get(model).cloned().ok_or_else(not_found)?;
-    let bytes = read_limited(body, state.limits.max_body_bytes).await?;
+    let bytes = body.bytes().await?;
     let query = RequestQuery::parse(raw.unwrap_or(""));
     let model_version = model.strip_prefix("models/").unwrap_or(model).to_string();
     let gate = Gate { access: &state.access, caller };
@@ -60,16 +63,16 @@ pub async fn handle(state: &AppState, caller: &Caller, version: &str, name: &str
         }
         _ => count_tokens(&served, &bytes, gate).await?,
     };
-    Ok(generation::tag_backend(resp, &served))
+    Ok(tag_backend(resp, &served.backend_name()))
 }
 
 /// Parses and checks the request, then starts it on the engine.
 async fn start(served: &Served, bytes: &Bytes, gate: Gate<'_>) -> Result<Started, ApiError> {
     let req = parse_generate(bytes)?;
     check_supported(&req, served)?;
-    let plan = crate::tools::gemini::plan(&req)?;
-    let params = sampling_params(req.generation_config.as_ref(), served, "generation_config.max_output_tokens")?;
-    generation::start(served, chat_prompt(&req, served)?, params, &plan, gate.access, gate.caller).await
+    let plan = super::tools::plan(&req)?;
+    let request = GenerateRequest { options: options(req.generation_config.as_ref()), plan }.validate(served)?;
+    generation::start(served, chat_prompt(&req, served)?, request, gate.access, gate.caller).await
 }
 
 async fn generate(served: &Served, model_version: &str, bytes: &Bytes, gate: Gate<'_>) -> Result<Response, ApiError> {
@@ -83,7 +86,7 @@ async fn generate(served: &Served, model_version: &str, bytes: &Bytes, gate: Gat
 async fn stream_generate(served: &Served, model_version: String, bytes: &Bytes, framing: Framing, gate: Gate<'_>) -> Result<Response, ApiError> {
     let run = start(served, bytes, gate).await?;
     let writer = NativeChunks::new(framing, run.prompt_tokens, model_version, run.response_id.clone());
-    generation::stream_response(run, writer, framing.content_type()).await
+    Ok(stream_response(run.into_frames(writer).await?, framing.content_type()))
 }
 
 /// Counts the prompt's tokens, however many (the body limit bounds them, and tokenising is
@@ -95,7 +98,7 @@ async fn count_tokens(served: &Served, bytes: &Bytes, gate: Gate<'_>) -> Result<
         None => GenerateContentRequest { contents: req.contents, ..Default::default() },
     };
     // Declared functions are part of what the model reads, so they count.
-    let plan = crate::tools::gemini::plan(&gen)?;
+    let plan = super::tools::plan(&gen)?;
     let chat = plan.prompt(chat_prompt(&gen, served)?);
     gate.access.admit_count_tokens(gate.caller, &served.spec.id).await?;
     let prompt = generation::tokenize(served, chat, None).await?;

@@ -1,10 +1,12 @@
-//! The native Gemini REST surface, served identically under `/v1beta` and `/v1`.
+//! The native Gemini REST surface, served identically under `/v1beta` and `/v1`: its routes,
+//! handlers, and the conversion of its requests and answers ([`convert`], [`tools`]).
 
 mod convert;
 mod embed;
 mod generate;
 mod models;
 mod stream;
+mod tools;
 
 use std::sync::Arc;
 
@@ -14,10 +16,10 @@ use axum::Router;
 use gemd_engine::ChatPrompt;
 use gemd_wire::gemini::GenerateContentRequest;
 
-use crate::access::{Access, Caller};
-use crate::catalog::Served;
-use crate::error::ApiError;
-use crate::state::AppState;
+use crate::http::state::AppState;
+use crate::service::access::{Access, Caller};
+use crate::service::catalog::Served;
+use crate::service::error::ApiError;
 
 pub use generate::handle;
 
@@ -26,7 +28,7 @@ pub use generate::handle;
 /// render` prints it, rendered and tokenised by the backend.
 pub fn model_prompt(req: &GenerateContentRequest, served: &Served) -> Result<ChatPrompt, ApiError> {
     convert::check_supported(req, served)?;
-    let plan = crate::tools::gemini::plan(req)?;
+    let plan = tools::plan(req)?;
     Ok(plan.prompt(convert::chat_prompt(req, served)?))
 }
 
@@ -36,9 +38,6 @@ struct Gate<'a> {
     access: &'a Arc<Access>,
     caller: &'a Caller,
 }
-
-/// API versions gemd answers to.
-pub const VERSIONS: &[&str] = &["v1beta", "v1"];
 
 pub fn routes() -> Router<AppState> {
     Router::new()

@@ -7,24 +7,26 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use gemd_wire::gemini::ListModelsResponse;
 
-use super::VERSIONS;
-use crate::auth::Authenticated;
-use crate::error::{json_response, ApiError};
-use crate::query::RequestQuery;
-use crate::state::AppState;
+use crate::http::auth::Authenticated;
+use crate::http::error::ErrorResponse;
+use crate::http::json::json_response;
+use crate::http::query::RequestQuery;
+use crate::http::state::AppState;
+use crate::service::error::ApiError;
+use crate::service::version::ApiVersion;
 
 const DEFAULT_PAGE_SIZE: usize = 50;
 const MAX_PAGE_SIZE: usize = 1000;
 
-pub async fn list(_: Authenticated, Path(version): Path<String>, State(state): State<AppState>, RawQuery(raw): RawQuery) -> Result<Response, ApiError> {
-    check_version(&version)?;
+pub async fn list(_: Authenticated, Path(version): Path<String>, State(state): State<AppState>, RawQuery(raw): RawQuery) -> Result<Response, ErrorResponse> {
+    ApiVersion::parse(&version)?;
     let q = RequestQuery::parse(raw.as_deref().unwrap_or(""));
     let page_size = match q.page_size.as_deref() {
         None | Some("") => DEFAULT_PAGE_SIZE,
         Some(s) => match s.parse::<i64>() {
             Ok(n) if n <= 0 => DEFAULT_PAGE_SIZE,
             Ok(n) => (n as usize).min(MAX_PAGE_SIZE),
-            Err(_) => return Err(ApiError::invalid(format!("Invalid value at 'page_size' (TYPE_INT32), \"{s}\""), Some("page_size".into()))),
+            Err(_) => return Err(ApiError::invalid(format!("Invalid value at 'page_size' (TYPE_INT32), \"{s}\""), Some("page_size".into())).into()),
         },
     };
     let models = state.catalog.wire_models();
@@ -49,16 +51,8 @@ pub async fn list(_: Authenticated, Path(version): Path<String>, State(state): S
     Ok(json_response(StatusCode::OK, &ListModelsResponse { models: page, next_page_token }))
 }
 
-pub async fn get(_: Authenticated, Path((version, name)): Path<(String, String)>, State(state): State<AppState>) -> Result<Response, ApiError> {
-    check_version(&version)?;
-    let model = state.catalog.wire_model(&name).ok_or_else(|| ApiError::NotFound(format!("models/{name} is not found for API version {version}")))?;
+pub async fn get(_: Authenticated, Path((version, name)): Path<(String, String)>, State(state): State<AppState>) -> Result<Response, ErrorResponse> {
+    let version = ApiVersion::parse(&version)?;
+    let model = state.catalog.wire_model(&name).ok_or(ApiError::UnknownModel { model: name, version })?;
     Ok(json_response(StatusCode::OK, &model))
-}
-
-pub fn check_version(version: &str) -> Result<(), ApiError> {
-    if VERSIONS.contains(&version) {
-        Ok(())
-    } else {
-        Err(ApiError::NotFound(format!("API version {version} is not served; use v1beta or v1.")))
-    }
 }

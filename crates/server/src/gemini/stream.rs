@@ -7,9 +7,9 @@ use axum::http::HeaderValue;
 use gemd_wire::gemini::UsageMetadata;
 
 use super::convert::response;
-use crate::error::ApiError;
-use crate::generation::StreamWriter;
-use crate::tools::Ending;
+use crate::service::error::ApiError;
+use crate::service::generation::StreamWriter;
+use crate::service::tools::Ending;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Framing {

@@ -2,39 +2,42 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::Response;
 use gemd_wire::openai::{parse_chat_completion, ChatCompletion, ResponseMessage, Usage};
 
-use super::convert::{chat_prompt, check_supported, finish_reason, sampling, tool_calls};
+use super::convert::{chat_prompt, check_supported, finish_reason, options, tool_calls};
 use super::stream::ChunkWriter;
-use crate::auth::OpenAiAuthenticated;
-use crate::body::read_limited;
-use crate::error::{json_response, ApiError, OpenAiError};
-use crate::generation;
-use crate::tools::Ending;
-use crate::state::AppState;
+use super::OpenAiResult;
+use crate::http::auth::Authenticated;
+use crate::http::backend_header::tag_backend;
+use crate::http::body::{LimitedBody, PublicLimit};
+use crate::http::error::OpenAi;
+use crate::http::json::json_response;
+use crate::http::state::AppState;
+use crate::http::stream::stream_response;
+use crate::service::error::ApiError;
+use crate::service::generation::{self, GenerateRequest};
+use crate::service::tools::Ending;
+use crate::service::version::ApiVersion;
 
-pub async fn completions(OpenAiAuthenticated(caller): OpenAiAuthenticated, State(state): State<AppState>, body: Body) -> Result<Response, OpenAiError> {
-    let bytes = read_limited(body, state.limits.max_body_bytes).await?;
+pub async fn completions(auth: Authenticated<OpenAi>, State(state): State<AppState>, body: LimitedBody<PublicLimit, OpenAi>) -> OpenAiResult<Response> {
+    let bytes = body.bytes().await?;
     let req = parse_chat_completion(&bytes)?;
     let model = req.model_id().to_string();
-    // The layer runs generateContent underneath, and says so when the model is unknown.
-    let served = state.catalog.get(&model).cloned().ok_or_else(|| ApiError::ModelNotFound {
-        model: model.clone(),
-        version: "v1beta".into(),
-        method: "generateContent".into(),
-    })?;
+    // The layer runs generateContent of v1beta underneath, and says so when the model is unknown.
+    let served = state.catalog.get(&model).cloned().ok_or_else(|| ApiError::model_not_found(ApiVersion::V1Beta, &model, "generateContent"))?;
     check_supported(&req)?;
-    let plan = crate::tools::openai::plan(&req)?;
-    let run = generation::start(&served, chat_prompt(&req, &served)?, sampling(&req, &served)?, &plan, &state.access, &caller).await?;
+    let plan = super::tools::plan(&req)?;
+    let chat = chat_prompt(&req, &served)?;
+    let request = GenerateRequest { options: options(&req), plan }.validate(&served)?;
+    let run = generation::start(&served, chat, request, &state.access, &auth.caller).await?;
     let id = format!("chatcmpl-{}", run.response_id);
     let created = unix_now();
     let resp = if req.stream {
         let writer = ChunkWriter::new(id, created, model, run.prompt_tokens, req.include_usage());
-        generation::stream_response(run, writer, HeaderValue::from_static("text/event-stream")).await?
+        stream_response(run.into_frames(writer).await?, HeaderValue::from_static("text/event-stream"))
     } else {
         let c = run.complete().await?;
         let usage = Usage::new(c.prompt_tokens, c.output_tokens);
@@ -44,7 +47,7 @@ pub async fn completions(OpenAiAuthenticated(caller): OpenAiAuthenticated, State
         };
         json_response(StatusCode::OK, &ChatCompletion::new(&id, created, &model, message, finish_reason(&c.ending), usage))
     };
-    Ok(generation::tag_backend(resp, &served))
+    Ok(tag_backend(resp, &served.backend_name()))
 }
 
 /// Seconds since the Unix epoch (`created`).

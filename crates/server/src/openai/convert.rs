@@ -1,30 +1,30 @@
-//! From a chat-completions request to what the engine runs (the same `ChatPrompt` and sampling
-//! parameters the native surface builds), with every feature this backend cannot honour
+//! From a chat-completions request to what the engine runs (the same `ChatPrompt` and
+//! surface-neutral generation options the native surface builds), with every feature this backend cannot honour
 //! refused up front with a 400 that names the field; and the finish-reason and tool-call
-//! mapping back. Tools and `response_format` are read by [`crate::tools::openai`]; earlier
+//! mapping back. Tools and `response_format` are read by [`super::tools`]; earlier
 //! `tool_calls` and `tool` messages enter the prompt as calls and results, which the
 //! backend's chat format spells for its model.
 
 use std::collections::HashMap;
 
 use gemd_engine::chat::tool_syntax::compact;
-use gemd_engine::{ChatPrompt, Piece, Role, SamplingParams, Turn};
-use gemd_wire::gemini::{FunctionCall as GeminiCall, GenerationConfig};
+use gemd_engine::{ChatPrompt, Piece, Role, Turn};
+use gemd_wire::gemini::FunctionCall as GeminiCall;
 use gemd_wire::openai::{ChatCompletionRequest, ChatMessage, ContentPart, FinishReason, FunctionCall, StringOrList, ToolCall};
 use serde_json::Value;
 
-use crate::catalog::Served;
-use crate::error::ApiError;
-use crate::generation::{response_id, sampling_params};
-use crate::tools::Ending;
+use crate::service::catalog::Served;
+use crate::service::error::ApiError;
+use crate::service::generation::{response_id, GenerateOptions};
+use crate::service::tools::Ending;
 
 /// Checks what the request asks for against what the model and its backend can do.
 pub fn check_supported(req: &ChatCompletionRequest) -> Result<(), ApiError> {
     if req.n.is_some_and(|n| n > 1) {
-        return Err(ApiError::invalid("n > 1 is not supported on this server yet; send one request per choice.", Some("n".into())));
+        return Err(ApiError::NotYetSupported { feature: "n > 1", advice: Some("send one request per choice"), field: "n" });
     }
     if req.google().is_some_and(|g| g.cached_content.is_some()) {
-        return Err(ApiError::invalid("cached_content is not supported on this server yet.", Some("extra_body.google.cached_content".into())));
+        return Err(ApiError::NotYetSupported { feature: "cached_content", advice: None, field: "extra_body.google.cached_content" });
     }
     Ok(())
 }
@@ -138,20 +138,20 @@ pub fn tool_calls(calls: &[GeminiCall], streamed: bool) -> Vec<ToolCall> {
         .collect()
 }
 
-/// The request's sampling fields through the same defaults and caps as the native surface.
-pub fn sampling(req: &ChatCompletionRequest, served: &Served) -> Result<SamplingParams, ApiError> {
-    let cfg = GenerationConfig {
+/// The request's sampling fields as the surface-neutral options (checked against the model
+/// with the same defaults and caps as the native surface's).
+pub fn options(req: &ChatCompletionRequest) -> GenerateOptions {
+    GenerateOptions {
         temperature: req.temperature,
         top_p: req.top_p,
+        top_k: None,
         seed: req.seed,
         presence_penalty: req.presence_penalty,
         frequency_penalty: req.frequency_penalty,
         stop_sequences: req.stop_sequences(),
         max_output_tokens: req.max_output_tokens(),
-        ..Default::default()
-    };
-    let cap_field = if req.max_completion_tokens.is_some() { "max_completion_tokens" } else { "max_tokens" };
-    sampling_params(Some(&cfg), served, cap_field)
+        cap_field: if req.max_completion_tokens.is_some() { "max_completion_tokens" } else { "max_tokens" },
+    }
 }
 
 pub fn finish_reason(ending: &Ending) -> FinishReason {

@@ -1,34 +1,36 @@
 //! `POST embeddings`: the OpenAI shape of `batchEmbedContents`, on the same embedding ids and
 //! embedder as the native surface. `dimensions` is `outputDimensionality` (truncate and
-//! renormalise; at least 1 and at most the model's dimension); `usage` counts the tokens the model read.
+//! renormalise; at least 1 and at most the model's dimension); `usage` counts the tokens the
+//! model read.
 
-use axum::body::Body;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
-use gemd_engine::embed::truncate_normalized;
 use gemd_wire::openai::parse_embedding;
 use gemd_wire::openai_embeddings::EmbeddingList;
 
-use crate::auth::OpenAiAuthenticated;
-use crate::body::read_limited;
-use crate::error::{json_response, ApiError, OpenAiError};
-use crate::state::AppState;
+use super::OpenAiResult;
+use crate::http::auth::Authenticated;
+use crate::http::backend_header::tag_backend;
+use crate::http::body::{LimitedBody, PublicLimit};
+use crate::http::error::OpenAi;
+use crate::http::json::json_response;
+use crate::http::state::AppState;
+use crate::service::embedding::EmbedInput;
+use crate::service::error::ApiError;
+use crate::service::version::ApiVersion;
 
-pub async fn create(OpenAiAuthenticated(caller): OpenAiAuthenticated, State(state): State<AppState>, body: Body) -> Result<Response, OpenAiError> {
-    let bytes = read_limited(body, state.limits.max_body_bytes).await?;
+pub async fn create(auth: Authenticated<OpenAi>, State(state): State<AppState>, body: LimitedBody<PublicLimit, OpenAi>) -> OpenAiResult<Response> {
+    let bytes = body.bytes().await?;
     let req = parse_embedding(&bytes)?;
     let model = req.model_id();
-    let served = state.catalog.embedding(model).cloned().ok_or_else(|| ApiError::ModelNotFound {
-        model: model.to_string(),
-        version: "v1beta".into(),
-        method: "embedContent".into(),
-    })?;
+    // The layer runs v1beta's embedContent underneath.
+    let served = state.catalog.embedding(model).cloned().ok_or_else(|| ApiError::model_not_found(ApiVersion::V1Beta, model, "embedContent"))?;
     let texts = req.inputs()?;
     let dimension = served.output_dimension(req.dimensions()?, "dimensions")?;
     let base64 = req.wants_base64()?;
-    let (vectors, tokens) = served.embed(&state.access, &caller, texts).await?;
-    let vectors = vectors.into_iter().map(|v| truncate_normalized(v, dimension)).collect();
-    let body = EmbeddingList::new(vectors, base64, &req.model, tokens);
-    Ok(served.tag(json_response(StatusCode::OK, &body)))
+    let inputs = texts.into_iter().map(|text| EmbedInput { text, dimension }).collect();
+    let embedded = served.embed(&state.access, &auth.caller, inputs).await?;
+    let body = EmbeddingList::new(embedded.vectors, base64, &req.model, embedded.tokens);
+    Ok(tag_backend(json_response(StatusCode::OK, &body), served.backend_name()))
 }

@@ -1,23 +1,25 @@
 //! The OpenAI-compatible layer Google serves under `/v1beta/openai/`: chat completions
 //! (whole and streamed), the model list, and embeddings. It runs on the same catalog, key
 //! ring, engines and embedders as the native surface; only the request and answer shapes
-//! differ. Errors take the layer's form (see [`OpenAiError`]).
+//! differ ([`convert`], [`tools`]). Errors take the layer's form ([`OpenAi`]).
 
 mod chat;
 mod convert;
 mod embeddings;
 mod models;
 mod stream;
+mod tools;
 
 use axum::extract::OriginalUri;
 use axum::routing::{get, post};
 use axum::Router;
 
-use crate::error::{ApiError, OpenAiError};
-use crate::state::AppState;
+use crate::http::error::{ErrorResponse, OpenAi, OPENAI_PREFIX};
+use crate::http::state::AppState;
+use crate::service::error::ApiError;
 
-/// Where the layer is mounted.
-pub const PREFIX: &str = "/v1beta/openai";
+/// What the layer's handlers answer.
+type OpenAiResult<T> = Result<T, ErrorResponse<OpenAi>>;
 
 pub fn routes() -> Router<AppState> {
     let layer = Router::new()
@@ -25,6 +27,6 @@ pub fn routes() -> Router<AppState> {
         .route("/embeddings", post(embeddings::create))
         .route("/models", get(models::list))
         .route("/models/{*id}", get(models::get))
-        .fallback(|OriginalUri(uri): OriginalUri| async move { OpenAiError(ApiError::NotFound(format!("Method not found: {}", uri.path()))) });
-    Router::new().nest(PREFIX, layer)
+        .fallback(|OriginalUri(uri): OriginalUri| async move { ErrorResponse::<OpenAi>::from(ApiError::method_not_found(uri.path())) });
+    Router::new().nest(OPENAI_PREFIX, layer)
 }

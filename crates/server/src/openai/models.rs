@@ -9,19 +9,22 @@ use axum::response::Response;
 use gemd_wire::openai::{bare_model_id, ModelList, ModelObject};
 
 use super::chat::unix_now;
-use crate::auth::OpenAiAuthenticated;
-use crate::error::{json_response, ApiError, OpenAiError};
-use crate::state::AppState;
+use super::OpenAiResult;
+use crate::http::auth::Authenticated;
+use crate::http::error::OpenAi;
+use crate::http::json::json_response;
+use crate::http::state::AppState;
+use crate::service::error::ApiError;
+use crate::service::version::ApiVersion;
 
-pub async fn list(_: OpenAiAuthenticated, State(state): State<AppState>) -> Result<Response, OpenAiError> {
+pub async fn list(_: Authenticated<OpenAi>, State(state): State<AppState>) -> OpenAiResult<Response> {
     let data = state.catalog.wire_models().into_iter().map(|m| model_object(m.name)).collect();
     Ok(json_response(StatusCode::OK, &ModelList::new(data)))
 }
 
-pub async fn get(_: OpenAiAuthenticated, Path(id): Path<String>, State(state): State<AppState>) -> Result<Response, OpenAiError> {
-    let model = state.catalog.wire_model(&id).ok_or_else(|| {
-        ApiError::NotFound(format!("models/{} is not found for API version v1beta", bare_model_id(&id)))
-    })?;
+pub async fn get(_: Authenticated<OpenAi>, Path(id): Path<String>, State(state): State<AppState>) -> OpenAiResult<Response> {
+    let unknown = || ApiError::UnknownModel { model: bare_model_id(&id).to_string(), version: ApiVersion::V1Beta };
+    let model = state.catalog.wire_model(&id).ok_or_else(unknown)?;
     Ok(json_response(StatusCode::OK, &model_object(model.name)))
 }
 

@@ -8,9 +8,9 @@
 use gemd_wire::openai::{ChatCompletionChunk, Delta, FinishReason, Usage};
 
 use super::convert::{finish_reason, tool_calls};
-use crate::error::ApiError;
-use crate::generation::StreamWriter;
-use crate::tools::Ending;
+use crate::service::error::ApiError;
+use crate::service::generation::StreamWriter;
+use crate::service::tools::Ending;
 
 pub struct ChunkWriter {
     id: String,

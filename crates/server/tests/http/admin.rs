@@ -8,7 +8,7 @@ use std::sync::Arc;
 use serde_json::{json, Value};
 
 use crate::harness::{ScriptedEngine, TestServer, ADMIN_TOKEN};
-use gemd_server::quota_table::QuotaTable;
+use gemd_server::QuotaTable;
 
 const BODY: &str = r#"{"contents":[{"parts":[{"text":"hi"}]}]}"#;
 

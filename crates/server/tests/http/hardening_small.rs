@@ -241,7 +241,7 @@ async fn answers_that_carry_a_secret_are_not_stored_by_caches() {
 #[tokio::test]
 async fn after_the_burst_of_wrong_tokens_the_next_attempt_is_refused_429_but_sessions_still_work() {
     let s = scripted().await;
-    let burst = gemd_server::admin::session::SignInLimits::default().per_client_burst;
+    let burst = gemd_server::SignInLimits::default().per_client_burst;
     let session = sign_in(&s, ADMIN_TOKEN).await.json::<Value>().await.unwrap()["session"].as_str().unwrap().to_string();
     let mut refused = 0;
     for _ in 0..burst {

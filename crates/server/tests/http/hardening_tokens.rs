@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use gemd_engine::{ChatPrompt, Engine, EngineError, EngineMetrics, EventStream, PrepareBounds, PreparedPrompt, SamplingParams};
-use gemd_server::quota_table::QuotaTable;
+use gemd_server::QuotaTable;
 use serde_json::{json, Value};
 
 use crate::harness::{engine_with, real_engine, ScriptedEngine, TestServer, TEST_CONTEXT};

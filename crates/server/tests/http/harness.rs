@@ -10,8 +10,8 @@ use std::sync::{Arc, OnceLock};
 use gemd_engine::embed::{BertEmbedder, BertEmbedderConfig};
 use gemd_engine::llama::{LlamaConfig, LlamaEngine};
 use gemd_quota::MemoryLimiter;
-use gemd_server::access::{Access, DEFAULT_PROJECT};
-use gemd_server::quota_table::QuotaTable;
+use gemd_server::{Access, DEFAULT_PROJECT};
+use gemd_server::QuotaTable;
 use gemd_store::sqlite::Sqlite;
 use gemd_store::{SqlStore, Store, Tier};
 use gemd_engine::{BackendInfo, ChatFormat, ChatPrompt, Embedder, Engine, EngineError, Event, EventStream, Finish, PreparedPrompt, SamplingParams};
@@ -190,7 +190,7 @@ impl TestServer {
         let specs = builtin_models()
             .into_iter()
             .map(|mut s| {
-                s.output_token_limit = output_limit;
+                s.generative_mut().expect("a generative model").output_token_limit = output_limit;
                 s
             })
             .collect();
@@ -202,7 +202,7 @@ impl TestServer {
             catalog: Arc::new(catalog.expect("catalog")),
             access: access.clone(),
             limits,
-            admin: Arc::new(gemd_server::admin::AdminAuth::new(ADMIN_TOKEN)),
+            admin: Arc::new(gemd_server::AdminAuth::new(ADMIN_TOKEN)),
         };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("addr"));

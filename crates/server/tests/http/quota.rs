@@ -4,7 +4,7 @@
 use serde_json::{json, Value};
 
 use crate::harness::{real_engine, TestServer};
-use gemd_server::quota_table::QuotaTable;
+use gemd_server::QuotaTable;
 
 const BODY: &str = r#"{"contents":[{"parts":[{"text":"hi"}]}],"generationConfig":{"maxOutputTokens":1}}"#;
 const COUNT: &str = r#"{"contents":[{"parts":[{"text":"hi"}]}]}"#;

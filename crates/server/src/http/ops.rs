@@ -1,0 +1,54 @@
+//! Operational endpoints: liveness and Prometheus-style metrics (no key required; they reveal
+//! no request data).
+
+use std::fmt::Write as _;
+
+use axum::extract::State;
+use axum::http::header;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::Router;
+
+use super::state::AppState;
+
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/healthz", get(|| async { "ok\n" })).route("/metrics", get(metrics))
+}
+
+async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    let mut out = String::new();
+    let mut seen = std::collections::BTreeSet::new();
+    for served in state.catalog.models() {
+        let info = served.engine.info();
+        if !seen.insert(info.name.clone()) {
+            continue;
+        }
+        let m = served.engine.metrics();
+        let b = &info.name;
+        for (name, value) in [
+            ("gemd_engine_active_sequences", m.active_sequences),
+            ("gemd_engine_queued_requests", m.queued_requests),
+            ("gemd_engine_decode_steps_total", m.decode_steps_total),
+            ("gemd_engine_prompt_tokens_total", m.prompt_tokens_total),
+            ("gemd_engine_generated_tokens_total", m.generated_tokens_total),
+            ("gemd_engine_sequences_finished_total", m.sequences_finished_total),
+            ("gemd_engine_sequences_cancelled_total", m.sequences_cancelled_total),
+            ("gemd_engine_requests_rejected_total", m.requests_rejected_total),
+            ("gemd_engine_prefix_cache_hits_total", m.prefix_cache_hits_total),
+            ("gemd_engine_prefix_tokens_reused_total", m.prefix_tokens_reused_total),
+            ("gemd_engine_batch_tokens_total", m.batch_tokens_total),
+            ("gemd_engine_tokenizer_chunks_total", m.tokenizer_chunks_total),
+            ("gemd_engine_tokenizations_stopped_total", m.tokenizations_stopped_total),
+        ] {
+            let _ = writeln!(out, "{name}{{backend=\"{b}\"}} {value}");
+        }
+        for (name, micros) in [
+            ("gemd_engine_decode_seconds_total", m.decode_micros_total),
+            ("gemd_engine_sample_seconds_total", m.sample_micros_total),
+            ("gemd_engine_prefix_copy_seconds_total", m.prefix_copy_micros_total),
+        ] {
+            let _ = writeln!(out, "{name}{{backend=\"{b}\"}} {:.6}", micros as f64 / 1e6);
+        }
+    }
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out)
+}
