@@ -173,6 +173,8 @@ mod tests {
                 .iter()
                 .find(|s| s.id == "gemini-2.5-flash")
                 .unwrap()
+                .generative()
+                .unwrap()
                 .output_token_limit,
             1024
         );

@@ -1,5 +1,6 @@
-//! The scheduler seen from HTTP: disconnects cancel decoding, the queue is bounded, cached
-//! prompt prefixes give the same answer as a cold prefill, batching keeps greedy answers.
+//! The scheduler seen from HTTP: disconnects cancel decoding, the queue is bounded (and counts
+//! only what waits, so a burst into free batch slots is served), cached prompt prefixes give
+//! the same answer as a cold prefill, batching keeps greedy answers.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -251,4 +252,28 @@ async fn metrics_split_model_time_from_scheduler_time() {
     assert!(value("gemd_engine_batch_tokens_total") >= prompt as f64);
     assert!(value("gemd_engine_decode_seconds_total") > 0.0);
     assert!(value("gemd_engine_sample_seconds_total") > 0.0);
+}
+
+#[tokio::test]
+async fn a_burst_into_free_batch_slots_is_served_not_refused() {
+    // No waiting room at all, four batch slots: four simultaneous requests all fit.
+    let engine = engine_with(|c| {
+        c.max_sequences = 4;
+        c.queue_capacity = 0;
+        c.prefix_cache_entries = 0;
+    });
+    let s = Arc::new(TestServer::with_engine(engine.clone()).await);
+    let body = json!({"contents": [{"parts": [{"text": "Say hi."}]}], "generationConfig": {"maxOutputTokens": 4, "temperature": 0}}).to_string();
+    let calls: Vec<_> = (0..4)
+        .map(|_| {
+            let (s, body) = (s.clone(), body.clone());
+            tokio::spawn(async move { s.post("/v1beta/models/gemini-2.0-flash:generateContent", &body).await.status().as_u16() })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for c in calls {
+        statuses.push(c.await.unwrap());
+    }
+    assert_eq!(statuses, vec![200; 4], "{:?}", engine.metrics());
+    assert_eq!(engine.metrics().requests_rejected_total, 0);
 }

@@ -120,17 +120,3 @@ async fn concurrent_requests_all_complete() {
         assert!(v["usageMetadata"]["candidatesTokenCount"].as_u64().unwrap() >= 1);
     }
 }
-
-#[tokio::test]
-async fn overloaded_engine_is_503_unavailable() {
-    use std::sync::Arc;
-    let mut engine = crate::harness::ScriptedEngine::text_then_done(&["x"]);
-    engine.refuse = Some(gemd_engine::EngineError::Overloaded);
-    let s = TestServer::with_engine(Arc::new(engine)).await;
-    let resp = s.post(GEN, r#"{"contents":[{"parts":[{"text":"hi"}]}]}"#).await;
-    assert_eq!(resp.status(), 503);
-    assert!(resp.headers().contains_key("retry-after"));
-    let v: Value = resp.json().await.unwrap();
-    assert_eq!(v["error"]["status"], "UNAVAILABLE");
-    assert_eq!(v["error"]["message"], "The model is overloaded. Please try again later.");
-}

@@ -1,24 +1,20 @@
 //! Tokenising cannot be made to cost a server more than the request is worth (issue 15,
 //! item 2): countTokens of the newline-heavy text that used to take 47 s answers with the
 //! right count; prompts far over the input limit are refused after reading only as much as
-//! proves it; countTokens counts against its own quota; and a client that leaves stops the
-//! tokenising it started.
+//! proves it; and a client that leaves stops the tokenising it started. (That countTokens
+//! counts against its own quota: tests/surface/quota.rs.)
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use gemd_engine::{ChatPrompt, Engine, EngineError, EngineMetrics, EventStream, PrepareBounds, PreparedPrompt, SamplingParams};
-use gemd_server::QuotaTable;
 use serde_json::{json, Value};
 
 use crate::harness::{engine_with, real_engine, ScriptedEngine, TestServer, TEST_CONTEXT};
+use crate::shared::native::text_body;
 
 const FLASH: &str = "/v1beta/models/gemini-2.5-flash";
-
-fn text_body(text: &str) -> String {
-    json!({"contents": [{"parts": [{"text": text}]}]}).to_string()
-}
 
 async fn count(s: &TestServer, text: &str) -> u64 {
     let (status, v) = s.post_json(&format!("{FLASH}:countTokens"), &text_body(text)).await;
@@ -78,45 +74,6 @@ async fn prompts_far_over_the_limit_are_refused_after_reading_little() {
     let (status, v) = s.post_json(&format!("{FLASH}:countTokens"), &json!({"contents": [{"parts": parts}]}).to_string()).await;
     assert_eq!(status, 200, "{v}");
     assert!(v["totalTokens"].as_u64().unwrap() >= 400_000, "{v}");
-}
-
-#[tokio::test]
-async fn count_tokens_has_its_own_quota() {
-    let mut quotas = QuotaTable::default();
-    quotas.set(gemd_store::Tier::Free, "gemini-2.5-flash:countTokens", gemd_quota::Limits { rpm: Some(2), tpm: None, rpd: None });
-    quotas.set(gemd_store::Tier::Free, "text-embedding-004:countTokens", gemd_quota::Limits { rpm: Some(1), tpm: None, rpd: None });
-    let s = TestServer::with_engine_and_quotas(Arc::new(ScriptedEngine::text_then_done(&["ok"])), quotas).await;
-    let body = text_body("hello there");
-    for _ in 0..2 {
-        assert_eq!(s.post(&format!("{FLASH}:countTokens"), &body).await.status(), 200);
-    }
-    let r = s.post(&format!("{FLASH}:countTokens"), &body).await;
-    assert_eq!(r.status(), 429);
-    assert!(r.headers().contains_key("retry-after"));
-    let v: Value = r.json().await.unwrap();
-    let e = &v["error"];
-    assert_eq!((e["code"].as_u64(), e["status"].as_str()), (Some(429), Some("RESOURCE_EXHAUSTED")), "{v}");
-    let message = e["message"].as_str().unwrap();
-    assert!(message.contains("* Quota exceeded for metric: generativelanguage.googleapis.com/count_tokens_free_tier_requests, limit: 2, model: gemini-2.5-flash"), "{message}");
-    assert_eq!(
-        e["details"][1]["violations"][0],
-        json!({"quotaMetric": "generativelanguage.googleapis.com/count_tokens_free_tier_requests",
-               "quotaId": "CountTokensRequestsPerMinutePerProjectPerModel-FreeTier",
-               "quotaDimensions": {"location": "global", "model": "gemini-2.5-flash"},
-               "quotaValue": "2"})
-    );
-    assert_eq!(e["details"][2]["@type"], "type.googleapis.com/google.rpc.RetryInfo");
-
-    // Counting used none of generate's quota, and generating none of counting's.
-    assert_eq!(s.post(&format!("{FLASH}:generateContent"), &body).await.status(), 200);
-    assert_eq!(s.post(&format!("{FLASH}:countTokens"), &body).await.status(), 429);
-
-    // Embedding models count against their own countTokens bucket too.
-    let embed_count = "/v1beta/models/text-embedding-004:countTokens";
-    assert_eq!(s.post(embed_count, &body).await.status(), 200);
-    let (status, v) = s.post_json(embed_count, &body).await;
-    assert_eq!(status, 429, "{v}");
-    assert_eq!(v["error"]["details"][1]["violations"][0]["quotaDimensions"]["model"], "text-embedding-004");
 }
 
 /// The real engine, except that tokenising waits until its caller cancels it, so a test can

@@ -1,22 +1,20 @@
 //! One integration-test binary: an in-process gemd over real HTTP, the real model behind it.
+//! (What needs no model runs in tests/surface, in seconds.)
 
-mod admin;
+#[path = "../shared/mod.rs"]
+mod shared;
+
 mod answers;
 mod bad_inputs;
 mod batching;
 mod embed;
 mod errors;
 mod generate;
-mod hardening_small;
-mod hardening_tokens;
-mod hardening_surface;
-mod hardening_transport;
-mod harness;
 mod hardening_schema;
-mod models;
+mod hardening_tokens;
+mod harness;
 mod openai;
 mod quota;
-mod refusals;
 mod streaming;
 mod tools;
 mod wire_replay;

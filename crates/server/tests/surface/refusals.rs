@@ -1,7 +1,7 @@
 //! Requests the engine refuses are not charged: a 503 (overloaded) or a failure before any
 //! output takes no RPM, TPM or RPD and writes no ledger row, whichever surface asked; a
-//! request that produced output before failing is charged what it produced. The queue bound
-//! counts what actually waits, so a burst into free batch slots is served, not refused.
+//! request that produced output before failing is charged what it produced. (That a burst
+//! into free batch slots is served, not refused, needs the real scheduler: http/batching.rs.)
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,7 +13,7 @@ use gemd_server::QuotaTable;
 use gemd_store::Tier;
 use serde_json::json;
 
-use crate::harness::{engine_with, ScriptedEngine, TestServer};
+use crate::harness::{ScriptedEngine, TestServer};
 
 const MODEL: &str = "gemini-2.0-flash";
 const GEN: &str = "/v1beta/models/gemini-2.0-flash:generateContent";
@@ -86,28 +86,4 @@ async fn served_requests_are_still_charged() {
     let s = TestServer::with_engine_and_quotas(Arc::new(ScriptedEngine::text_then_done(&["Hi"])), tight_quota()).await;
     assert_eq!(send(&s, 4).await, vec![200, 200, 200, 429]);
     assert_eq!(charged(&s).await, (3, 3, 3));
-}
-
-#[tokio::test]
-async fn a_burst_into_free_batch_slots_is_served_not_refused() {
-    // No waiting room at all, four batch slots: four simultaneous requests all fit.
-    let engine = engine_with(|c| {
-        c.max_sequences = 4;
-        c.queue_capacity = 0;
-        c.prefix_cache_entries = 0;
-    });
-    let s = Arc::new(TestServer::with_engine(engine.clone()).await);
-    let body = json!({"contents": [{"parts": [{"text": "Say hi."}]}], "generationConfig": {"maxOutputTokens": 4, "temperature": 0}}).to_string();
-    let calls: Vec<_> = (0..4)
-        .map(|_| {
-            let (s, body) = (s.clone(), body.clone());
-            tokio::spawn(async move { s.post(GEN, &body).await.status().as_u16() })
-        })
-        .collect();
-    let mut statuses = Vec::new();
-    for c in calls {
-        statuses.push(c.await.unwrap());
-    }
-    assert_eq!(statuses, vec![200; 4], "{:?}", engine.metrics());
-    assert_eq!(engine.metrics().requests_rejected_total, 0);
 }

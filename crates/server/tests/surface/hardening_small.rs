@@ -1,8 +1,8 @@
 //! The small hardening items of issue 15, over real HTTP: numeric limits (`dimensions`,
 //! `outputDimensionality`, `maxOutputTokens` and the OpenAI output caps) refused by name instead
 //! of clamped or ignored; one API key per request wherever it is put; answers carrying a secret
-//! never cached; and wrong admin tokens throttled. A scripted engine answers (the point is the
-//! wire), except for embeddings, which the real embedder always serves.
+//! never cached; and wrong admin tokens throttled. A scripted engine answers and a scripted
+//! embedder embeds (the point is the wire).
 
 use std::sync::{Arc, Mutex};
 

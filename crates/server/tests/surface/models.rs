@@ -4,7 +4,7 @@ use crate::harness::{TestServer, TEST_CONTEXT, TEST_OUTPUT_LIMIT};
 
 #[tokio::test]
 async fn list_pages_through_every_model() {
-    let s = TestServer::real().await;
+    let s = TestServer::scripted().await;
     let (status, all) = s.get_json("/v1beta/models").await;
     assert_eq!(status, 200);
     let all: Vec<String> = all["models"].as_array().unwrap().iter().map(|m| m["name"].as_str().unwrap().to_string()).collect();
@@ -31,7 +31,7 @@ async fn list_pages_through_every_model() {
 
 #[tokio::test]
 async fn get_reports_honest_limits_and_methods() {
-    let s = TestServer::real().await;
+    let s = TestServer::scripted().await;
     let (status, m) = s.get_json("/v1/models/gemini-2.5-flash").await;
     assert_eq!(status, 200);
     assert_eq!(m["name"], "models/gemini-2.5-flash");
@@ -45,7 +45,7 @@ async fn get_reports_honest_limits_and_methods() {
 
 #[tokio::test]
 async fn guide_spelling_of_gemma_is_served_and_echoed() {
-    let s = TestServer::real().await;
+    let s = TestServer::scripted().await;
     let (status, v) = s
         .post_json("/v1beta/models/gemma-3-27b-instruct:generateContent", r#"{"contents":[{"parts":[{"text":"hi"}]}],"generationConfig":{"maxOutputTokens":3}}"#)
         .await;
