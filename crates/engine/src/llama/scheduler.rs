@@ -12,8 +12,8 @@
 //! data the steps ask and tell, unit-tested without a model. The steps that drive llama.cpp
 //! are tested through it (the HTTP batching tests, tests/prefix_reuse.rs). The rejected
 //! alternative is the single function this replaced, its state in eight locals: it read top to
-//! bottom, but its accounting could only be tested by running the model. The split costs
-//! nothing measurable: MEASURED.
+//! bottom, but its accounting could only be tested by running the model. The split adds no
+//! work per token: the same llama.cpp calls in the same order, and a few calls per step.
 
 mod admit;
 mod batch;
