@@ -69,8 +69,9 @@ async function constrained(t, calls, promise) {
   }
 }
 
-/** The first choice is one get_weather call whose arguments are JSON with a string city. */
-function assertWeatherCall(r) {
+/** The first choice is one get_weather call whose arguments are JSON with a string city.
+ * `cut`: the answer may have been cut by the output limit after its first calls ('length'). */
+function assertWeatherCall(r, {cut = false} = {}) {
   const msg = r.choices[0].message;
   assert.ok(msg.tool_calls?.length >= 1, JSON.stringify(msg));
   const [call] = msg.tool_calls;
@@ -79,7 +80,8 @@ function assertWeatherCall(r) {
   assert.equal(call.function.name, 'get_weather');
   assert.equal(typeof JSON.parse(call.function.arguments).city, 'string');
   // The captures expect 'tool_calls'; reports say the real layer has answered 'stop' (unverified).
-  assert.ok(['tool_calls', 'stop'].includes(r.choices[0].finish_reason), r.choices[0].finish_reason);
+  const endings = cut ? ['tool_calls', 'stop', 'length'] : ['tool_calls', 'stop'];
+  assert.ok(endings.includes(r.choices[0].finish_reason), r.choices[0].finish_reason);
   return call;
 }
 
@@ -253,9 +255,11 @@ describe('tools and json_schema (constrained decoding)', () => {
     };
     const r2 = await client.chat.completions.create(followUp);
     assert.equal(calls.at(-1).body.messages[1].content, null, 'the SDK echoes content: null with tool_calls');
+    // A small model often calls again after the result, until the 48-token limit cuts it:
+    // the calls it finished are still reported (finish_reason 'length').
     const m2 = r2.choices[0].message;
-    if (m2.tool_calls?.length) assertWeatherCall(r2);
-    else assert.ok(m2.content.length > 0);
+    if (m2.tool_calls?.length) assertWeatherCall(r2, {cut: true});
+    else assert.ok(m2.content.length > 0, JSON.stringify(r2));
   });
 
   test('openai-py__chat-tools-forced through the Node SDK: a named tool_choice calls it; the result answered in text', async (t) => {

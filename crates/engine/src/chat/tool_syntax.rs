@@ -103,15 +103,38 @@ impl ToolSyntax {
             ToolSyntax::Mistral => serde_json::from_str::<Vec<Value>>(&format!("[{body}]")).ok()?,
             _ => body.split(form.separator).map(|one| serde_json::from_str(one).ok()).collect::<Option<_>>()?,
         };
-        let calls: Option<Vec<(String, Value)>> = objects
-            .into_iter()
-            .map(|v| {
-                let name = v.get("name")?.as_str()?.to_string();
-                let args = v.get(self.args_key())?.clone();
-                args.is_object().then_some((name, args))
-            })
-            .collect();
+        let calls: Option<Vec<(String, Value)>> = objects.into_iter().map(|v| self.call_of(v)).collect();
         calls.filter(|c| !c.is_empty())
+    }
+
+    /// The calls a call answer had finished when the output cap cut it off: every whole call
+    /// before the one being written (none when the first was cut), in whichever form has
+    /// the most.
+    pub fn finished_calls(self, text: &str) -> Vec<(String, Value)> {
+        self.forms().iter().map(|form| self.finished_in_form(*form, text)).max_by_key(Vec::len).unwrap_or_default()
+    }
+
+    fn finished_in_form(self, form: Form, text: &str) -> Vec<(String, Value)> {
+        let Some(mut rest) = text.strip_prefix(form.open) else { return Vec::new() };
+        let mut calls = Vec::new();
+        loop {
+            // One JSON value at a time: a cut-off object is an EOF error, where the calls end.
+            let mut values = serde_json::Deserializer::from_str(rest).into_iter::<Value>();
+            let Some(call) = values.next().and_then(Result::ok).and_then(|v| self.call_of(v)) else { break };
+            calls.push(call);
+            match rest[values.byte_offset()..].strip_prefix(form.separator) {
+                Some(next) => rest = next,
+                None => break,
+            }
+        }
+        calls
+    }
+
+    /// `(name, args)` of one call object, if it is one in this family's spelling.
+    fn call_of(self, v: Value) -> Option<(String, Value)> {
+        let name = v.get("name")?.as_str()?.to_string();
+        let args = v.get(self.args_key())?.clone();
+        args.is_object().then_some((name, args))
     }
 
     /// Function results as text, for templates without a tool role.
@@ -216,6 +239,24 @@ mod tests {
         let text = "{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Paris\"}}\n{\"name\": \"now\", \"arguments\": {}}";
         assert_eq!(ToolSyntax::Hermes.parse(text), Some(vec![("get_weather".into(), json!({"city": "Paris"})), ("now".into(), json!({}))]));
         assert_eq!(ToolSyntax::Hermes.markers(), vec!["<tool_call>\n".to_string(), "{\"name\": \"".to_string()]);
+    }
+
+    #[test]
+    fn a_cut_answer_keeps_the_calls_it_finished() {
+        let a = json!({"city": "Paris", "note": "a, b"});
+        for s in ALL {
+            let whole = s.calls_text([("f", &a), ("g", &a), ("h", &a)]);
+            let third = whole.rfind("\"h\"").expect("the third call is there");
+            // Cut before or inside the third call: the first two remain.
+            let inside_args = third + whole[third..].find('}').expect("the third call has arguments");
+            for cut in [third - 2, third + 3, inside_args] {
+                let names: Vec<String> = s.finished_calls(&whole[..cut]).into_iter().map(|(n, _)| n).collect();
+                assert_eq!(names, ["f", "g"], "{s:?}: {}", &whole[..cut]);
+            }
+            let first = whole.find("\"f\"").expect("the first call is there");
+            assert!(s.finished_calls(&whole[..first + 10]).is_empty(), "{s:?}");
+            assert_eq!(s.finished_calls("plain text"), vec![], "{s:?}");
+        }
     }
 
     #[test]

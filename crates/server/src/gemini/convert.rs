@@ -135,10 +135,7 @@ const CALLS_MESSAGE: &str = "Model generated function call(s).";
 /// last chunk of an answer that calls functions) every `functionCall` part.
 pub fn response(text: String, ending: Option<&Ending>, usage: UsageMetadata, model_version: &str, response_id: &str) -> GenerateContentResponse {
     let mut parts = Vec::new();
-    let calls = match ending {
-        Some(Ending::Calls(calls)) => calls.as_slice(),
-        _ => &[],
-    };
+    let calls = ending.map(Ending::calls).unwrap_or_default();
     if calls.is_empty() || !text.is_empty() {
         parts.push(Part::text(text));
     }
@@ -149,10 +146,10 @@ pub fn response(text: String, ending: Option<&Ending>, usage: UsageMetadata, mod
             content,
             finish_reason: ending.map(|e| match e {
                 Ending::Stop | Ending::Calls(_) => FinishReason::Stop,
-                Ending::MaxTokens => FinishReason::MaxTokens,
+                Ending::MaxTokens | Ending::CallsCut(_) => FinishReason::MaxTokens,
                 Ending::MalformedCall => FinishReason::MalformedFunctionCall,
             }),
-            finish_message: (!calls.is_empty()).then(|| CALLS_MESSAGE.to_string()),
+            finish_message: matches!(ending, Some(Ending::Calls(_))).then(|| CALLS_MESSAGE.to_string()),
             index: 0,
         }],
         prompt_feedback: None,

@@ -19,7 +19,6 @@ use crate::http::state::AppState;
 use crate::http::stream::stream_response;
 use crate::service::error::ApiError;
 use crate::service::generation::{self, GenerateRequest};
-use crate::service::tools::Ending;
 use crate::service::version::ApiVersion;
 
 pub async fn completions(auth: Authenticated<OpenAi>, State(state): State<AppState>, body: LimitedBody<PublicLimit, OpenAi>) -> OpenAiResult<Response> {
@@ -41,9 +40,9 @@ pub async fn completions(auth: Authenticated<OpenAi>, State(state): State<AppSta
     } else {
         let c = run.complete().await?;
         let usage = Usage::new(c.prompt_tokens, c.output_tokens);
-        let message = match &c.ending {
-            Ending::Calls(calls) => ResponseMessage { role: "assistant".into(), content: None, tool_calls: tool_calls(calls, false) },
-            _ => ResponseMessage { role: "assistant".into(), content: Some(c.text), tool_calls: Vec::new() },
+        let message = match c.ending.calls() {
+            [] => ResponseMessage { role: "assistant".into(), content: Some(c.text), tool_calls: Vec::new() },
+            calls => ResponseMessage { role: "assistant".into(), content: None, tool_calls: tool_calls(calls, false) },
         };
         json_response(StatusCode::OK, &ChatCompletion::new(&id, created, &model, message, finish_reason(&c.ending), usage))
     };

@@ -157,7 +157,7 @@ pub fn options(req: &ChatCompletionRequest) -> GenerateOptions {
 pub fn finish_reason(ending: &Ending) -> FinishReason {
     match ending {
         Ending::Stop | Ending::MalformedCall => FinishReason::Stop,
-        Ending::MaxTokens => FinishReason::Length,
+        Ending::MaxTokens | Ending::CallsCut(_) => FinishReason::Length,
         Ending::Calls(_) => FinishReason::ToolCalls,
     }
 }

@@ -40,10 +40,7 @@ impl StreamWriter for ChunkWriter {
     fn chunk(&mut self, text: String, output_tokens: u32, ending: Option<Ending>) -> String {
         let mut out = String::new();
         let mut first = std::mem::replace(&mut self.first, false);
-        let calls = match &ending {
-            Some(Ending::Calls(calls)) => tool_calls(calls, true),
-            _ => Vec::new(),
-        };
+        let calls = ending.as_ref().map(|e| tool_calls(e.calls(), true)).unwrap_or_default();
         if first && !calls.is_empty() && text.is_empty() {
             // An answer that is only calls: the role rides on the calls' delta.
         } else if first || !text.is_empty() {

@@ -8,6 +8,7 @@ mod shared;
 
 mod admin;
 mod bad_inputs;
+mod calls_cut;
 mod embed;
 mod errors;
 mod hardening_schema;

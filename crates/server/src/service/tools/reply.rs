@@ -14,6 +14,9 @@ pub enum Ending {
     MaxTokens,
     /// The answer is these calls (at least one).
     Calls(Vec<FunctionCall>),
+    /// The output cap cut a call answer off after these calls (at least one) were written
+    /// whole: they are reported, with the answer's end as `MAX_TOKENS` / `length`.
+    CallsCut(Vec<FunctionCall>),
     /// A call block that does not read back (the grammar should make this impossible).
     MalformedCall,
 }
@@ -25,6 +28,18 @@ impl Ending {
             Finish::MaxTokens => Ending::MaxTokens,
         }
     }
+
+    /// The calls the answer reports (none unless it is a call answer).
+    pub fn calls(&self) -> &[FunctionCall] {
+        match self {
+            Ending::Calls(calls) | Ending::CallsCut(calls) => calls,
+            Ending::Stop | Ending::MaxTokens | Ending::MalformedCall => &[],
+        }
+    }
+}
+
+fn function_calls(calls: Vec<(String, serde_json::Value)>) -> Vec<FunctionCall> {
+    calls.into_iter().map(|(name, args)| FunctionCall { id: None, name, args: Some(args) }).collect()
 }
 
 /// Holds back text that may be a call block.
@@ -65,14 +80,15 @@ impl CallGate {
             return (held, Ending::of(finish));
         }
         if finish == Finish::MaxTokens {
-            // Cut off inside a call block: there is no call to report.
-            return (String::new(), Ending::MaxTokens);
+            // Cut off inside a call answer: the calls written whole before the cut still are
+            // the model's calls (a model that repeats a call until the cap is common); a
+            // half-written one is not reported.
+            let finished = self.syntax.finished_calls(&held);
+            let ending = if finished.is_empty() { Ending::MaxTokens } else { Ending::CallsCut(function_calls(finished)) };
+            return (String::new(), ending);
         }
         match self.syntax.parse(&held) {
-            Some(calls) if !calls.is_empty() => {
-                let calls = calls.into_iter().map(|(name, args)| FunctionCall { id: None, name, args: Some(args) }).collect();
-                (String::new(), Ending::Calls(calls))
-            }
+            Some(calls) if !calls.is_empty() => (String::new(), Ending::Calls(function_calls(calls))),
             _ => {
                 tracing::warn!(output = %held, syntax = self.syntax.name(), "generated call answer does not parse");
                 (String::new(), Ending::MalformedCall)
@@ -146,6 +162,13 @@ mod tests {
         let mut cut = CallGate::new(true, ToolSyntax::Fenced);
         cut.feed(a);
         assert_eq!(cut.end(Finish::MaxTokens), (String::new(), Ending::MaxTokens));
+        // Cut inside the second call: the first is reported, the answer still ends MAX_TOKENS.
+        let mut cut_later = CallGate::new(true, ToolSyntax::Fenced);
+        cut_later.feed(&CALL[..CALL.len() - 8]);
+        let (text, ending) = cut_later.end(Finish::MaxTokens);
+        assert_eq!(text, "");
+        let Ending::CallsCut(calls) = ending else { panic!("{ending:?}") };
+        assert_eq!(calls.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(), ["f"]);
         let mut bad = CallGate::new(true, ToolSyntax::Fenced);
         bad.feed("```tool_call\n{oops}\n```");
         assert_eq!(bad.end(Finish::Stop).1, Ending::MalformedCall);
