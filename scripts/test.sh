@@ -14,6 +14,14 @@ need cargo "install Rust with rustup"
 need python3 "install Python 3 with pip"
 scripts/system-deps.sh
 
+echo "== format (rustfmt.toml)"
+# rustup's minimal profile leaves out rustfmt and clippy.
+if ! cargo fmt --version >/dev/null 2>&1 || ! cargo clippy --version >/dev/null 2>&1; then
+  need rustup "install rustfmt and clippy for the Rust toolchain"
+  rustup component add rustfmt clippy
+fi
+cargo fmt --check
+
 echo "== build"
 cargo build --release --locked -p gemd
 [ -e target ] || ln -s "$CARGO_TARGET_DIR" target
@@ -28,6 +36,9 @@ echo "== models (the default ones, SmolLM2 for the second-family tests, Gemma 3 
 
 echo "== services (redis-server, PostgreSQL) for the quota and store tests"
 source scripts/services.sh
+
+echo "== lint (clippy, every warning an error)"
+cargo clippy --release --locked --workspace --all-targets -- -D warnings
 
 echo "== rust tests"
 cargo test --release --locked --workspace

@@ -110,8 +110,15 @@ pub enum Finish {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {
     /// New text, and how many tokens have been generated so far.
-    Text { text: String, output_tokens: u32 },
-    Done { finish: Finish, prompt_tokens: u32, output_tokens: u32 },
+    Text {
+        text: String,
+        output_tokens: u32,
+    },
+    Done {
+        finish: Finish,
+        prompt_tokens: u32,
+        output_tokens: u32,
+    },
     Failed(EngineError),
 }
 

@@ -150,8 +150,13 @@ pub fn check(constraint: &Constraint) -> Result<(), String> {
         .as_ref()
         .map_err(Clone::clone)?;
     std::thread::scope(|scope| {
-        let compiling = std::thread::Builder::new().stack_size(COMPILE_STACK_BYTES).spawn_scoped(scope, || compile(factory, constraint).map(drop));
-        compiling.map_err(|e| format!("spawning a compile thread: {e}"))?.join().unwrap_or_else(|_| Err("the grammar compiler panicked".into()))
+        let compiling = std::thread::Builder::new()
+            .stack_size(COMPILE_STACK_BYTES)
+            .spawn_scoped(scope, || compile(factory, constraint).map(drop));
+        compiling
+            .map_err(|e| format!("spawning a compile thread: {e}"))?
+            .join()
+            .unwrap_or_else(|_| Err("the grammar compiler panicked".into()))
     })
 }
 
@@ -175,8 +180,13 @@ mod tests {
 
     #[test]
     fn numbers_are_bounded_without_contradicting_the_schema() {
-        let s = styled_schema(&json!({"type": "object", "properties": {"n": {"type": ["number", "null"]}, "i": {"type": "integer", "minimum": 1e16}, "e": {"enum": [{"type": "number"}]}}}));
-        assert_eq!((&s["properties"]["n"]["maximum"], &s["properties"]["n"]["multipleOf"]), (&json!(1e15), &json!(1e-6)));
+        let s = styled_schema(
+            &json!({"type": "object", "properties": {"n": {"type": ["number", "null"]}, "i": {"type": "integer", "minimum": 1e16}, "e": {"enum": [{"type": "number"}]}}}),
+        );
+        assert_eq!(
+            (&s["properties"]["n"]["maximum"], &s["properties"]["n"]["multipleOf"]),
+            (&json!(1e15), &json!(1e-6))
+        );
         assert!(s["properties"]["i"].get("maximum").is_none() && s["properties"]["i"].get("multipleOf").is_none());
         assert_eq!(s["properties"]["e"]["enum"][0], json!({"type": "number"}));
         assert!(check(&Constraint::JsonSchema(s)).is_ok());
@@ -186,7 +196,9 @@ mod tests {
     #[test]
     fn bad_grammars_are_reported_not_aborted() {
         assert!(check(&Constraint::Lark("start: \"a\" | \"b\"".into())).is_ok());
-        assert!(check(&Constraint::JsonSchema(json!({"type": "object", "properties": {"a": {"type": "integer"}}}))).is_ok());
+        assert!(
+            check(&Constraint::JsonSchema(json!({"type": "object", "properties": {"a": {"type": "integer"}}}))).is_ok()
+        );
         assert!(check(&Constraint::Lark("start: nowhere".into())).is_err());
         let e = check(&Constraint::JsonSchema(json!({"type": "string", "if": {}}))).unwrap_err();
         assert!(e.contains("if"), "{e}");
@@ -194,13 +206,19 @@ mod tests {
 
     #[test]
     fn grammars_without_any_output_are_refused() {
-        let refused = [json!({"$ref": "#"}), json!({"$defs": {"a": {"$ref": "#/$defs/b"}, "b": {"$ref": "#/$defs/a"}}, "$ref": "#/$defs/a"}), json!({"anyOf": [{"$ref": "#"}]})];
+        let refused = [
+            json!({"$ref": "#"}),
+            json!({"$defs": {"a": {"$ref": "#/$defs/b"}, "b": {"$ref": "#/$defs/a"}}, "$ref": "#/$defs/a"}),
+            json!({"anyOf": [{"$ref": "#"}]}),
+        ];
         for schema in refused {
             let e = check(&Constraint::JsonSchema(schema.clone())).unwrap_err();
             assert!(e.contains("no output"), "{schema}: {e:?}");
         }
         // Recursion with a way out is fine.
-        assert!(check(&Constraint::JsonSchema(json!({"type": "object", "properties": {"next": {"$ref": "#"}}}))).is_ok());
+        assert!(
+            check(&Constraint::JsonSchema(json!({"type": "object", "properties": {"next": {"$ref": "#"}}}))).is_ok()
+        );
     }
 
     #[test]

@@ -243,7 +243,8 @@ fn read_key<R: Read>(r: &mut R) -> Result<String, GgufError> {
     if len > MAX_KEY_LEN {
         return Err(GgufError::KeyTooLong(len));
     }
-    String::from_utf8(read_bytes(r, len)?).map_err(|e| GgufError::KeyNotUtf8(String::from_utf8_lossy(e.as_bytes()).into_owned()))
+    String::from_utf8(read_bytes(r, len)?)
+        .map_err(|e| GgufError::KeyNotUtf8(String::from_utf8_lossy(e.as_bytes()).into_owned()))
 }
 
 fn read_array<const N: usize, R: Read>(r: &mut R) -> Result<[u8; N], GgufError> {
@@ -424,7 +425,10 @@ mod tests {
         b.extend_from_slice(&9u32.to_le_bytes());
         b.extend_from_slice(&10u32.to_le_bytes());
         b.extend_from_slice(&(1u64 << 61).to_le_bytes());
-        assert!(matches!(Metadata::read_from(Cursor::new(b.clone())), Err(GgufError::ArrayTooLarge(_) | GgufError::Truncated)));
+        assert!(matches!(
+            Metadata::read_from(Cursor::new(b.clone())),
+            Err(GgufError::ArrayTooLarge(_) | GgufError::Truncated)
+        ));
         // A string array claiming 2^60 elements runs out of file after a few.
         let n = b.len();
         b[n - 12..n - 8].copy_from_slice(&8u32.to_le_bytes());

@@ -11,6 +11,9 @@ pub mod llama;
 pub mod schema_limits;
 pub mod text;
 
-pub use api::{BackendInfo, CancelFlag, Constraint, Engine, EngineError, EngineMetrics, Event, EventStream, Finish, PrepareBounds, PreparedPrompt, SamplingParams, TokenId};
+pub use api::{
+    BackendInfo, CancelFlag, Constraint, Engine, EngineError, EngineMetrics, Event, EventStream, Finish, PrepareBounds,
+    PreparedPrompt, SamplingParams, TokenId,
+};
 pub use chat::{CallPolicy, ChatFormat, ChatPrompt, Piece, Role, ToolSpec, ToolSyntax, Turn};
 pub use embed::Embedder;

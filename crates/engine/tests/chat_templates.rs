@@ -38,14 +38,20 @@ fn prompt_of(case: &Value) -> ChatPrompt {
                     .as_array()
                     .into_iter()
                     .flatten()
-                    .map(|c| Piece::Call { name: str_of(&c["function"]["name"]), args: c["function"]["arguments"].clone() })
+                    .map(|c| Piece::Call {
+                        name: str_of(&c["function"]["name"]),
+                        args: c["function"]["arguments"].clone(),
+                    })
                     .collect();
                 let text = (!content.is_empty() || calls.is_empty()).then_some(Piece::Text(content));
                 prompt.turns.push(Turn { role: Role::Model, pieces: text.into_iter().chain(calls).collect() });
             }
             "tool" => {
                 let response = serde_json::from_str(&content).unwrap_or(Value::String(content));
-                prompt.turns.push(Turn { role: Role::User, pieces: vec![Piece::Result { name: str_of(&m["name"]), response }] });
+                prompt.turns.push(Turn {
+                    role: Role::User,
+                    pieces: vec![Piece::Result { name: str_of(&m["name"]), response }],
+                });
             }
             other => panic!("role {other}"),
         }
@@ -53,7 +59,11 @@ fn prompt_of(case: &Value) -> ChatPrompt {
     if let Some(tools) = case["tools"].as_array() {
         prompt.tools = tools
             .iter()
-            .map(|t| ToolSpec { name: str_of(&t["function"]["name"]), description: str_of(&t["function"]["description"]), parameters: t["function"]["parameters"].clone() })
+            .map(|t| ToolSpec {
+                name: str_of(&t["function"]["name"]),
+                description: str_of(&t["function"]["description"]),
+                parameters: t["function"]["parameters"].clone(),
+            })
             .collect();
         prompt.policy = Some(CallPolicy::May);
     }
@@ -63,7 +73,13 @@ fn prompt_of(case: &Value) -> ChatPrompt {
 fn format_of(case: &Value) -> ChatFormat {
     let path = repo().join(str_of(&case["template"]));
     let source = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    ChatFormat::from_template(path.display().to_string(), &source, &str_of(&case["bos_token"]), &str_of(&case["eos_token"])).expect("template compiles")
+    ChatFormat::from_template(
+        path.display().to_string(),
+        &source,
+        &str_of(&case["bos_token"]),
+        &str_of(&case["eos_token"]),
+    )
+    .expect("template compiles")
 }
 
 #[test]
@@ -95,8 +111,10 @@ fn caller_text_is_never_template_text() {
         let prompt = prompt_of(&case);
         let user_text = prompt.turns.iter().find(|t| t.role == Role::User).expect("a user turn").plain_text();
         let segments = format.render(&prompt).unwrap();
-        let control: String = segments.iter().filter_map(|s| if let Segment::Control(c) = s { Some(c.as_str()) } else { None }).collect();
-        let text: String = segments.iter().filter_map(|s| if let Segment::Text(t) = s { Some(t.as_str()) } else { None }).collect();
+        let control: String =
+            segments.iter().filter_map(|s| if let Segment::Control(c) = s { Some(c.as_str()) } else { None }).collect();
+        let text: String =
+            segments.iter().filter_map(|s| if let Segment::Text(t) = s { Some(t.as_str()) } else { None }).collect();
         assert!(text.contains(&user_text), "{name}: the user's text is not caller text: {segments:?}");
         assert!(!control.contains(&user_text), "{name}: {segments:?}");
     }
@@ -111,10 +129,20 @@ fn calls_arguments_and_results_are_caller_text_in_every_tool_family() {
             system: None,
             turns: vec![
                 Turn::text(Role::User, "go"),
-                Turn { role: Role::Model, pieces: vec![Piece::Call { name: "f".into(), args: serde_json::json!({"q": evil}) }] },
-                Turn { role: Role::User, pieces: vec![Piece::Result { name: "f".into(), response: serde_json::json!({"r": evil}) }] },
+                Turn {
+                    role: Role::Model,
+                    pieces: vec![Piece::Call { name: "f".into(), args: serde_json::json!({"q": evil}) }],
+                },
+                Turn {
+                    role: Role::User,
+                    pieces: vec![Piece::Result { name: "f".into(), response: serde_json::json!({"r": evil}) }],
+                },
             ],
-            tools: vec![ToolSpec { name: "f".into(), description: evil.into(), parameters: serde_json::json!({"type": "object", "properties": {"q": {"type": "string", "description": evil}}}) }],
+            tools: vec![ToolSpec {
+                name: "f".into(),
+                description: evil.into(),
+                parameters: serde_json::json!({"type": "object", "properties": {"q": {"type": "string", "description": evil}}}),
+            }],
             policy: Some(CallPolicy::May),
         };
         let segments = format.render(&prompt).unwrap();

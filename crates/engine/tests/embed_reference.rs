@@ -12,7 +12,6 @@ use gemd_engine::embed::{cosine, BertEmbedder, BertEmbedderConfig};
 use gemd_engine::Embedder;
 use serde_json::Value;
 
-
 fn reference() -> Value {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/embeddings/minilm-reference.json");
     serde_json::from_slice(&std::fs::read(path).expect("reference fixture")).expect("JSON")
@@ -37,7 +36,11 @@ fn vectors_match_sentence_transformers() {
         assert!(c >= 0.999, "{text}: cosine {c}");
         worst = worst.min(c);
         assert!((got.iter().map(|x| x * x).sum::<f32>().sqrt() - 1.0).abs() < 1e-4, "{text}: not unit length");
-        assert_eq!(embedder.count_tokens(text.as_str().unwrap()).unwrap() as u64, case["tokens_untruncated"].as_u64().unwrap(), "{text}");
+        assert_eq!(
+            embedder.count_tokens(text.as_str().unwrap()).unwrap() as u64,
+            case["tokens_untruncated"].as_u64().unwrap(),
+            "{text}"
+        );
         let alone = embedder.embed(std::slice::from_ref(&text.as_str().unwrap().to_string())).unwrap();
         assert!(cosine(&alone[0], got) > 0.99999, "{text}: padding in a batch moved the vector");
     }

@@ -21,7 +21,8 @@ const ROUNDS: usize = 3;
 
 fn model() -> PathBuf {
     std::env::var_os("GEMD_TEST_MODEL").map(PathBuf::from).unwrap_or_else(|| {
-        PathBuf::from(std::env::var_os("HOME").expect("HOME")).join(".cache/gemd/models/qwen2.5-coder-0.5b-instruct-q4_k_m.gguf")
+        PathBuf::from(std::env::var_os("HOME").expect("HOME"))
+            .join(".cache/gemd/models/qwen2.5-coder-0.5b-instruct-q4_k_m.gguf")
     })
 }
 
@@ -68,7 +69,10 @@ fn constrained_versus_free_decoding() {
     let schema = json!({"type": "array", "minItems": 30, "maxItems": 30, "items": {"type": "object", "additionalProperties": false,
         "required": ["name", "minutes", "vegan"], "properties": {"name": {"type": "string", "maxLength": 24}, "minutes": {"type": "integer", "minimum": 1, "maximum": 90}, "vegan": {"type": "boolean"}}}});
     let (_, _, cold) = run(&engine, Some(Constraint::JsonSchema(schema.clone())));
-    println!("first constrained request, time to first token (builds the vocabulary trie once): {:.0} ms", cold * 1000.0);
+    println!(
+        "first constrained request, time to first token (builds the vocabulary trie once): {:.0} ms",
+        cold * 1000.0
+    );
     let (mut free, mut constrained) = (Vec::new(), Vec::new());
     for _ in 0..ROUNDS {
         let (n, s, free_first) = run(&engine, None);
@@ -84,5 +88,9 @@ fn constrained_versus_free_decoding() {
         );
     }
     let (f, c) = (median(free), median(constrained));
-    println!("median decode: free {f:.1} tok/s, JSON-Schema constrained {c:.1} tok/s; grammar cost {:.2} ms/token ({:.0}%)", 1000.0 / c - 1000.0 / f, (1.0 - c / f) * 100.0);
+    println!(
+        "median decode: free {f:.1} tok/s, JSON-Schema constrained {c:.1} tok/s; grammar cost {:.2} ms/token ({:.0}%)",
+        1000.0 / c - 1000.0 / f,
+        (1.0 - c / f) * 100.0
+    );
 }

@@ -28,7 +28,12 @@ fn engine() -> LlamaEngine {
 /// Every event of one greedy generation under `constraint`.
 fn events(engine: &LlamaEngine, prompt: &str, constraint: Constraint, max_output_tokens: u32) -> Vec<Event> {
     let prompt = engine.prepare(&ChatPrompt::user(prompt)).unwrap();
-    let params = SamplingParams { temperature: Some(0.0), max_output_tokens, constraint: Some(constraint), ..Default::default() };
+    let params = SamplingParams {
+        temperature: Some(0.0),
+        max_output_tokens,
+        constraint: Some(constraint),
+        ..Default::default()
+    };
     let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
     rt.block_on(async {
         let mut stream = engine.generate(prompt, params).expect("queued");
@@ -55,7 +60,8 @@ fn a_grammar_that_breaks_mid_output_fails_the_sequence() {
     // items) stops the parser, a few dozen letters in.
     let alternatives: Vec<String> = (2..24).map(|n| vec!["s"; n].join(" ")).collect();
     let grammar = format!("start: s\ns: {} | \"a\"\n", alternatives.join(" | "));
-    let seen = events(&engine, "Write the letter a two hundred times, with nothing else.", Constraint::Lark(grammar), 400);
+    let seen =
+        events(&engine, "Write the letter a two hundred times, with nothing else.", Constraint::Lark(grammar), 400);
     let text = text_of(&seen);
     assert!(text.chars().all(|c| c == 'a'), "only text the grammar allows: {text:?}");
     match seen.last() {
@@ -70,7 +76,10 @@ fn a_grammar_that_breaks_mid_output_fails_the_sequence() {
 #[test]
 fn a_grammar_without_output_is_refused_before_decoding() {
     let engine = engine();
-    for schema in [json!({"$ref": "#"}), json!({"$defs": {"a": {"$ref": "#/$defs/b"}, "b": {"$ref": "#/$defs/a"}}, "$ref": "#/$defs/a"})] {
+    for schema in [
+        json!({"$ref": "#"}),
+        json!({"$defs": {"a": {"$ref": "#/$defs/b"}, "b": {"$ref": "#/$defs/a"}}, "$ref": "#/$defs/a"}),
+    ] {
         let seen = events(&engine, "Answer in JSON.", Constraint::JsonSchema(schema.clone()), 16);
         assert!(matches!(seen.as_slice(), [Event::Failed(EngineError::InvalidConstraint(_))]), "{schema}: {seen:?}");
     }
@@ -80,10 +89,12 @@ fn a_grammar_without_output_is_refused_before_decoding() {
 #[test]
 fn a_client_that_leaves_while_its_grammar_compiles_is_forgotten() {
     let engine = engine();
-    let props: serde_json::Map<String, serde_json::Value> = (0..1500).map(|i| (format!("p{i}"), json!({"type": "string"}))).collect();
+    let props: serde_json::Map<String, serde_json::Value> =
+        (0..1500).map(|i| (format!("p{i}"), json!({"type": "string"}))).collect();
     let schema = json!({"type": "object", "properties": props, "additionalProperties": false});
     let prompt = engine.prepare(&ChatPrompt::user("JSON please.")).unwrap();
-    let params = SamplingParams { max_output_tokens: 8, constraint: Some(Constraint::JsonSchema(schema)), ..Default::default() };
+    let params =
+        SamplingParams { max_output_tokens: 8, constraint: Some(Constraint::JsonSchema(schema)), ..Default::default() };
     for _ in 0..3 {
         drop(engine.generate(prompt.clone(), params.clone()).expect("queued"));
     }
@@ -101,4 +112,3 @@ fn a_client_that_leaves_while_its_grammar_compiles_is_forgotten() {
     }
     assert_eq!(counts(), (3, 0, 1), "(cancelled, queued, finished)");
 }
-

@@ -59,7 +59,10 @@ fn a_copied_prefix_gives_the_logits_of_a_cold_prefill() {
     let backend = LlamaBackend::init().expect("backend");
     let model = LlamaModel::load_from_file(&backend, &path, &LlamaModelParams::default()).expect("model");
     let tok = |s: &str, bos: bool| model.vocab().tokenize(s.as_bytes(), bos, false);
-    let prefix = tok(&(0..40).map(|i| format!("Rule {i}: answer {i} when asked about rule {i}.")).collect::<Vec<_>>().join(" "), true);
+    let prefix = tok(
+        &(0..40).map(|i| format!("Rule {i}: answer {i} when asked about rule {i}.")).collect::<Vec<_>>().join(" "),
+        true,
+    );
     let first = tok(" What is rule 7?", false);
     let second = tok(" Which rules mention the number 3?", false);
     let filler = tok("Name three fruits and say why you like them.", true);
@@ -93,7 +96,10 @@ fn a_copied_prefix_gives_the_logits_of_a_cold_prefill() {
         if share_in_place {
             // Not asserted (it is llama.cpp's placement, not gemd's promise): shows that this
             // test reaches the case the copy exists for.
-            eprintln!("prefix shared in place: logits {} the cold prefill's", if same { "equal" } else { "differ from" });
+            eprintln!(
+                "prefix shared in place: logits {} the cold prefill's",
+                if same { "equal" } else { "differ from" }
+            );
         } else {
             let differing = warm.iter().zip(&cold).filter(|(a, b)| a.to_bits() != b.to_bits()).count();
             assert!(same, "a copied prefix changed {differing} of {} logits", cold.len());

@@ -32,10 +32,14 @@ fn strings(n: usize, prefix: &str) -> Map<String, Value> {
 fn shapes() -> Vec<(&'static str, Value)> {
     let objects = MAX_PROPERTIES / MAX_OBJECT_PROPERTIES;
     let each = MAX_PROPERTIES / objects - 1;
-    let inner: Map<String, Value> = (0..objects).map(|i| (format!("o{i}"), json!({"type": "object", "properties": strings(each, "p")}))).collect();
+    let inner: Map<String, Value> =
+        (0..objects).map(|i| (format!("o{i}"), json!({"type": "object", "properties": strings(each, "p")}))).collect();
     let wide = json!({"type": "object", "properties": strings(MAX_OBJECT_PROPERTIES, "p"), "required": (0..MAX_OBJECT_PROPERTIES).map(|i| format!("p{i}")).collect::<Vec<_>>()});
     // Objects nested as deep as the limit allows (two JSON levels each), with a sibling apiece.
-    let deep = (0..(MAX_DEPTH - 1) / 2).fold(json!({"type": "string"}), |inner, _| json!({"type": "object", "properties": {"next": inner, "side": {"type": "integer"}}}));
+    let deep = (0..(MAX_DEPTH - 1) / 2).fold(
+        json!({"type": "string"}),
+        |inner, _| json!({"type": "object", "properties": {"next": inner, "side": {"type": "integer"}}}),
+    );
     let values: Vec<String> = (0..MAX_NODES - 10).map(|i| format!("value {i}")).collect();
     vec![
         ("2,000 properties in 5 objects", json!({"type": "object", "properties": inner})),
@@ -43,8 +47,14 @@ fn shapes() -> Vec<(&'static str, Value)> {
         ("objects nested to depth 64", deep),
         ("an enum of 19,990 strings", json!({"type": "string", "enum": values})),
         // Refused by llguidance's lexer fuel, not by gemd's limits: what the refusal costs.
-        ("anyOf of 2,000 one-key objects", json!({"anyOf": (0..2000).map(|i| json!({"type": "object", "properties": {format!("k{i}"): {"type": "integer"}}})).collect::<Vec<_>>()})),
-        ("2,000 numbers in 5 objects", json!({"type": "object", "properties": (0..5).map(|o| (format!("o{o}"), json!({"type": "object", "properties": (0..399).map(|i| (format!("n{i}"), json!({"type": "number"}))).collect::<Map<_, _>>()}))).collect::<Map<_, _>>()})),
+        (
+            "anyOf of 2,000 one-key objects",
+            json!({"anyOf": (0..2000).map(|i| json!({"type": "object", "properties": {format!("k{i}"): {"type": "integer"}}})).collect::<Vec<_>>()}),
+        ),
+        (
+            "2,000 numbers in 5 objects",
+            json!({"type": "object", "properties": (0..5).map(|o| (format!("o{o}"), json!({"type": "object", "properties": (0..399).map(|i| (format!("n{i}"), json!({"type": "number"}))).collect::<Map<_, _>>()}))).collect::<Map<_, _>>()}),
+        ),
     ]
 }
 
@@ -61,7 +71,12 @@ fn child_compile() {
     let stack: usize = stack.parse().unwrap();
     // `check` compiles on its own big-stack thread; bypass it to control the stack.
     // Compiled or refused: either way it ran within the stack.
-    let _ = std::thread::Builder::new().stack_size(stack).spawn(move || compile_with_bytes(&schema)).unwrap().join().unwrap();
+    let _ = std::thread::Builder::new()
+        .stack_size(stack)
+        .spawn(move || compile_with_bytes(&schema))
+        .unwrap()
+        .join()
+        .unwrap();
 }
 
 /// Compiles and computes the first mask over the byte vocabulary, as `check` does.
@@ -71,14 +86,21 @@ fn compile_with_bytes(schema: &Value) -> Result<(), String> {
 }
 
 fn first_mask(factory: &ParserFactory, schema: &Value) -> Result<(), String> {
-    let parser = factory.create_parser(TopLevelGrammar::from_json_schema(styled_schema(schema))).map_err(|e| e.to_string())?;
+    let parser =
+        factory.create_parser(TopLevelGrammar::from_json_schema(styled_schema(schema))).map_err(|e| e.to_string())?;
     Matcher::new(Ok(parser)).compute_mask().map(drop).map_err(|e| e.to_string())
 }
 
 /// Whether the shape compiles (or is refused) within `stack` bytes of stack (in a child process).
 fn fits(name: &str, stack: usize) -> bool {
     let exe = std::env::current_exe().unwrap();
-    let status = Command::new(exe).args(["--exact", "child_compile", "--ignored", "--quiet"]).env("COST_SHAPE", name).env("COST_STACK", stack.to_string()).output().unwrap().status;
+    let status = Command::new(exe)
+        .args(["--exact", "child_compile", "--ignored", "--quiet"])
+        .env("COST_SHAPE", name)
+        .env("COST_STACK", stack.to_string())
+        .output()
+        .unwrap()
+        .status;
     status.success()
 }
 
@@ -98,20 +120,34 @@ fn least_stack(name: &str) -> usize {
 #[test]
 #[ignore = "a measurement, not a check: run by hand with --ignored --nocapture"]
 fn compile_cost_of_the_largest_admitted_schemas() {
-    let path = std::env::var_os("GEMD_TEST_SMALL_MODEL").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").unwrap()).join(".cache/gemd/models/SmolLM2-135M-Instruct.Q4_1.gguf"));
+    let path = std::env::var_os("GEMD_TEST_SMALL_MODEL").map(PathBuf::from).unwrap_or_else(|| {
+        PathBuf::from(std::env::var_os("HOME").unwrap()).join(".cache/gemd/models/SmolLM2-135M-Instruct.Q4_1.gguf")
+    });
     let backend = LlamaBackend::init().unwrap();
     let model = LlamaModel::load_from_file(&backend, &path, &LlamaModelParams::default()).unwrap();
     let started = Instant::now();
     let mut factory = ParserFactory::new_simple(&LlamaSampler::llguidance_tok_env(&model)).unwrap();
     factory.quiet();
-    println!("token trie of {} ({} tokens): {:.0} ms", path.display(), model.n_vocab(), started.elapsed().as_secs_f64() * 1e3);
+    println!(
+        "token trie of {} ({} tokens): {:.0} ms",
+        path.display(),
+        model.n_vocab(),
+        started.elapsed().as_secs_f64() * 1e3
+    );
     for (name, schema) in shapes() {
         assert!(gemd_engine::schema_limits::check(&schema).is_ok(), "{name} is admitted");
         let started = Instant::now();
         let bytes = check(&Constraint::JsonSchema(schema.clone()));
         let byte_ms = started.elapsed().as_secs_f64() * 1e3;
         let started = Instant::now();
-        let vocab = std::thread::scope(|s| std::thread::Builder::new().stack_size(64 << 20).spawn_scoped(s, || first_mask(&factory, &schema)).unwrap().join().unwrap());
+        let vocab = std::thread::scope(|s| {
+            std::thread::Builder::new()
+                .stack_size(64 << 20)
+                .spawn_scoped(s, || first_mask(&factory, &schema))
+                .unwrap()
+                .join()
+                .unwrap()
+        });
         let vocab_ms = started.elapsed().as_secs_f64() * 1e3;
         println!(
             "{name} ({} KB): byte vocabulary {byte_ms:.0} ms ({}), model vocabulary {vocab_ms:.0} ms ({}), least stack {} KiB",

@@ -16,7 +16,9 @@ use llama_cpp_2::model::params::LlamaModelParams;
 use llama_cpp_2::model::LlamaModel;
 
 fn pulled(name: &str) -> PathBuf {
-    let home = std::env::var_os("GEMD_HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").expect("HOME")).join(".cache/gemd"));
+    let home = std::env::var_os("GEMD_HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").expect("HOME")).join(".cache/gemd"));
     let p = home.join("models").join(name);
     assert!(p.exists(), "{} is missing: run `./gemd.sh pull` and `gemd pull smollm2-135m-instruct`", p.display());
     p
@@ -34,11 +36,61 @@ fn model(file: &str) -> LlamaModel {
 /// absorbs newlines in some regexes, contractions, digits, CJK, Hangul, emoji, combining
 /// marks, code, and user-defined tokens of the vocabularies (`<tool_call>`, tags).
 const FRAGMENTS: &[&str] = &[
-    "hello", "World", " the", " quick", "brown", "\n", "\n\n", "\n\n\n", " ", "  ", "   ", "\t", " \n", "\n ", "\r\n", ".", "!\n", ",", "'s", "'re", "don't",
-    "123", " 42", "x1", "你好", "世界", "。", "안녕", "하세요", "😀", "👍🏽", "e\u{301}", "ü", "fn main() {", "}", "    let x = 1;", "<tool_call>", "</tool_call>",
-    "<b>", "</b>", "\u{a0}", "…", "—", "ß", "Ωμέγα", "a", "b", "\n\n\n\n\n\n", "#", "##", "==", "->", "=>", "...",
+    "hello",
+    "World",
+    " the",
+    " quick",
+    "brown",
+    "\n",
+    "\n\n",
+    "\n\n\n",
+    " ",
+    "  ",
+    "   ",
+    "\t",
+    " \n",
+    "\n ",
+    "\r\n",
+    ".",
+    "!\n",
+    ",",
+    "'s",
+    "'re",
+    "don't",
+    "123",
+    " 42",
+    "x1",
+    "你好",
+    "世界",
+    "。",
+    "안녕",
+    "하세요",
+    "😀",
+    "👍🏽",
+    "e\u{301}",
+    "ü",
+    "fn main() {",
+    "}",
+    "    let x = 1;",
+    "<tool_call>",
+    "</tool_call>",
+    "<b>",
+    "</b>",
+    "\u{a0}",
+    "…",
+    "—",
+    "ß",
+    "Ωμέγα",
+    "a",
+    "b",
+    "\n\n\n\n\n\n",
+    "#",
+    "##",
+    "==",
+    "->",
+    "=>",
+    "...",
 ];
-
 
 fn random_text(rng: &mut Rng, parts: usize) -> String {
     (0..parts).map(|_| FRAGMENTS[rng.next() % FRAGMENTS.len()]).collect()
@@ -79,11 +131,20 @@ fn pieces_tokenise_exactly_as_the_whole_text() {
             let splitter = TextSplitter::of(&model, chunk_bytes);
             for text in fixed_texts() {
                 let (ids, chunks) = chunked(&model, &splitter, &text);
-                assert_eq!(ids, whole(&model, &text), "{file}, pieces of {chunk_bytes}: {:?}", &text[..80.min(text.len())]);
+                assert_eq!(
+                    ids,
+                    whole(&model, &text),
+                    "{file}, pieces of {chunk_bytes}: {:?}",
+                    &text[..80.min(text.len())]
+                );
                 // Every fixed text has cuts (BPE: a letter or digit before a newline, or before
                 // a space and a letter; Gemma: before a newline), so none went whole.
                 let cuttable = file != GEMMA || text.contains('\n');
-                assert!(!cuttable || chunks as usize >= text.len() / (chunk_bytes.max(64) * 8), "{file}: {chunks} pieces of {chunk_bytes} for {} bytes", text.len());
+                assert!(
+                    !cuttable || chunks as usize >= text.len() / (chunk_bytes.max(64) * 8),
+                    "{file}: {chunks} pieces of {chunk_bytes} for {} bytes",
+                    text.len()
+                );
             }
             for round in 0..60 {
                 let text = random_text(&mut rng, 20 + round * 7);
@@ -102,7 +163,10 @@ fn the_newline_heavy_text_is_cut_for_every_family() {
         let model = model(file);
         let splitter = TextSplitter::of(&model, CHUNK_BYTES);
         let (ids, chunks) = chunked(&model, &splitter, &text);
-        assert!(chunks >= (text.len() / CHUNK_BYTES) as u64 && chunks <= (text.len() / CHUNK_BYTES + 1) as u64, "{file}: {chunks} pieces");
+        assert!(
+            chunks >= (text.len() / CHUNK_BYTES) as u64 && chunks <= (text.len() / CHUNK_BYTES + 1) as u64,
+            "{file}: {chunks} pieces"
+        );
         // Each "a\n" is two tokens in all three vocabularies.
         assert_eq!(ids.len(), 100_000, "{file}");
     }
@@ -126,7 +190,8 @@ fn tokenising_stops_past_the_limit_and_when_cancelled() {
     // Past the limit: the first piece (≈1,000 tokens) already passes 100, so the rest
     // (≈100 pieces) is never read, and the refusal says the count is a lower bound.
     let before = chunks(&engine);
-    let err = engine.prepare_bounded(&long, &PrepareBounds { max_tokens: Some(100), ..Default::default() }).unwrap_err();
+    let err =
+        engine.prepare_bounded(&long, &PrepareBounds { max_tokens: Some(100), ..Default::default() }).unwrap_err();
     let read = chunks(&engine) - before;
     assert!(matches!(err, EngineError::PromptTooLongAtLeast { tokens, limit: 100 } if tokens > 100), "{err:?}");
     assert!(err.to_string().contains("at least"), "{err}");
@@ -141,7 +206,9 @@ fn tokenising_stops_past_the_limit_and_when_cancelled() {
 
     // The limit met exactly at the end is an exact count.
     let exact = engine.prepare(&ChatPrompt::user("hi")).unwrap().len();
-    let err = engine.prepare_bounded(&ChatPrompt::user("hi"), &PrepareBounds { max_tokens: Some(exact - 1), ..Default::default() }).unwrap_err();
+    let err = engine
+        .prepare_bounded(&ChatPrompt::user("hi"), &PrepareBounds { max_tokens: Some(exact - 1), ..Default::default() })
+        .unwrap_err();
     assert_eq!(err, EngineError::PromptTooLong { tokens: exact, limit: exact - 1 });
 
     // Cancelled before the call: nothing is read.
@@ -160,7 +227,8 @@ fn a_text_too_long_by_its_length_alone_is_refused_unread() {
     // letters cannot fit 1,000 tokens: refused before a single piece is read.
     let huge = ChatPrompt::user("x".repeat(4 << 20));
     let before = engine.metrics().tokenizer_chunks_total;
-    let err = engine.prepare_bounded(&huge, &PrepareBounds { max_tokens: Some(1000), ..Default::default() }).unwrap_err();
+    let err =
+        engine.prepare_bounded(&huge, &PrepareBounds { max_tokens: Some(1000), ..Default::default() }).unwrap_err();
     assert!(matches!(err, EngineError::PromptTooLongAtLeast { tokens, limit: 1000 } if tokens > 1000), "{err:?}");
     assert_eq!(engine.metrics().tokenizer_chunks_total, before);
 }

@@ -17,7 +17,9 @@ fn tier(s: &str) -> anyhow::Result<Tier> {
 }
 
 fn when(ms: Option<i64>) -> String {
-    ms.and_then(chrono::DateTime::from_timestamp_millis).map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string()).unwrap_or_else(|| "-".into())
+    ms.and_then(chrono::DateTime::from_timestamp_millis)
+        .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
+        .unwrap_or_else(|| "-".into())
 }
 
 pub async fn projects(cmd: ProjectsCommand, home: &Path) -> anyhow::Result<()> {
@@ -29,7 +31,14 @@ pub async fn projects(cmd: ProjectsCommand, home: &Path) -> anyhow::Result<()> {
         ProjectsCommand::List { store } => {
             println!("ID\tTIER\tLOGGING-OPT-OUT\tCREATED\tNAME");
             for p in open(&store, home).await?.list_projects().await? {
-                println!("{}\t{}\t{}\t{}\t{}", p.id, p.tier, p.logging_opt_out, when(Some(p.created_at_ms)), p.display_name);
+                println!(
+                    "{}\t{}\t{}\t{}\t{}",
+                    p.id,
+                    p.tier,
+                    p.logging_opt_out,
+                    when(Some(p.created_at_ms)),
+                    p.display_name
+                );
             }
         }
         ProjectsCommand::SetTier { project, tier: t, store } => {
@@ -70,10 +79,18 @@ pub async fn keys(cmd: KeysCommand, home: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub async fn usage(project: Option<String>, since: Option<String>, store: StoreOptions, home: &Path) -> anyhow::Result<()> {
+pub async fn usage(
+    project: Option<String>,
+    since: Option<String>,
+    store: StoreOptions,
+    home: &Path,
+) -> anyhow::Result<()> {
     println!("DAY(PT)\tPROJECT\tMODEL\tREQUESTS\tPROMPT-TOKENS\tCANDIDATE-TOKENS");
     for r in open(&store, home).await?.usage(project.as_deref(), since.as_deref()).await? {
-        println!("{}\t{}\t{}\t{}\t{}\t{}", r.day, r.project_id, r.model, r.requests, r.prompt_tokens, r.candidate_tokens);
+        println!(
+            "{}\t{}\t{}\t{}\t{}\t{}",
+            r.day, r.project_id, r.model, r.requests, r.prompt_tokens, r.candidate_tokens
+        );
     }
     Ok(())
 }

@@ -31,12 +31,17 @@ pub fn load_or_create(home: &Path) -> anyhow::Result<String> {
         (0..40).map(|_| rng.sample(rand::distributions::Alphanumeric) as char).collect()
     };
     // An empty file left by an earlier failed start is reused, after tightening.
-    let created = gemd_store::private_file::create_private(&file).with_context(|| format!("creating {}", file.display()))?;
+    let created =
+        gemd_store::private_file::create_private(&file).with_context(|| format!("creating {}", file.display()))?;
     let mut f = match created {
         Some(f) => f,
         None => {
             gemd_store::private_file::tighten(&file).with_context(|| format!("making {} private", file.display()))?;
-            std::fs::OpenOptions::new().write(true).truncate(true).open(&file).with_context(|| format!("opening {}", file.display()))?
+            std::fs::OpenOptions::new()
+                .write(true)
+                .truncate(true)
+                .open(&file)
+                .with_context(|| format!("opening {}", file.display()))?
         }
     };
     writeln!(f, "{token}")?;

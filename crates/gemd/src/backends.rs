@@ -36,24 +36,16 @@ pub fn backends(
     let configured = config.backends.get(DEFAULT_BACKEND);
     let default = Backend {
         name: DEFAULT_BACKEND.into(),
-        model: model
-            .or_else(|| configured.map(|b| b.model.clone()))
-            .unwrap_or_else(ModelRef::default_model),
+        model: model.or_else(|| configured.map(|b| b.model.clone())).unwrap_or_else(ModelRef::default_model),
         chat_template: chat_template.or_else(|| configured.and_then(|b| b.chat_template.clone())),
-        engine: configured
-            .map(|b| b.engine.over(engine))
-            .unwrap_or_else(|| engine.clone()),
+        engine: configured.map(|b| b.engine.over(engine)).unwrap_or_else(|| engine.clone()),
     };
-    let others = config
-        .backends
-        .iter()
-        .filter(|(n, _)| n.as_str() != DEFAULT_BACKEND)
-        .map(|(name, b)| Backend {
-            name: name.clone(),
-            model: b.model.clone(),
-            chat_template: b.chat_template.clone(),
-            engine: b.engine.over(engine),
-        });
+    let others = config.backends.iter().filter(|(n, _)| n.as_str() != DEFAULT_BACKEND).map(|(name, b)| Backend {
+        name: name.clone(),
+        model: b.model.clone(),
+        chat_template: b.chat_template.clone(),
+        engine: b.engine.over(engine),
+    });
     std::iter::once(default).chain(others).collect()
 }
 
@@ -118,32 +110,14 @@ mod tests {
         let b = backends(&c, &c.engine, None, None);
         assert_eq!(
             (b[0].name.as_str(), &b[0].model, &b[0].chat_template),
-            (
-                "default",
-                &ModelRef::Path("/d.gguf".into()),
-                &Some(ChatTemplate::BuiltIn("gemma"))
-            )
+            ("default", &ModelRef::Path("/d.gguf".into()), &Some(ChatTemplate::BuiltIn("gemma")))
         );
-        assert_eq!(
-            (b[0].engine.kv_tokens, b[0].engine.max_sequences),
-            (Some(4096), Some(2))
-        );
-        assert_eq!(
-            (b[1].name.as_str(), b[1].chat_template.clone()),
-            ("small", Some(ChatTemplate::BuiltIn("chatml")))
-        );
-        let b = backends(
-            &c,
-            &c.engine,
-            Some(ModelRef::parse("gemma-3-270m")),
-            Some(ChatTemplate::parse("plain")),
-        );
+        assert_eq!((b[0].engine.kv_tokens, b[0].engine.max_sequences), (Some(4096), Some(2)));
+        assert_eq!((b[1].name.as_str(), b[1].chat_template.clone()), ("small", Some(ChatTemplate::BuiltIn("chatml"))));
+        let b = backends(&c, &c.engine, Some(ModelRef::parse("gemma-3-270m")), Some(ChatTemplate::parse("plain")));
         assert_eq!(
             (&b[0].model, &b[0].chat_template),
-            (
-                &ModelRef::parse("gemma-3-270m"),
-                &Some(ChatTemplate::BuiltIn("plain"))
-            )
+            (&ModelRef::parse("gemma-3-270m"), &Some(ChatTemplate::BuiltIn("plain")))
         );
         let b = backends(&Config::default(), &EngineOptions::default(), None, None);
         assert_eq!((b.len(), &b[0].model), (1, &ModelRef::default_model()));
@@ -157,12 +131,7 @@ mod tests {
             chat_template: Some(ChatTemplate::File("/t/qwen.jinja".into())),
             engine: EngineOptions::default(),
         };
-        let c = backend
-            .llama_config(Path::new("/nonexistent-home"))
-            .unwrap();
-        assert_eq!(
-            (c.model_path.as_path(), c.chat_template.as_deref()),
-            (Path::new("/m.gguf"), Some("/t/qwen.jinja"))
-        );
+        let c = backend.llama_config(Path::new("/nonexistent-home")).unwrap();
+        assert_eq!((c.model_path.as_path(), c.chat_template.as_deref()), (Path::new("/m.gguf"), Some("/t/qwen.jinja")));
     }
 }

@@ -12,7 +12,14 @@ use gemd_engine::Embedder;
 use crate::cli::EmbedBenchArgs;
 use crate::pull::ensure_embedding_model;
 
-const SUBJECTS: &[&str] = &["The river", "A small robot", "Our quarterly report", "The old lighthouse", "Every database index", "This recipe"];
+const SUBJECTS: &[&str] = &[
+    "The river",
+    "A small robot",
+    "Our quarterly report",
+    "The old lighthouse",
+    "Every database index",
+    "This recipe",
+];
 const PREDICATES: &[&str] = &[
     "explains how tides shape the northern coastline",
     "was rewritten to handle twice the traffic",
@@ -31,7 +38,8 @@ pub fn run(args: EmbedBenchArgs, home: &std::path::Path) -> anyhow::Result<()> {
         Some(d) => d,
         None => ensure_embedding_model(home, false)?,
     };
-    let embedder = BertEmbedder::load(BertEmbedderConfig::new(&dir)).with_context(|| format!("loading {}", dir.display()))?;
+    let embedder =
+        BertEmbedder::load(BertEmbedderConfig::new(&dir)).with_context(|| format!("loading {}", dir.display()))?;
     let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
     println!("embedder {} ({} dimensions), {threads} CPU threads", embedder.name(), embedder.dimension());
     let mut next = 0;

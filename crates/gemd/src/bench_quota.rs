@@ -40,14 +40,26 @@ async fn run_async(args: QuotaBenchArgs) -> anyhow::Result<()> {
     };
 
     for &c in &args.concurrency {
-        let ops = checks_per_second(c, seconds, args.projects, memory.clone(), |l, p| async move { check(&*l, &p).await }).await;
+        let ops =
+            checks_per_second(c, seconds, args.projects, memory.clone(), |l, p| async move { check(&*l, &p).await })
+                .await;
         report("memory limiter (RPM+TPM+RPD)", c, ops);
         if let Some(r) = &redis {
-            let ops = checks_per_second(c, seconds, args.projects, r.clone(), |l, p| async move { check(&*l, &p).await }).await;
+            let ops =
+                checks_per_second(c, seconds, args.projects, r.clone(), |l, p| async move { check(&*l, &p).await })
+                    .await;
             report("Redis limiter (RPM+TPM+RPD, Lua)", c, ops);
         }
         if let Some(peer) = &peer {
-            let ops = checks_per_second(c, seconds, args.projects, Arc::new(peer.clone()), |l, p| async move { l.hit(&p).await }).await;
+            let ops =
+                checks_per_second(
+                    c,
+                    seconds,
+                    args.projects,
+                    Arc::new(peer.clone()),
+                    |l, p| async move { l.hit(&p).await },
+                )
+                .await;
             report("peer: Redis INCR+EXPIRE fixed window (RPM only)", c, ops);
         }
     }
@@ -78,7 +90,13 @@ fn report(what: &str, concurrency: usize, ops: f64) {
 
 /// Runs `check` from `concurrency` tasks for `seconds`, round-robin over projects; counts only
 /// checks that succeeded.
-async fn checks_per_second<L, F, Fut>(concurrency: usize, seconds: Duration, projects: usize, limiter: Arc<L>, check: F) -> f64
+async fn checks_per_second<L, F, Fut>(
+    concurrency: usize,
+    seconds: Duration,
+    projects: usize,
+    limiter: Arc<L>,
+    check: F,
+) -> f64
 where
     L: ?Sized + Send + Sync + 'static,
     F: Fn(Arc<L>, String) -> Fut + Send + Sync + Copy + 'static,
@@ -107,8 +125,14 @@ where
 }
 
 /// p50 and p99 (µs) of authenticate + admit for a stored key, one request at a time.
-async fn auth_and_admit_latency(home: &std::path::Path, limiter: Arc<dyn Limiter>, seconds: Duration) -> anyhow::Result<(f64, f64, usize)> {
-    let store = gemd_store::open(Some(&home.join(format!("{}.sqlite3", rand::random::<u32>())).display().to_string()), home).await?;
+async fn auth_and_admit_latency(
+    home: &std::path::Path,
+    limiter: Arc<dyn Limiter>,
+    seconds: Duration,
+) -> anyhow::Result<(f64, f64, usize)> {
+    let store =
+        gemd_store::open(Some(&home.join(format!("{}.sqlite3", rand::random::<u32>())).display().to_string()), home)
+            .await?;
     let project = store.create_project(None, "bench", Tier::Free).await?;
     for i in 0..100 {
         // Other keys in the store, as a real deployment has.
@@ -149,10 +173,12 @@ impl FixedWindow {
     }
 
     async fn hit(self: Arc<Self>, project: &str) -> bool {
-        let minute = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() / 60).unwrap_or(0);
+        let minute =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() / 60).unwrap_or(0);
         let key = format!("bench:fixed:{project}:{minute}");
         let mut conn = self.conn.clone();
-        let r: redis::RedisResult<(i64, i64)> = redis::pipe().atomic().incr(&key, 1).expire(&key, 60).query_async(&mut conn).await;
+        let r: redis::RedisResult<(i64, i64)> =
+            redis::pipe().atomic().incr(&key, 1).expire(&key, 60).query_async(&mut conn).await;
         r.is_ok_and(|(n, _)| n < 1 << 40)
     }
 }

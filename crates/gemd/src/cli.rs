@@ -8,16 +8,12 @@ use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::settings::defaults;
 use crate::settings::options::{
-    ConfigArg, ConsoleOptions, CorsOptions, EngineOptions, KeyOptions, LimitOptions, ListenOptions,
-    ModelOptions, QuotaOptions, StoreOptions,
+    ConfigArg, ConsoleOptions, CorsOptions, EngineOptions, KeyOptions, LimitOptions, ListenOptions, ModelOptions,
+    QuotaOptions, StoreOptions,
 };
 
 #[derive(Debug, Parser)]
-#[command(
-    name = "gemd",
-    version,
-    about = "A self-hosted, wire-compatible Gemini API server"
-)]
+#[command(name = "gemd", version, about = "A self-hosted, wire-compatible Gemini API server")]
 pub struct Cli {
     /// Home directory for models, keys and state.
     #[arg(long, env = "GEMD_HOME", global = true)]
@@ -26,6 +22,9 @@ pub struct Cli {
     pub command: Option<Command>,
 }
 
+// The command line is parsed once per process: boxing `ServeArgs` to shrink the enum would
+// buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Serve the Gemini API (the default command).
@@ -160,8 +159,7 @@ impl Cli {
         I: IntoIterator<Item = T>,
         T: Into<std::ffi::OsString> + Clone,
     {
-        let command =
-            Cli::command().mut_subcommand("serve", |serve| serve.mut_args(annotated_without_env));
+        let command = Cli::command().mut_subcommand("serve", |serve| serve.mut_args(annotated_without_env));
         Cli::from_arg_matches(&command.try_get_matches_from(argv)?)
     }
 }

@@ -11,8 +11,7 @@ use serde::Deserialize;
 use crate::chat_template::{ChatTemplate, TemplateError};
 use crate::model_ref::ModelRef;
 use crate::settings::options::{
-    ConsoleOptions, CorsOptions, EngineOptions, KeyOptions, LimitOptions, ListenOptions,
-    QuotaOptions, StoreOptions,
+    ConsoleOptions, CorsOptions, EngineOptions, KeyOptions, LimitOptions, ListenOptions, QuotaOptions, StoreOptions,
 };
 
 /// The file. The groups' top-level keys are flattened in; serde still refuses unknown keys
@@ -72,20 +71,11 @@ pub struct CatalogTables {
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("reading config {path}")]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Read { path: PathBuf, source: std::io::Error },
     #[error("parsing config {path}")]
-    Parse {
-        path: PathBuf,
-        source: toml::de::Error,
-    },
+    Parse { path: PathBuf, source: toml::de::Error },
     #[error("[backends.{backend}] chat_template")]
-    ChatTemplate {
-        backend: String,
-        source: TemplateError,
-    },
+    ChatTemplate { backend: String, source: TemplateError },
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -141,14 +131,9 @@ impl Config {
         let Some(path) = path else {
             return Ok(Config::default());
         };
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-            path: path.into(),
-            source,
-        })?;
-        let mut config: Config = toml::from_str(&text).map_err(|source| ConfigError::Parse {
-            path: path.into(),
-            source,
-        })?;
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.into(), source })?;
+        let mut config: Config =
+            toml::from_str(&text).map_err(|source| ConfigError::Parse { path: path.into(), source })?;
         config.resolve_paths(path.parent().unwrap_or(Path::new(".")))?;
         Ok(config)
     }
@@ -159,20 +144,12 @@ impl Config {
         for (name, b) in &mut self.backends {
             b.model = b.model.clone().relative_to(base);
             if let Some(t) = b.chat_template.take() {
-                let resolved = t
-                    .resolved(base)
-                    .map_err(|source| ConfigError::ChatTemplate {
-                        backend: name.clone(),
-                        source,
-                    })?;
+                let resolved =
+                    t.resolved(base).map_err(|source| ConfigError::ChatTemplate { backend: name.clone(), source })?;
                 b.chat_template = Some(resolved);
             }
         }
-        for e in self
-            .embedders
-            .values_mut()
-            .filter(|e| e.model.is_relative())
-        {
+        for e in self.embedders.values_mut().filter(|e| e.model.is_relative()) {
             e.model = base.join(&e.model);
         }
         Ok(())
@@ -197,22 +174,15 @@ mod tests {
     fn batch_invariant_kernels_are_the_default_and_can_be_turned_off() {
         use gemd_engine::llama::kernels::Kernels;
         let c: Config = toml::from_str("").unwrap();
-        assert_eq!(
-            c.engine.llama_config("m.gguf".into()).kernels,
-            Kernels::Invariant
-        );
+        assert_eq!(c.engine.llama_config("m.gguf".into()).kernels, Kernels::Invariant);
         let c: Config = toml::from_str("[engine]\nbatch_invariant = false").unwrap();
-        assert_eq!(
-            c.engine.llama_config("m.gguf".into()).kernels,
-            Kernels::Default
-        );
+        assert_eq!(c.engine.llama_config("m.gguf".into()).kernels, Kernels::Default);
         assert!(toml::from_str::<Config>("[engine]\nbatch_invariant = \"yes\"").is_err());
     }
 
     /// A config file in a fresh directory, with `files` beside it.
     fn config_in(name: &str, toml: &str, files: &[&str]) -> (PathBuf, anyhow::Result<Config>) {
-        let dir =
-            std::env::temp_dir().join(format!("gemd-config-test-{}-{name}", std::process::id()));
+        let dir = std::env::temp_dir().join(format!("gemd-config-test-{}-{name}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         for f in files {
@@ -231,17 +201,10 @@ mod tests {
             &[],
         );
         let c = c.unwrap();
-        assert_eq!(
-            c.backends["a"].model,
-            ModelRef::Known(crate::known_models::find("smollm2-135m-instruct").unwrap())
-        );
+        assert_eq!(c.backends["a"].model, ModelRef::Known(crate::known_models::find("smollm2-135m-instruct").unwrap()));
         assert_eq!(c.backends["b"].model, ModelRef::Path(dir.join("m/x.gguf")));
         assert_eq!(c.backends["c"].model, ModelRef::Path("/abs/y.gguf".into()));
-        assert_eq!(
-            c.backends["d"].model,
-            ModelRef::Path(dir.join("./smollm2-135m-instruct")),
-            "./NAME is a file"
-        );
+        assert_eq!(c.backends["d"].model, ModelRef::Path(dir.join("./smollm2-135m-instruct")), "./NAME is a file");
         let _ = std::fs::remove_dir_all(dir);
     }
 
@@ -254,42 +217,26 @@ mod tests {
         );
         let e = format!("{:#}", c.unwrap_err());
         assert!(
-            e.contains("[backends.b] chat_template")
-                && e.contains("qwen.jinja")
-                && e.contains("chatml, gemma"),
+            e.contains("[backends.b] chat_template") && e.contains("qwen.jinja") && e.contains("chatml, gemma"),
             "{e}"
         );
         std::fs::create_dir_all(dir.join("t")).unwrap();
         std::fs::write(dir.join("t/qwen.jinja"), "{{ messages }}").unwrap();
         let c = Config::load(Some(&dir.join("gemd.toml"))).unwrap();
-        assert_eq!(
-            c.backends["a"].chat_template,
-            Some(ChatTemplate::BuiltIn("chatml"))
-        );
-        let Some(ChatTemplate::File(path)) = &c.backends["b"].chat_template else {
-            panic!("a file template")
-        };
-        assert!(
-            path.is_absolute() && path.ends_with("t/qwen.jinja") && path.is_file(),
-            "{}",
-            path.display()
-        );
+        assert_eq!(c.backends["a"].chat_template, Some(ChatTemplate::BuiltIn("chatml")));
+        let Some(ChatTemplate::File(path)) = &c.backends["b"].chat_template else { panic!("a file template") };
+        assert!(path.is_absolute() && path.ends_with("t/qwen.jinja") && path.is_file(), "{}", path.display());
         let _ = std::fs::remove_dir_all(dir);
     }
 
     #[test]
     fn a_relative_config_path_still_gives_absolute_template_paths() {
-        let (dir, _) = config_in(
-            "relative",
-            "[backends.a]\nmodel = \"a.gguf\"\nchat_template = \"t.jinja\"",
-            &["t.jinja"],
-        );
+        let (dir, _) =
+            config_in("relative", "[backends.a]\nmodel = \"a.gguf\"\nchat_template = \"t.jinja\"", &["t.jinja"]);
         let cwd = std::env::current_dir().unwrap();
         let rel = pathdiff(&dir, &cwd);
         let c = Config::load(Some(&rel.join("gemd.toml"))).unwrap();
-        let Some(ChatTemplate::File(path)) = &c.backends["a"].chat_template else {
-            panic!("a file template")
-        };
+        let Some(ChatTemplate::File(path)) = &c.backends["a"].chat_template else { panic!("a file template") };
         assert!(path.is_absolute() && path.is_file(), "{}", path.display());
         let _ = std::fs::remove_dir_all(dir);
     }
@@ -297,7 +244,7 @@ mod tests {
     /// `to` as a path relative to `from` (both absolute).
     fn pathdiff(to: &Path, from: &Path) -> PathBuf {
         let ups = from.components().count() - 1;
-        let mut p: PathBuf = std::iter::repeat("..").take(ups).collect();
+        let mut p: PathBuf = std::iter::repeat_n("..", ups).collect();
         p.push(to.strip_prefix("/").unwrap());
         p
     }

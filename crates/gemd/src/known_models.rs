@@ -123,7 +123,11 @@ mod tests {
     #[test]
     fn every_entry_is_well_formed() {
         for m in KNOWN_MODELS {
-            assert!(m.sha256.len() == 64 && m.sha256.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()), "{}", m.name);
+            assert!(
+                m.sha256.len() == 64 && m.sha256.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()),
+                "{}",
+                m.name
+            );
             assert!(m.file.ends_with(".gguf") && !m.file.contains('/'), "{}", m.name);
             // A short name must never read as a file path (see model_ref.rs).
             assert!(!m.name.contains('/') && !m.name.ends_with(".gguf"), "{}", m.name);

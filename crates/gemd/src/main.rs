@@ -37,7 +37,8 @@ use settings::{ProcessEnv, Settings};
 fn main() -> std::process::ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,llama_cpp_2=warn,llama-cpp-2=warn".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,llama_cpp_2=warn,llama-cpp-2=warn".into()),
         )
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
@@ -78,7 +79,10 @@ fn serve(args: ServeArgs, home: PathBuf) -> anyhow::Result<()> {
         let mut first = signals.clone();
         let graceful = async move {
             let _ = first.wait_for(|n| *n >= 1).await;
-            tracing::info!(deadline_s = drain.as_secs(), "shutdown requested; draining in-flight requests (a second signal cancels them)");
+            tracing::info!(
+                deadline_s = drain.as_secs(),
+                "shutdown requested; draining in-flight requests (a second signal cancels them)"
+            );
         };
         tokio::select! {
             served = app.serve(graceful) => {

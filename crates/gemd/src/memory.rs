@@ -74,7 +74,9 @@ impl KvShape {
     /// KV bytes for `cells` tokens stored as `kernels`' cache type (Q8_0: 34 bytes per block
     /// of 32 elements; F16: 2 bytes an element).
     pub fn kv_bytes(&self, cells: u64, kernels: Kernels) -> u64 {
-        let elements = [self.layers, cells, self.kv_heads, self.key_length + self.value_length].iter().fold(1u128, |a, b| a * *b as u128);
+        let elements = [self.layers, cells, self.kv_heads, self.key_length + self.value_length]
+            .iter()
+            .fold(1u128, |a, b| a * *b as u128);
         let bytes = match kernels {
             Kernels::Invariant => elements.div_ceil(32) * 34,
             Kernels::Default => elements * 2,
@@ -257,7 +259,15 @@ mod tests {
         assert!(check(&both, Some(4096 << 20)).is_ok());
         assert!(check(&both, None).is_ok(), "an unknown amount is not checked");
         let msg = check(&both, Some(1024 << 20)).unwrap_err().to_string();
-        for part in ["3772 MiB", "1024 MiB", "backend default (/m/default.gguf): 400 MiB weights + 300 MiB KV", "backend big", "kv_tokens", "prefix_cache_tokens", "fewer backends"] {
+        for part in [
+            "3772 MiB",
+            "1024 MiB",
+            "backend default (/m/default.gguf): 400 MiB weights + 300 MiB KV",
+            "backend big",
+            "kv_tokens",
+            "prefix_cache_tokens",
+            "fewer backends",
+        ] {
             assert!(msg.contains(part), "{part:?} missing from:\n{msg}");
         }
     }
@@ -273,7 +283,9 @@ mod tests {
     #[test]
     fn the_estimate_of_the_real_qwen_file() {
         let file = crate::known_models::default_model().file;
-        let home = std::env::var_os("GEMD_HOME").map(PathBuf::from).or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/gemd")));
+        let home = std::env::var_os("GEMD_HOME")
+            .map(PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/gemd")));
         let candidates = [Some(PathBuf::from("/tmp/models").join(file)), home.map(|h| h.join("models").join(file))];
         let Some(path) = candidates.into_iter().flatten().find(|p| p.is_file()) else {
             eprintln!("note: {file} is not in /tmp/models or $GEMD_HOME/models; skipping the real-file estimate");

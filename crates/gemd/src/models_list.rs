@@ -49,7 +49,9 @@ pub fn render(config: &Config, home: &Path) -> anyhow::Result<String> {
     for spec in catalog::embeddings(&tables)? {
         let dir = match config.embedders.get(&spec.backend) {
             Some(e) => e.model.display().to_string(),
-            None if spec.backend == DEFAULT_EMBEDDER => pull::install_path(home, &EMBEDDING_MODEL).display().to_string(),
+            None if spec.backend == DEFAULT_EMBEDDER => {
+                pull::install_path(home, &EMBEDDING_MODEL).display().to_string()
+            }
             None => "(no such embedder: serve refuses to start)".into(),
         };
         writeln!(out, "  {:<28} -> embedder {} -> {dir}{}", spec.id, spec.backend, also(&spec.aliases))?;
@@ -93,7 +95,10 @@ mod tests {
         assert!(out.contains("not installed"), "{out}");
         let pro = out.lines().find(|l| l.trim_start().starts_with("gemini-2.5-pro ")).unwrap();
         assert!(pro.contains("-> small -> SmolLM2-135M-Instruct.Q4_1.gguf, chat_template chatml"), "{pro}");
-        assert!(out.contains("/nonexistent-home/models/SmolLM2-135M-Instruct.Q4_1.gguf"), "the table gives the path: {out}");
+        assert!(
+            out.contains("/nonexistent-home/models/SmolLM2-135M-Instruct.Q4_1.gguf"),
+            "the table gives the path: {out}"
+        );
         let flash = out.lines().find(|l| l.trim_start().starts_with("gemini-2.5-flash ")).unwrap();
         assert!(flash.ends_with("-> default -> qwen2.5-coder-0.5b-instruct-q4_k_m.gguf"), "{flash}");
         assert!(out.contains("-> embedder default -> /nonexistent-home/models/all-minilm-l6-v2"), "{out}");

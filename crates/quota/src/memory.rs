@@ -35,13 +35,22 @@ impl MemoryLimiter {
         if windows.len() > 10_000 {
             windows.retain(|_, w| !w.is_idle(now, day));
         }
-        windows.entry((project.to_string(), model.to_string())).or_default().check_and_take(now, day, day_end, limits, tokens)
+        windows
+            .entry((project.to_string(), model.to_string()))
+            .or_default()
+            .check_and_take(now, day, day_end, limits, tokens)
     }
 }
 
 #[async_trait]
 impl Limiter for MemoryLimiter {
-    async fn check_and_take(&self, project: &str, model: &str, limits: Limits, tokens: u64) -> Result<Decision, QuotaError> {
+    async fn check_and_take(
+        &self,
+        project: &str,
+        model: &str,
+        limits: Limits,
+        tokens: u64,
+    ) -> Result<Decision, QuotaError> {
         Ok(self.decide(project, model, limits, tokens))
     }
 
@@ -163,7 +172,11 @@ mod tests {
         let Decision::Allowed(grant) = l.decide("p", "m", lim, 40) else { panic!("second allowed") };
         assert!(!l.decide("p", "m", lim, 0).is_allowed(), "at the limit");
         block_on(l.refund("p", "m", grant));
-        let used = l.windows.lock().unwrap().get_mut(&("p".into(), "m".into())).unwrap().usage(NOON + 1000, pacific_day(NOON).0, 0);
+        let used = l.windows.lock().unwrap().get_mut(&("p".into(), "m".into())).unwrap().usage(
+            NOON + 1000,
+            pacific_day(NOON).0,
+            0,
+        );
         assert_eq!((used.requests_this_minute, used.tokens_this_minute, used.requests_today), (1, 60, 1));
         assert!(l.decide("p", "m", lim, 40).is_allowed(), "the refunded room is free again");
     }
@@ -176,7 +189,9 @@ mod tests {
     fn paid_only_models_have_limit_zero() {
         let clock = Arc::new(ManualClock::at(NOON));
         let l = at(&clock);
-        let Decision::Denied(v) = l.decide("p", "m", Limits { rpm: Some(0), tpm: Some(0), rpd: Some(0) }, 5) else { panic!() };
+        let Decision::Denied(v) = l.decide("p", "m", Limits { rpm: Some(0), tpm: Some(0), rpd: Some(0) }, 5) else {
+            panic!()
+        };
         assert_eq!(v.len(), 3);
         assert!(v.iter().all(|v| v.limit == 0));
     }

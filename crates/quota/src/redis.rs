@@ -102,8 +102,15 @@ impl RedisLimiter {
             .set_connection_timeout(std::time::Duration::from_secs(2))
             .set_response_timeout(std::time::Duration::from_secs(2))
             .set_number_of_retries(1);
-        let conn = ConnectionManager::new_with_config(client, config).await.map_err(|e| QuotaError::Unavailable(e.to_string()))?;
-        Ok(RedisLimiter { conn, script: Script::new(SCRIPT), refund: Script::new(REFUND), clock: Box::new(SystemClock) })
+        let conn = ConnectionManager::new_with_config(client, config)
+            .await
+            .map_err(|e| QuotaError::Unavailable(e.to_string()))?;
+        Ok(RedisLimiter {
+            conn,
+            script: Script::new(SCRIPT),
+            refund: Script::new(REFUND),
+            clock: Box::new(SystemClock),
+        })
     }
 
     /// The same limiter reading time from `clock` (tests move time by hand).
@@ -116,10 +123,22 @@ impl RedisLimiter {
     fn keys(project: &str, model: &str, day: impl std::fmt::Display) -> [String; 3] {
         // One hash tag per (project, model): all keys live on one cluster slot.
         let tag = format!("{{{project}/{model}}}");
-        [format!("gemd:quota:{tag}:minute"), format!("gemd:quota:{tag}:minute-tokens"), format!("gemd:quota:{tag}:day:{day}")]
+        [
+            format!("gemd:quota:{tag}:minute"),
+            format!("gemd:quota:{tag}:minute-tokens"),
+            format!("gemd:quota:{tag}:day:{day}"),
+        ]
     }
 
-    async fn run(&self, now: i64, project: &str, model: &str, limits: Limits, tokens: u64, take: bool) -> Result<Vec<i64>, QuotaError> {
+    async fn run(
+        &self,
+        now: i64,
+        project: &str,
+        model: &str,
+        limits: Limits,
+        tokens: u64,
+        take: bool,
+    ) -> Result<Vec<i64>, QuotaError> {
         let (day, day_end) = pacific_day(now);
         let [minute, minute_tokens, day_key] = Self::keys(project, model, day);
         let lim = |v: Option<u64>| v.map(|v| v as i64).unwrap_or(-1);
@@ -146,7 +165,13 @@ impl RedisLimiter {
 
 #[async_trait]
 impl Limiter for RedisLimiter {
-    async fn check_and_take(&self, project: &str, model: &str, limits: Limits, tokens: u64) -> Result<Decision, QuotaError> {
+    async fn check_and_take(
+        &self,
+        project: &str,
+        model: &str,
+        limits: Limits,
+        tokens: u64,
+    ) -> Result<Decision, QuotaError> {
         let now = self.clock.now_ms();
         let out = self.run(now, project, model, limits, tokens, true).await?;
         let violations: Vec<Violation> = out[3..]
@@ -161,7 +186,11 @@ impl Limiter for RedisLimiter {
                 retry_after_ms: c[2].max(1),
             })
             .collect();
-        Ok(if violations.is_empty() { Decision::Allowed(Grant { at_ms: now, tokens }) } else { Decision::Denied(violations) })
+        Ok(if violations.is_empty() {
+            Decision::Allowed(Grant { at_ms: now, tokens })
+        } else {
+            Decision::Denied(violations)
+        })
     }
 
     async fn refund(&self, project: &str, model: &str, grant: Grant) -> Result<(), QuotaError> {
@@ -184,6 +213,11 @@ impl Limiter for RedisLimiter {
     async fn usage(&self, project: &str, model: &str) -> Result<Usage, QuotaError> {
         let out = self.run(self.clock.now_ms(), project, model, Limits::default(), 0, false).await?;
         let (_, day_end) = pacific_day(self.clock.now_ms());
-        Ok(Usage { requests_this_minute: out[0] as u64, tokens_this_minute: out[1] as u64, requests_today: out[2] as u64, day_resets_at_ms: day_end })
+        Ok(Usage {
+            requests_this_minute: out[0] as u64,
+            tokens_this_minute: out[1] as u64,
+            requests_today: out[2] as u64,
+            day_resets_at_ms: day_end,
+        })
     }
 }

@@ -39,7 +39,11 @@ impl Window {
                     Some(i) if rpm > 0 => self.log[i as usize].0 + MINUTE_MS - now,
                     _ => MINUTE_MS,
                 };
-                violations.push(Violation { metric: Metric::RequestsPerMinute, limit: rpm, retry_after_ms: retry.max(1) });
+                violations.push(Violation {
+                    metric: Metric::RequestsPerMinute,
+                    limit: rpm,
+                    retry_after_ms: retry.max(1),
+                });
             }
         }
         if let Some(tpm) = limits.tpm {
@@ -56,12 +60,20 @@ impl Window {
                         }
                     }
                 }
-                violations.push(Violation { metric: Metric::InputTokensPerMinute, limit: tpm, retry_after_ms: retry.max(1) });
+                violations.push(Violation {
+                    metric: Metric::InputTokensPerMinute,
+                    limit: tpm,
+                    retry_after_ms: retry.max(1),
+                });
             }
         }
         if let Some(rpd) = limits.rpd {
             if self.day_count + 1 > rpd {
-                violations.push(Violation { metric: Metric::RequestsPerDay, limit: rpd, retry_after_ms: (day_end - now).max(1) });
+                violations.push(Violation {
+                    metric: Metric::RequestsPerDay,
+                    limit: rpd,
+                    retry_after_ms: (day_end - now).max(1),
+                });
             }
         }
         if !violations.is_empty() {

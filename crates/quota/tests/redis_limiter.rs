@@ -6,7 +6,8 @@ use std::sync::Arc;
 use gemd_quota::{Clock, Decision, Limiter, Limits, ManualClock, Metric, RedisLimiter};
 
 fn url() -> String {
-    std::env::var("GEMD_TEST_REDIS_URL").expect("GEMD_TEST_REDIS_URL is not set: run the tests through scripts/test.sh, which starts a redis-server")
+    std::env::var("GEMD_TEST_REDIS_URL")
+        .expect("GEMD_TEST_REDIS_URL is not set: run the tests through scripts/test.sh, which starts a redis-server")
 }
 
 fn unique(name: &str) -> String {
@@ -95,7 +96,9 @@ async fn a_refund_gives_back_exactly_what_its_admission_took() {
     let project = unique("r");
     let lim = Limits { rpm: Some(2), tpm: Some(100), rpd: Some(2) };
     assert!(l.check_and_take(&project, "m", lim, 60).await.unwrap().is_allowed());
-    let Decision::Allowed(grant) = l.check_and_take(&project, "m", lim, 40).await.unwrap() else { panic!("second allowed") };
+    let Decision::Allowed(grant) = l.check_and_take(&project, "m", lim, 40).await.unwrap() else {
+        panic!("second allowed")
+    };
     assert!(!l.check_and_take(&project, "m", lim, 0).await.unwrap().is_allowed(), "at the limit");
     l.refund(&project, "m", grant).await.unwrap();
     let usage = l.usage(&project, "m").await.unwrap();

@@ -40,8 +40,8 @@ pub use http::state::{AppState, ServerLimits};
 pub use service::access::{Access, Caller, KeyRing, QuotaTable, DEFAULT_PROJECT};
 pub use service::admin_auth::{AdminAuth, SignInLimits};
 pub use service::catalog::{
-    builtin_embedding_models, builtin_models, Catalog, CatalogError, GenerativeSpec, ModelKind, ModelSpec, DEFAULT_BACKEND,
-    DEFAULT_EMBEDDER,
+    builtin_embedding_models, builtin_models, Catalog, CatalogError, GenerativeSpec, ModelKind, ModelSpec,
+    DEFAULT_BACKEND, DEFAULT_EMBEDDER,
 };
 pub use service::error::ApiError;
 
@@ -81,7 +81,9 @@ fn admin_routes() -> Router<AppState> {
 fn finish(routes: Router<AppState>, state: AppState) -> Router {
     let limits = state.limits.clone();
     let app = routes
-        .fallback(|uri: Uri| async move { ErrorResponse::<http::error::Gemini>::from(ApiError::method_not_found(uri.path())) })
+        .fallback(|uri: Uri| async move {
+            ErrorResponse::<http::error::Gemini>::from(ApiError::method_not_found(uri.path()))
+        })
         .with_state(state);
     Router::new()
         .fallback_service(app)
@@ -105,7 +107,11 @@ impl From<TcpListener> for Listeners {
 /// Serves until `shutdown` resolves, then stops accepting and waits for in-flight requests
 /// (streams included) to finish. With an admin listener, the admin API and the console are
 /// served there only.
-pub async fn serve(listeners: impl Into<Listeners>, state: AppState, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+pub async fn serve(
+    listeners: impl Into<Listeners>,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     let Listeners { public, admin } = listeners.into();
     let limits = state.limits.clone();
     let sites = match admin {

@@ -39,7 +39,10 @@ impl FromStr for Tier {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Tier::ALL.into_iter().find(|t| t.as_str() == s).ok_or_else(|| format!("unknown tier \"{s}\" (free, tier1, tier2, tier3)"))
+        Tier::ALL
+            .into_iter()
+            .find(|t| t.as_str() == s)
+            .ok_or_else(|| format!("unknown tier \"{s}\" (free, tier1, tier2, tier3)"))
     }
 }
 

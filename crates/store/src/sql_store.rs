@@ -136,24 +136,33 @@ impl<D: Db> Store for SqlStore<D> {
     }
 
     async fn get_project(&self, id: &str) -> Result<Option<Project>, StoreError> {
-        let rows = self.db.query(&format!("SELECT {PROJECT_COLS} FROM projects WHERE id = $1"), vec![id.into()]).await?;
+        let rows =
+            self.db.query(&format!("SELECT {PROJECT_COLS} FROM projects WHERE id = $1"), vec![id.into()]).await?;
         rows.first().map(project).transpose()
     }
 
     async fn list_projects(&self) -> Result<Vec<Project>, StoreError> {
-        let rows = self.db.query(&format!("SELECT {PROJECT_COLS} FROM projects ORDER BY created_at, id"), vec![]).await?;
+        let rows =
+            self.db.query(&format!("SELECT {PROJECT_COLS} FROM projects ORDER BY created_at, id"), vec![]).await?;
         rows.iter().map(project).collect()
     }
 
     async fn set_tier(&self, id: &str, tier: Tier) -> Result<Project, StoreError> {
-        if self.db.execute("UPDATE projects SET tier = $1 WHERE id = $2", vec![tier.as_str().into(), id.into()]).await? == 0 {
+        if self.db.execute("UPDATE projects SET tier = $1 WHERE id = $2", vec![tier.as_str().into(), id.into()]).await?
+            == 0
+        {
             return Err(StoreError::NotFound(format!("project {id}")));
         }
         self.one_project(id).await
     }
 
     async fn set_logging_opt_out(&self, id: &str, opt_out: bool) -> Result<Project, StoreError> {
-        if self.db.execute("UPDATE projects SET logging_opt_out = $1 WHERE id = $2", vec![opt_out.into(), id.into()]).await? == 0 {
+        if self
+            .db
+            .execute("UPDATE projects SET logging_opt_out = $1 WHERE id = $2", vec![opt_out.into(), id.into()])
+            .await?
+            == 0
+        {
             return Err(StoreError::NotFound(format!("project {id}")));
         }
         self.one_project(id).await
@@ -176,7 +185,14 @@ impl<D: Db> Store for SqlStore<D> {
 
     async fn list_keys(&self, project_id: Option<&str>) -> Result<Vec<ApiKey>, StoreError> {
         let rows = match project_id {
-            Some(p) => self.db.query(&format!("SELECT {KEY_COLS} FROM api_keys WHERE project_id = $1 ORDER BY created_at, id"), vec![p.into()]).await?,
+            Some(p) => {
+                self.db
+                    .query(
+                        &format!("SELECT {KEY_COLS} FROM api_keys WHERE project_id = $1 ORDER BY created_at, id"),
+                        vec![p.into()],
+                    )
+                    .await?
+            }
             None => self.db.query(&format!("SELECT {KEY_COLS} FROM api_keys ORDER BY created_at, id"), vec![]).await?,
         };
         rows.iter().map(key).collect()
@@ -188,8 +204,14 @@ impl<D: Db> Store for SqlStore<D> {
     }
 
     async fn revoke_key(&self, key_id: &str) -> Result<ApiKey, StoreError> {
-        self.db.execute("UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL", vec![self.now_ms().into(), key_id.into()]).await?;
-        let rows = self.db.query(&format!("SELECT {KEY_COLS} FROM api_keys WHERE id = $1"), vec![key_id.into()]).await?;
+        self.db
+            .execute(
+                "UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
+                vec![self.now_ms().into(), key_id.into()],
+            )
+            .await?;
+        let rows =
+            self.db.query(&format!("SELECT {KEY_COLS} FROM api_keys WHERE id = $1"), vec![key_id.into()]).await?;
         rows.first().map(key).transpose()?.ok_or_else(|| StoreError::NotFound(format!("key {key_id}")))
     }
 
@@ -200,7 +222,10 @@ impl<D: Db> Store for SqlStore<D> {
         let wanted = digest_hex(secret);
         let rows = self
             .db
-            .query(&format!("SELECT {KEY_COLS}, hash FROM api_keys WHERE prefix = $1"), vec![secret[..PREFIX_LEN].into()])
+            .query(
+                &format!("SELECT {KEY_COLS}, hash FROM api_keys WHERE prefix = $1"),
+                vec![secret[..PREFIX_LEN].into()],
+            )
             .await?;
         // Compare every candidate's digest in constant time; the prefix only narrows the search.
         let mut found = None;
@@ -216,7 +241,9 @@ impl<D: Db> Store for SqlStore<D> {
     }
 
     async fn touch_key(&self, key_id: &str, at_ms: i64) -> Result<(), StoreError> {
-        self.db.execute("UPDATE api_keys SET last_used_at = $1 WHERE id = $2", vec![at_ms.into(), key_id.into()]).await?;
+        self.db
+            .execute("UPDATE api_keys SET last_used_at = $1 WHERE id = $2", vec![at_ms.into(), key_id.into()])
+            .await?;
         Ok(())
     }
 
@@ -232,7 +259,12 @@ impl<D: Db> Store for SqlStore<D> {
             ]
         };
         self.db.execute(&add_usage_sql("usage_daily", "day"), counts(row.day.clone().into())).await?;
-        self.db.execute(&add_usage_sql("usage_hourly", "hour_start"), counts(at_ms.div_euclid(HOUR_MS).saturating_mul(HOUR_MS).into())).await?;
+        self.db
+            .execute(
+                &add_usage_sql("usage_hourly", "hour_start"),
+                counts(at_ms.div_euclid(HOUR_MS).saturating_mul(HOUR_MS).into()),
+            )
+            .await?;
         Ok(())
     }
 
@@ -263,7 +295,13 @@ impl<D: Db> Store for SqlStore<D> {
         self.db
             .execute(
                 "INSERT INTO refusals (project_id, model, at, metrics, retry_after_ms) VALUES ($1, $2, $3, $4, $5)",
-                vec![r.project_id.clone().into(), r.model.clone().into(), r.at_ms.into(), r.metrics.clone().into(), r.retry_after_ms.into()],
+                vec![
+                    r.project_id.clone().into(),
+                    r.model.clone().into(),
+                    r.at_ms.into(),
+                    r.metrics.clone().into(),
+                    r.retry_after_ms.into(),
+                ],
             )
             .await?;
         self.db.execute("DELETE FROM refusals WHERE at < $1", vec![(r.at_ms - REFUSALS_KEPT_MS).into()]).await?;
@@ -279,7 +317,15 @@ impl<D: Db> Store for SqlStore<D> {
             )
             .await?;
         rows.iter()
-            .map(|r| Ok(Refusal { project_id: r[0].text()?, model: r[1].text()?, at_ms: r[2].int()?, metrics: r[3].text()?, retry_after_ms: r[4].int()? }))
+            .map(|r| {
+                Ok(Refusal {
+                    project_id: r[0].text()?,
+                    model: r[1].text()?,
+                    at_ms: r[2].int()?,
+                    metrics: r[3].text()?,
+                    retry_after_ms: r[4].int()?,
+                })
+            })
             .collect()
     }
 

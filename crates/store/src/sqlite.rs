@@ -20,7 +20,8 @@ pub struct Sqlite {
 impl Sqlite {
     pub fn open(path: &Path) -> Result<Self, StoreError> {
         if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(|e| StoreError::Backend(format!("creating {}: {e}", dir.display())))?;
+            std::fs::create_dir_all(dir)
+                .map_err(|e| StoreError::Backend(format!("creating {}: {e}", dir.display())))?;
         }
         crate::private_file::ensure_private(path, crate::private_file::SQLITE_COMPANIONS)
             .map_err(|e| StoreError::Backend(format!("making {} private: {e}", path.display())))?;
@@ -38,7 +39,10 @@ impl Sqlite {
         Ok(Sqlite { conn: Arc::new(Mutex::new(conn)) })
     }
 
-    async fn with<T: Send + 'static>(&self, f: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static) -> Result<T, StoreError> {
+    async fn with<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
         let conn = self.conn.clone();
         tokio::task::spawn_blocking(move || f(&conn.lock().expect("sqlite lock")))
             .await
@@ -74,7 +78,10 @@ fn read(v: ValueRef<'_>) -> Val {
 impl Db for Sqlite {
     async fn execute(&self, sql: &str, params: Vec<Val>) -> Result<u64, StoreError> {
         let sql = sql.to_string();
-        self.with(move |c| c.execute(&sql, rusqlite::params_from_iter(params.iter())).map(|n| n as u64).map_err(sqlite_err)).await
+        self.with(move |c| {
+            c.execute(&sql, rusqlite::params_from_iter(params.iter())).map(|n| n as u64).map_err(sqlite_err)
+        })
+        .await
     }
 
     async fn query(&self, sql: &str, params: Vec<Val>) -> Result<Vec<Row>, StoreError> {
@@ -83,7 +90,9 @@ impl Db for Sqlite {
             let mut stmt = c.prepare_cached(&sql).map_err(sqlite_err)?;
             let n = stmt.column_count();
             let rows = stmt
-                .query_map(rusqlite::params_from_iter(params.iter()), |row| (0..n).map(|i| row.get_ref(i).map(read)).collect::<Result<Row, _>>())
+                .query_map(rusqlite::params_from_iter(params.iter()), |row| {
+                    (0..n).map(|i| row.get_ref(i).map(read)).collect::<Result<Row, _>>()
+                })
                 .map_err(sqlite_err)?;
             rows.collect::<Result<Vec<_>, _>>().map_err(sqlite_err)
         })

@@ -9,14 +9,19 @@ use gemd_store::sqlite::Sqlite;
 use gemd_store::{Refusal, SqlStore, Store, StoreError, Tier, UsageRow};
 
 async fn backends() -> Vec<(&'static str, Arc<dyn Store>)> {
-    let url = std::env::var("GEMD_TEST_POSTGRES_URL")
-        .expect("GEMD_TEST_POSTGRES_URL is not set: run the tests through scripts/test.sh, which starts a PostgreSQL server");
+    let url = std::env::var("GEMD_TEST_POSTGRES_URL").expect(
+        "GEMD_TEST_POSTGRES_URL is not set: run the tests through scripts/test.sh, which starts a PostgreSQL server",
+    );
     let pg = Postgres::connect(&url).await.unwrap_or_else(|e| panic!("cannot reach PostgreSQL at {url}: {e}"));
     // Each test gets fresh tables: a schema of its own (tests run in parallel and the clock can
     // give two of them the same nanosecond, hence the counter).
     static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
     let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let schema = format!("t{}_{}_{n}", std::process::id(), std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos());
+    let schema = format!(
+        "t{}_{}_{n}",
+        std::process::id(),
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos()
+    );
     use gemd_store::db::Db;
     pg.batch(&format!("CREATE SCHEMA {schema}; SET search_path TO {schema}")).await.unwrap();
     vec![
@@ -33,8 +38,15 @@ async fn projects_can_be_created_listed_and_retiered() {
         assert_eq!(p.tier, Tier::Free);
         assert!(!p.logging_opt_out);
         let d = s.ensure_project("default", "Default project", Tier::Free).await.unwrap();
-        assert_eq!(s.ensure_project("default", "other", Tier::Tier3).await.unwrap(), d, "{name}: ensure does not overwrite");
-        assert!(matches!(s.create_project(Some("default"), "x", Tier::Free).await, Err(StoreError::Conflict(_))), "{name}");
+        assert_eq!(
+            s.ensure_project("default", "other", Tier::Tier3).await.unwrap(),
+            d,
+            "{name}: ensure does not overwrite"
+        );
+        assert!(
+            matches!(s.create_project(Some("default"), "x", Tier::Free).await, Err(StoreError::Conflict(_))),
+            "{name}"
+        );
         assert_eq!(s.list_projects().await.unwrap().len(), 2, "{name}");
         assert_eq!(s.set_tier(&p.id, Tier::Tier1).await.unwrap().tier, Tier::Tier1, "{name}");
         assert!(s.set_logging_opt_out(&p.id, true).await.unwrap().logging_opt_out, "{name}");
@@ -97,9 +109,19 @@ async fn concurrent_usage_updates_are_not_lost() {
             .map(|_| {
                 let s = s.clone();
                 tokio::spawn(async move {
-                    s.record_usage(&UsageRow { project_id: "default".into(), model: "m".into(), day: "2026-11-25".into(), requests: 1, prompt_tokens: 2, candidate_tokens: 3 }, NOV25_NOON_MS)
-                        .await
-                        .unwrap()
+                    s.record_usage(
+                        &UsageRow {
+                            project_id: "default".into(),
+                            model: "m".into(),
+                            day: "2026-11-25".into(),
+                            requests: 1,
+                            prompt_tokens: 2,
+                            candidate_tokens: 3,
+                        },
+                        NOV25_NOON_MS,
+                    )
+                    .await
+                    .unwrap()
                 })
             })
             .collect();
@@ -118,7 +140,14 @@ const HOUR: i64 = 3_600_000;
 #[tokio::test]
 async fn hourly_rows_add_up_per_clock_hour() {
     for (name, s) in backends().await {
-        let row = |model: &str| UsageRow { project_id: "p".into(), model: model.into(), day: "2026-11-25".into(), requests: 1, prompt_tokens: 4, candidate_tokens: 2 };
+        let row = |model: &str| UsageRow {
+            project_id: "p".into(),
+            model: model.into(),
+            day: "2026-11-25".into(),
+            requests: 1,
+            prompt_tokens: 4,
+            candidate_tokens: 2,
+        };
         s.ensure_project("p", "P", Tier::Free).await.unwrap();
         s.record_usage(&row("a"), NOV25_NOON_MS - HOUR + 5).await.unwrap();
         s.record_usage(&row("a"), NOV25_NOON_MS + 1).await.unwrap();
@@ -126,7 +155,11 @@ async fn hourly_rows_add_up_per_clock_hour() {
         s.record_usage(&row("b"), NOV25_NOON_MS + 10).await.unwrap();
         let rows = s.hourly_usage("p", NOV25_NOON_MS + 30 * 60_000).await.unwrap();
         assert_eq!(rows.len(), 2, "{name}: the hour before is excluded, two models in the hour");
-        assert_eq!((rows[0].model.as_str(), rows[0].hour_start_ms, rows[0].requests, rows[0].prompt_tokens), ("a", NOV25_NOON_MS, 2, 8), "{name}");
+        assert_eq!(
+            (rows[0].model.as_str(), rows[0].hour_start_ms, rows[0].requests, rows[0].prompt_tokens),
+            ("a", NOV25_NOON_MS, 2, 8),
+            "{name}"
+        );
         assert_eq!(s.hourly_usage("p", NOV25_NOON_MS - HOUR).await.unwrap().len(), 3, "{name}");
         assert!(s.hourly_usage("other", 0).await.unwrap().is_empty(), "{name}");
     }
@@ -135,12 +168,22 @@ async fn hourly_rows_add_up_per_clock_hour() {
 #[tokio::test]
 async fn recent_refusals_are_newest_first_and_expire_after_a_week() {
     for (name, s) in backends().await {
-        let refusal = |at_ms: i64| Refusal { project_id: "p".into(), model: "gemini-2.5-pro".into(), at_ms, metrics: "requests per minute".into(), retry_after_ms: 1500 };
+        let refusal = |at_ms: i64| Refusal {
+            project_id: "p".into(),
+            model: "gemini-2.5-pro".into(),
+            at_ms,
+            metrics: "requests per minute".into(),
+            retry_after_ms: 1500,
+        };
         s.record_refusal(&refusal(NOV25_NOON_MS - 8 * 24 * HOUR)).await.unwrap();
         s.record_refusal(&refusal(NOV25_NOON_MS - 1000)).await.unwrap();
         s.record_refusal(&refusal(NOV25_NOON_MS)).await.unwrap();
         let got = s.recent_refusals("p", 10).await.unwrap();
-        assert_eq!(got.iter().map(|r| r.at_ms).collect::<Vec<_>>(), vec![NOV25_NOON_MS, NOV25_NOON_MS - 1000], "{name}");
+        assert_eq!(
+            got.iter().map(|r| r.at_ms).collect::<Vec<_>>(),
+            vec![NOV25_NOON_MS, NOV25_NOON_MS - 1000],
+            "{name}"
+        );
         assert_eq!(got[0], refusal(NOV25_NOON_MS), "{name}");
         assert_eq!(s.recent_refusals("p", 1).await.unwrap().len(), 1, "{name}");
     }

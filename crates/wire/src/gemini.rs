@@ -81,13 +81,27 @@ impl Part {
     /// Names of the data members set on this part (proto `oneof data`), snake_case.
     pub fn data_members(&self) -> Vec<&'static str> {
         let mut v = Vec::new();
-        if self.text.is_some() { v.push("text"); }
-        if self.inline_data.is_some() { v.push("inline_data"); }
-        if self.file_data.is_some() { v.push("file_data"); }
-        if self.function_call.is_some() { v.push("function_call"); }
-        if self.function_response.is_some() { v.push("function_response"); }
-        if self.executable_code.is_some() { v.push("executable_code"); }
-        if self.code_execution_result.is_some() { v.push("code_execution_result"); }
+        if self.text.is_some() {
+            v.push("text");
+        }
+        if self.inline_data.is_some() {
+            v.push("inline_data");
+        }
+        if self.file_data.is_some() {
+            v.push("file_data");
+        }
+        if self.function_call.is_some() {
+            v.push("function_call");
+        }
+        if self.function_response.is_some() {
+            v.push("function_response");
+        }
+        if self.executable_code.is_some() {
+            v.push("executable_code");
+        }
+        if self.code_execution_result.is_some() {
+            v.push("code_execution_result");
+        }
         v
     }
 }
@@ -256,7 +270,11 @@ pub struct UsageMetadata {
 
 impl UsageMetadata {
     pub fn new(prompt: u32, candidates: u32) -> Self {
-        UsageMetadata { prompt_token_count: prompt, candidates_token_count: candidates, total_token_count: prompt + candidates }
+        UsageMetadata {
+            prompt_token_count: prompt,
+            candidates_token_count: candidates,
+            total_token_count: prompt + candidates,
+        }
     }
 }
 

@@ -5,6 +5,6 @@
 pub mod gemini;
 pub mod openai;
 pub mod openai_embeddings;
+pub mod parse;
 pub mod proto;
 pub mod rpc;
-pub mod parse;

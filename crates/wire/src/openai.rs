@@ -295,7 +295,10 @@ fn parse_object<T: DeserializeOwned>(bytes: &[u8], known: &[&str]) -> Result<T, 
     let Value::Object(top) = &value else {
         return Err(WireError::Proto(vec![Violation {
             field: None,
-            description: format!("Invalid JSON payload received. Expected an object at the top level, got {}.", kind(&value)),
+            description: format!(
+                "Invalid JSON payload received. Expected an object at the top level, got {}.",
+                kind(&value)
+            ),
         }]));
     };
     let mut unknown = unknown_names(top, known, None);
@@ -348,7 +351,11 @@ fn check_chat(req: &ChatCompletionRequest) -> Result<(), WireError> {
         );
     }
     if let Some(t) = req.temperature {
-        rule(!(0.0..=2.0).contains(&t), "temperature", format!("temperature must be in the range [0.0, 2.0], got {t}."));
+        rule(
+            !(0.0..=2.0).contains(&t),
+            "temperature",
+            format!("temperature must be in the range [0.0, 2.0], got {t}."),
+        );
     }
     if let Some(p) = req.top_p {
         rule(!(0.0..=1.0).contains(&p), "top_p", format!("top_p must be in the range [0.0, 1.0], got {p}."));
@@ -440,17 +447,20 @@ impl Usage {
 }
 
 impl ChatCompletion {
-    pub fn new(id: &str, created: u64, model: &str, message: ResponseMessage, finish: FinishReason, usage: Usage) -> Self {
+    pub fn new(
+        id: &str,
+        created: u64,
+        model: &str,
+        message: ResponseMessage,
+        finish: FinishReason,
+        usage: Usage,
+    ) -> Self {
         ChatCompletion {
             id: id.into(),
             object: "chat.completion".into(),
             created,
             model: model.into(),
-            choices: vec![Choice {
-                index: 0,
-                message,
-                finish_reason: Some(finish),
-            }],
+            choices: vec![Choice { index: 0, message, finish_reason: Some(finish) }],
             usage,
         }
     }
@@ -489,13 +499,22 @@ pub struct Delta {
 impl ChatCompletionChunk {
     /// A chunk of choice 0 (`delta` and `finish_reason`), or, with `choice` `None`, the usage
     /// chunk `include_usage` asks for (empty `choices`).
-    pub fn new(id: &str, created: u64, model: &str, choice: Option<(Delta, Option<FinishReason>)>, usage: Option<Usage>) -> Self {
+    pub fn new(
+        id: &str,
+        created: u64,
+        model: &str,
+        choice: Option<(Delta, Option<FinishReason>)>,
+        usage: Option<Usage>,
+    ) -> Self {
         ChatCompletionChunk {
             id: id.into(),
             object: "chat.completion.chunk".into(),
             created,
             model: model.into(),
-            choices: choice.map(|(delta, finish_reason)| ChunkChoice { index: 0, delta, finish_reason }).into_iter().collect(),
+            choices: choice
+                .map(|(delta, finish_reason)| ChunkChoice { index: 0, delta, finish_reason })
+                .into_iter()
+                .collect(),
             usage,
         }
     }
@@ -559,8 +578,13 @@ mod tests {
             err(r#"{"model":"m","messages":[{"role":"user","content":"x"}],"thinking":{}}"#).to_string(),
             "Invalid JSON payload received. Unknown name \"thinking\": Cannot find field."
         );
-        let e = err(r#"{"model":"m","messages":[{"role":"user","content":"x"}],"extra_body":{"google":{"thinking_config":{"thinking_budget":0},"nope":1}}}"#);
-        assert_eq!(e.to_string(), "Invalid JSON payload received. Unknown name \"nope\" at 'extra_body.google': Cannot find field.");
+        let e = err(
+            r#"{"model":"m","messages":[{"role":"user","content":"x"}],"extra_body":{"google":{"thinking_config":{"thinking_budget":0},"nope":1}}}"#,
+        );
+        assert_eq!(
+            e.to_string(),
+            "Invalid JSON payload received. Unknown name \"nope\" at 'extra_body.google': Cannot find field."
+        );
         assert_eq!(e.violations()[0].field.as_deref(), Some("extra_body.google"));
     }
 
@@ -577,18 +601,28 @@ mod tests {
 
     #[test]
     fn semantic_rules() {
-        let e = err(r#"{"model":"m","messages":[{"role":"robot","content":"x"}],"temperature":3,"stop":["a","b","c","d","e","f"],"n":0}"#);
+        let e = err(
+            r#"{"model":"m","messages":[{"role":"robot","content":"x"}],"temperature":3,"stop":["a","b","c","d","e","f"],"n":0}"#,
+        );
         let fields: Vec<_> = e.violations().into_iter().filter_map(|v| v.field).collect();
         assert_eq!(fields, ["messages[0].role", "temperature", "n", "stop"]);
         let e = err(r#"{"model":"m","messages":[]}"#);
         assert_eq!(e.to_string(), "* ChatCompletionRequest.messages: messages must not be empty.\n");
-        let e = err(r#"{"model":"m","messages":[{"role":"user","content":"x"}],"reasoning_effort":"low","extra_body":{"google":{"thinking_config":{"thinking_budget":0}}}}"#);
+        let e = err(
+            r#"{"model":"m","messages":[{"role":"user","content":"x"}],"reasoning_effort":"low","extra_body":{"google":{"thinking_config":{"thinking_budget":0}}}}"#,
+        );
         assert_eq!(e.violations()[0].field.as_deref(), Some("reasoning_effort"));
     }
 
     #[test]
     fn chunks_print_null_finish_and_omit_absent_usage() {
-        let c = ChatCompletionChunk::new("chatcmpl-x", 1, "m", Some((Delta { role: Some("assistant".into()), content: Some("Hi".into()), ..Default::default() }, None)), None);
+        let c = ChatCompletionChunk::new(
+            "chatcmpl-x",
+            1,
+            "m",
+            Some((Delta { role: Some("assistant".into()), content: Some("Hi".into()), ..Default::default() }, None)),
+            None,
+        );
         assert_eq!(
             serde_json::to_string(&c).unwrap(),
             r#"{"id":"chatcmpl-x","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"role":"assistant","content":"Hi"},"finish_reason":null}]}"#

@@ -26,7 +26,10 @@ impl EmbeddingRequest {
                 .enumerate()
                 .map(|(i, v)| match v {
                     Value::String(s) => Ok(s.clone()),
-                    _ => Err(invalid(&format!("input[{i}]"), "each input must be a string (token arrays are not supported).")),
+                    _ => Err(invalid(
+                        &format!("input[{i}]"),
+                        "each input must be a string (token arrays are not supported).",
+                    )),
                 })
                 .collect(),
             Some(Value::Array(_)) => Err(invalid("input", "input must not be empty.")),
@@ -51,7 +54,10 @@ impl EmbeddingRequest {
         match self.encoding_format.as_deref() {
             None | Some("float") => Ok(false),
             Some("base64") => Ok(true),
-            Some(other) => Err(invalid("encoding_format", &format!("encoding_format must be \"float\" or \"base64\", got \"{other}\"."))),
+            Some(other) => Err(invalid(
+                "encoding_format",
+                &format!("encoding_format must be \"float\" or \"base64\", got \"{other}\"."),
+            )),
         }
     }
 }
@@ -103,9 +109,18 @@ impl EmbeddingList {
         let data = vectors
             .into_iter()
             .enumerate()
-            .map(|(index, v)| EmbeddingObject { object: "embedding".into(), index, embedding: EmbeddingVector::new(v, base64) })
+            .map(|(index, v)| EmbeddingObject {
+                object: "embedding".into(),
+                index,
+                embedding: EmbeddingVector::new(v, base64),
+            })
             .collect();
-        EmbeddingList { object: "list".into(), data, model: model.into(), usage: EmbeddingUsage { prompt_tokens, total_tokens: prompt_tokens } }
+        EmbeddingList {
+            object: "list".into(),
+            data,
+            model: model.into(),
+            usage: EmbeddingUsage { prompt_tokens, total_tokens: prompt_tokens },
+        }
     }
 }
 
@@ -122,7 +137,10 @@ mod tests {
         let r = parse_embedding(br#"{"model":"m","input":[[1,2,3]]}"#).unwrap();
         assert_eq!(r.inputs().unwrap_err().violations()[0].field.as_deref(), Some("input[0]"));
         assert!(parse_embedding(br#"{"model":"m","input":[]}"#).unwrap().inputs().is_err());
-        assert!(parse_embedding(br#"{"model":"m","input":"x","encoding_format":"int8"}"#).unwrap().wants_base64().is_err());
+        assert!(parse_embedding(br#"{"model":"m","input":"x","encoding_format":"int8"}"#)
+            .unwrap()
+            .wants_base64()
+            .is_err());
     }
 
     #[test]
@@ -131,7 +149,10 @@ mod tests {
             let r = parse_embedding(format!(r#"{{"model":"m","input":"x","dimensions":{n}}}"#).as_bytes()).unwrap();
             assert_eq!(r.dimensions().unwrap_err().violations()[0].field.as_deref(), Some("dimensions"), "{n}");
         }
-        assert_eq!(parse_embedding(br#"{"model":"m","input":"x","dimensions":64}"#).unwrap().dimensions().unwrap(), Some(64));
+        assert_eq!(
+            parse_embedding(br#"{"model":"m","input":"x","dimensions":64}"#).unwrap().dimensions().unwrap(),
+            Some(64)
+        );
         assert_eq!(parse_embedding(br#"{"model":"m","input":"x"}"#).unwrap().dimensions().unwrap(), None);
         // Not an integer at all: refused by the parser, by name.
         let e = parse_embedding(br#"{"model":"m","input":"x","dimensions":1e12}"#).unwrap_err();

@@ -4,9 +4,13 @@
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use crate::gemini::{BatchEmbedContentsRequest, Content, CountTokensRequest, EmbedContentRequest, GenerateContentRequest};
+use crate::gemini::{
+    BatchEmbedContentsRequest, Content, CountTokensRequest, EmbedContentRequest, GenerateContentRequest,
+};
 use crate::proto::descriptor::Message;
-use crate::proto::messages::{BATCH_EMBED_CONTENTS_REQUEST, COUNT_TOKENS_REQUEST, EMBED_CONTENT_REQUEST, GENERATE_CONTENT_REQUEST};
+use crate::proto::messages::{
+    BATCH_EMBED_CONTENTS_REQUEST, COUNT_TOKENS_REQUEST, EMBED_CONTENT_REQUEST, GENERATE_CONTENT_REQUEST,
+};
 use crate::proto::{normalize, Violation};
 
 /// Why a body was refused. Every variant becomes a 400 INVALID_ARGUMENT.
@@ -104,7 +108,10 @@ fn check_generate(req: &GenerateContentRequest, message: &str, prefix: &str) -> 
     if let Some(cfg) = &req.generation_config {
         let at = format!("{message}.{prefix}generation_config");
         if let Some(t) = cfg.temperature.filter(|t| !(0.0..=2.0).contains(t)) {
-            v.push(semantic(&format!("{at}.temperature"), &format!("temperature must be in the range [0.0, 2.0], got {t}.")));
+            v.push(semantic(
+                &format!("{at}.temperature"),
+                &format!("temperature must be in the range [0.0, 2.0], got {t}."),
+            ));
         }
         if let Some(p) = cfg.top_p.filter(|p| !(0.0..=1.0).contains(p)) {
             v.push(semantic(&format!("{at}.top_p"), &format!("top_p must be in the range [0.0, 1.0], got {p}.")));
@@ -115,17 +122,26 @@ fn check_generate(req: &GenerateContentRequest, message: &str, prefix: &str) -> 
         // The field is `optional`: an explicit 0 is a value, outside the real range `[1, limit]`
         // (the upper end needs the model and is checked where it is known).
         if let Some(n) = cfg.max_output_tokens.filter(|n| *n < 1) {
-            v.push(semantic(&format!("{at}.max_output_tokens"), &format!("max_output_tokens must be positive, got {n}.")));
+            v.push(semantic(
+                &format!("{at}.max_output_tokens"),
+                &format!("max_output_tokens must be positive, got {n}."),
+            ));
         }
         if cfg.stop_sequences.len() > 5 {
             v.push(semantic(&format!("{at}.stop_sequences"), "stop_sequences supports at most 5 entries."));
         }
         if let Some(n) = cfg.candidate_count.filter(|n| *n < 1 || *n > 8) {
-            v.push(semantic(&format!("{at}.candidate_count"), &format!("candidate_count must be in the range [1, 8], got {n}.")));
+            v.push(semantic(
+                &format!("{at}.candidate_count"),
+                &format!("candidate_count must be in the range [1, 8], got {n}."),
+            ));
         }
         if let Some(tc) = &cfg.thinking_config {
             if tc.thinking_budget.is_some() && tc.thinking_level.is_some() {
-                v.push(semantic(&format!("{at}.thinking_config"), "thinking_budget and thinking_level cannot both be set."));
+                v.push(semantic(
+                    &format!("{at}.thinking_config"),
+                    "thinking_budget and thinking_level cannot both be set.",
+                ));
             }
         }
     }
@@ -145,7 +161,10 @@ fn check_contents(contents: &[Content], message: &str, prefix: &str) -> Result<(
         let at = format!("{message}.{prefix}contents[{i}]");
         if let Some(role) = c.role.as_deref() {
             if !matches!(role, "" | "user" | "model" | "function") {
-                v.push(semantic(&format!("{at}.role"), &format!("Please use a valid role: user, model. Got \"{role}\".")));
+                v.push(semantic(
+                    &format!("{at}.role"),
+                    &format!("Please use a valid role: user, model. Got \"{role}\"."),
+                ));
             }
         }
         v.extend(check_parts(c, &at));
@@ -165,7 +184,10 @@ fn check_parts(content: &Content, at: &str) -> Vec<Violation> {
     for (j, p) in content.parts.iter().enumerate() {
         let members = p.data_members();
         if members.is_empty() {
-            v.push(semantic(&format!("{at}.parts[{j}].data"), "required oneof field 'data' must have one initialized field"));
+            v.push(semantic(
+                &format!("{at}.parts[{j}].data"),
+                "required oneof field 'data' must have one initialized field",
+            ));
         } else if members.len() > 1 {
             v.push(semantic(
                 &format!("{at}.parts[{j}].data"),
@@ -173,7 +195,10 @@ fn check_parts(content: &Content, at: &str) -> Vec<Violation> {
             ));
         }
         // A call or a result must say which function it belongs to.
-        let unnamed = [("function_call", p.function_call.as_ref().map(|c| c.name.as_str())), ("function_response", p.function_response.as_ref().map(|r| r.name.as_str()))];
+        let unnamed = [
+            ("function_call", p.function_call.as_ref().map(|c| c.name.as_str())),
+            ("function_response", p.function_response.as_ref().map(|r| r.name.as_str())),
+        ];
         for (member, name) in unnamed {
             if name.is_some_and(|n| n.trim().is_empty()) {
                 v.push(semantic(&format!("{at}.parts[{j}].{member}.name"), "Name cannot be empty."));
@@ -202,7 +227,10 @@ pub fn parse_batch_embed_contents(bytes: &[u8]) -> Result<BatchEmbedContentsRequ
         return Err(WireError::Semantic(vec![semantic(at, "requests is not specified")]));
     }
     if req.requests.len() > MAX_EMBED_BATCH {
-        return Err(WireError::Semantic(vec![semantic(at, &format!("at most {MAX_EMBED_BATCH} requests can be in one batch"))]));
+        return Err(WireError::Semantic(vec![semantic(
+            at,
+            &format!("at most {MAX_EMBED_BATCH} requests can be in one batch"),
+        )]));
     }
     let mut v = Vec::new();
     for (i, r) in req.requests.iter().enumerate() {
@@ -222,7 +250,10 @@ fn check_embed(req: &EmbedContentRequest, prefix: &str) -> Vec<Violation> {
         Some(c) => check_parts(c, &format!("{prefix}content")),
     };
     if let Some(n) = req.output_dimensionality.filter(|n| *n < 0) {
-        v.push(semantic(&format!("{prefix}output_dimensionality"), &format!("output_dimensionality must be positive, got {n}.")));
+        v.push(semantic(
+            &format!("{prefix}output_dimensionality"),
+            &format!("output_dimensionality must be positive, got {n}."),
+        ));
     }
     v
 }
@@ -287,7 +318,9 @@ mod tests {
 
     #[test]
     fn batches_need_requests_models_and_at_most_a_hundred() {
-        let ok = parse_batch_embed_contents(br#"{"requests":[{"model":"models/m","content":{"parts":[{"text":"a"}]}}]}"#).unwrap();
+        let ok =
+            parse_batch_embed_contents(br#"{"requests":[{"model":"models/m","content":{"parts":[{"text":"a"}]}}]}"#)
+                .unwrap();
         assert_eq!(ok.requests.len(), 1);
         let e = parse_batch_embed_contents(br#"{"requests":[]}"#).unwrap_err();
         assert_eq!(e.violations()[0].field.as_deref(), Some("requests"));
@@ -301,7 +334,12 @@ mod tests {
     #[test]
     fn int32_fields_refuse_what_an_int32_cannot_hold() {
         let body = |cfg: &str| format!(r#"{{"contents":[{{"parts":[{{"text":"x"}}]}}],"generationConfig":{cfg}}}"#);
-        for cfg in [r#"{"maxOutputTokens":1e12}"#, r#"{"maxOutputTokens":2147483648}"#, r#"{"maxOutputTokens":"3000000000"}"#, r#"{"topK":-2147483649}"#] {
+        for cfg in [
+            r#"{"maxOutputTokens":1e12}"#,
+            r#"{"maxOutputTokens":2147483648}"#,
+            r#"{"maxOutputTokens":"3000000000"}"#,
+            r#"{"topK":-2147483649}"#,
+        ] {
             let e = parse_generate(body(cfg).as_bytes()).unwrap_err();
             assert!(matches!(e, WireError::Proto(_)), "{cfg}: {e}");
             assert!(e.to_string().contains("(TYPE_INT32)"), "{cfg}: {e}");
@@ -310,19 +348,22 @@ mod tests {
         assert_eq!(e.violations()[0].field.as_deref(), Some("generation_config.max_output_tokens"));
         let ok = parse_generate(body(r#"{"maxOutputTokens":2147483647,"seed":-2147483648}"#).as_bytes()).unwrap();
         assert_eq!(ok.generation_config.unwrap().max_output_tokens, Some(2147483647));
-        let e = parse_embed_content(br#"{"content":{"parts":[{"text":"x"}]},"outputDimensionality":1e10}"#).unwrap_err();
+        let e =
+            parse_embed_content(br#"{"content":{"parts":[{"text":"x"}]},"outputDimensionality":1e10}"#).unwrap_err();
         assert_eq!(e.violations()[0].field.as_deref(), Some("output_dimensionality"));
     }
 
     #[test]
     fn an_explicit_zero_output_cap_is_refused() {
-        let e = parse_generate(br#"{"contents":[{"parts":[{"text":"x"}]}],"generationConfig":{"maxOutputTokens":0}}"#).unwrap_err();
+        let e = parse_generate(br#"{"contents":[{"parts":[{"text":"x"}]}],"generationConfig":{"maxOutputTokens":0}}"#)
+            .unwrap_err();
         assert_eq!(e.violations()[0].field.as_deref(), Some("generation_config.max_output_tokens"));
     }
 
     #[test]
     fn out_of_range_sampling_is_rejected() {
-        let e = parse_generate(br#"{"contents":[{"parts":[{"text":"x"}]}],"generationConfig":{"temperature":3}}"#).unwrap_err();
+        let e = parse_generate(br#"{"contents":[{"parts":[{"text":"x"}]}],"generationConfig":{"temperature":3}}"#)
+            .unwrap_err();
         assert_eq!(e.violations()[0].field.as_deref(), Some("generation_config.temperature"));
     }
 }

@@ -8,7 +8,9 @@ use proptest::prelude::*;
 use serde_json::{json, Value};
 
 use gemd_wire::openai::{parse_chat_completion, parse_embedding};
-use gemd_wire::parse::{parse_batch_embed_contents, parse_count_tokens, parse_embed_content, parse_generate, WireError};
+use gemd_wire::parse::{
+    parse_batch_embed_contents, parse_count_tokens, parse_embed_content, parse_generate, WireError,
+};
 
 /// Any JSON value, a few levels deep, biased towards the names and shapes requests use.
 fn any_json() -> impl Strategy<Value = Value> {
@@ -37,13 +39,69 @@ fn any_json() -> impl Strategy<Value = Value> {
 fn field_name() -> impl Strategy<Value = String> {
     prop_oneof![
         prop::sample::select(vec![
-            "contents", "parts", "text", "role", "inlineData", "inline_data", "mimeType", "data", "functionCall", "functionResponse", "name",
-            "args", "response", "generationConfig", "temperature", "topP", "topK", "maxOutputTokens", "stopSequences", "responseMimeType",
-            "responseSchema", "responseJsonSchema", "type", "properties", "items", "enum", "required", "tools", "functionDeclarations",
-            "parameters", "toolConfig", "functionCallingConfig", "mode", "allowedFunctionNames", "systemInstruction", "safetySettings",
-            "category", "threshold", "candidateCount", "seed", "generateContentRequest", "model", "content", "taskType", "title",
-            "outputDimensionality", "requests", "messages", "input", "dimensions", "max_tokens", "tool_choice", "response_format",
-            "json_schema", "schema", "stream", "n", "stop", "fileData", "fileUri", "cachedContent", "thinkingConfig", "thinkingBudget",
+            "contents",
+            "parts",
+            "text",
+            "role",
+            "inlineData",
+            "inline_data",
+            "mimeType",
+            "data",
+            "functionCall",
+            "functionResponse",
+            "name",
+            "args",
+            "response",
+            "generationConfig",
+            "temperature",
+            "topP",
+            "topK",
+            "maxOutputTokens",
+            "stopSequences",
+            "responseMimeType",
+            "responseSchema",
+            "responseJsonSchema",
+            "type",
+            "properties",
+            "items",
+            "enum",
+            "required",
+            "tools",
+            "functionDeclarations",
+            "parameters",
+            "toolConfig",
+            "functionCallingConfig",
+            "mode",
+            "allowedFunctionNames",
+            "systemInstruction",
+            "safetySettings",
+            "category",
+            "threshold",
+            "candidateCount",
+            "seed",
+            "generateContentRequest",
+            "model",
+            "content",
+            "taskType",
+            "title",
+            "outputDimensionality",
+            "requests",
+            "messages",
+            "input",
+            "dimensions",
+            "max_tokens",
+            "tool_choice",
+            "response_format",
+            "json_schema",
+            "schema",
+            "stream",
+            "n",
+            "stop",
+            "fileData",
+            "fileUri",
+            "cachedContent",
+            "thinkingConfig",
+            "thinkingBudget",
         ])
         .prop_map(str::to_string),
         "[a-z]{1,6}",
@@ -109,7 +167,11 @@ fn check_all_parsers(bytes: &[u8]) -> Result<(), TestCaseError> {
     ];
     for (name, err) in results {
         if let Some(e) = err {
-            prop_assert!(!is_gemd_bug(&e), "{name}: the normaliser let through what the types cannot hold: {e}\ninput: {}", String::from_utf8_lossy(bytes));
+            prop_assert!(
+                !is_gemd_bug(&e),
+                "{name}: the normaliser let through what the types cannot hold: {e}\ninput: {}",
+                String::from_utf8_lossy(bytes)
+            );
             prop_assert!(!e.to_string().trim().is_empty(), "{name}: an empty error message");
         }
     }

@@ -54,11 +54,20 @@ pub struct ChatFormat {
 
 impl ChatFormat {
     /// A format from template source; its family is read from the markers the template uses.
-    pub fn from_template(source: impl Into<String>, template: &str, bos_token: &str, eos_token: &str) -> Result<Self, ChatFormatError> {
+    pub fn from_template(
+        source: impl Into<String>,
+        template: &str,
+        bos_token: &str,
+        eos_token: &str,
+    ) -> Result<Self, ChatFormatError> {
         let family = Family::of(template);
         let compiled = ChatTemplate::compile(template)?;
         // A template that reads `tools` renders declarations, calls and results itself.
-        let tools = if template.contains("tools") && family.syntax != ToolSyntax::Fenced { Tools::Native } else { Tools::AsText };
+        let tools = if template.contains("tools") && family.syntax != ToolSyntax::Fenced {
+            Tools::Native
+        } else {
+            Tools::AsText
+        };
         Ok(ChatFormat {
             source: source.into(),
             template: compiled,
@@ -73,7 +82,8 @@ impl ChatFormat {
 
     /// One of gemd's own templates by name.
     pub fn builtin(name: &str, bos_token: &str, eos_token: &str) -> Result<Self, ChatFormatError> {
-        let (_, source) = BUILTINS.iter().find(|(n, _)| *n == name).ok_or_else(|| ChatFormatError::UnknownBuiltin(name.into()))?;
+        let (_, source) =
+            BUILTINS.iter().find(|(n, _)| *n == name).ok_or_else(|| ChatFormatError::UnknownBuiltin(name.into()))?;
         let mut format = Self::from_template(format!("builtin:{name}"), source, bos_token, eos_token)?;
         if name == "plain" {
             // No turn token: a base model goes on to write the next "User:" turn itself.
@@ -87,7 +97,8 @@ impl ChatFormat {
         if BUILTINS.iter().any(|(n, _)| *n == choice) {
             return Self::builtin(choice, bos_token, eos_token);
         }
-        let text = std::fs::read_to_string(choice).map_err(|e| ChatFormatError::Unreadable { path: choice.into(), reason: e.to_string() })?;
+        let text = std::fs::read_to_string(choice)
+            .map_err(|e| ChatFormatError::Unreadable { path: choice.into(), reason: e.to_string() })?;
         Self::from_template(choice, &text, bos_token, eos_token)
     }
 
@@ -156,7 +167,7 @@ impl Family {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::chat::prompt::{Piece, Role, ToolSpec, Turn, CallPolicy};
+    use crate::chat::prompt::{CallPolicy, Piece, Role, ToolSpec, Turn};
     use crate::chat::spans::flatten;
     use serde_json::json;
 
@@ -192,10 +203,20 @@ mod tests {
             system: None,
             turns: vec![
                 Turn::text(Role::User, "Weather in Paris?"),
-                Turn { role: Role::Model, pieces: vec![Piece::Call { name: "get_weather".into(), args: json!({"city": "Paris"}) }] },
-                Turn { role: Role::User, pieces: vec![Piece::Result { name: "get_weather".into(), response: json!({"c": 21}) }] },
+                Turn {
+                    role: Role::Model,
+                    pieces: vec![Piece::Call { name: "get_weather".into(), args: json!({"city": "Paris"}) }],
+                },
+                Turn {
+                    role: Role::User,
+                    pieces: vec![Piece::Result { name: "get_weather".into(), response: json!({"c": 21}) }],
+                },
             ],
-            tools: vec![ToolSpec { name: "get_weather".into(), description: "Weather.".into(), parameters: json!({"type": "object"}) }],
+            tools: vec![ToolSpec {
+                name: "get_weather".into(),
+                description: "Weather.".into(),
+                parameters: json!({"type": "object"}),
+            }],
             policy: Some(CallPolicy::May),
         };
         let text = flatten(&f.render(&prompt).unwrap());

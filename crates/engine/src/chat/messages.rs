@@ -129,7 +129,8 @@ fn user_turn(out: &mut Vec<Value>, pieces: &[Piece], tools: Tools, syntax: ToolS
 /// messages (contents joined by a blank line, calls concatenated).
 fn push_merged(out: &mut Vec<Value>, message: Value) {
     let role = message["role"].as_str().unwrap_or_default().to_string();
-    if let Some(last) = out.last_mut().filter(|l| l["role"] == role.as_str() && (role == "user" || role == "assistant")) {
+    if let Some(last) = out.last_mut().filter(|l| l["role"] == role.as_str() && (role == "user" || role == "assistant"))
+    {
         let b = message["content"].as_str().unwrap_or_default();
         // Appended in place: a long run of one role's turns stays linear.
         if let Value::String(a) = &mut last["content"] {
@@ -139,7 +140,8 @@ fn push_merged(out: &mut Vec<Value>, message: Value) {
             a.push_str(b);
         }
         if let Some(calls) = message.get("tool_calls").and_then(Value::as_array) {
-            let list = last.as_object_mut().expect("messages are objects").entry("tool_calls").or_insert_with(|| json!([]));
+            let list =
+                last.as_object_mut().expect("messages are objects").entry("tool_calls").or_insert_with(|| json!([]));
             list.as_array_mut().expect("tool_calls is a list").extend(calls.iter().cloned());
         }
         return;

@@ -16,9 +16,15 @@ pub enum Role {
 pub enum Piece {
     Text(String),
     /// A function call the model made earlier (model turns).
-    Call { name: String, args: Value },
+    Call {
+        name: String,
+        args: Value,
+    },
     /// The result of a call, sent back by the caller (user turns).
-    Result { name: String, response: Value },
+    Result {
+        name: String,
+        response: Value,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -35,7 +41,8 @@ impl Turn {
 
     /// The turn's text pieces joined (what a text-only reader of the turn sees).
     pub fn plain_text(&self) -> String {
-        let texts: Vec<&str> = self.pieces.iter().filter_map(|p| if let Piece::Text(t) = p { Some(t.as_str()) } else { None }).collect();
+        let texts: Vec<&str> =
+            self.pieces.iter().filter_map(|p| if let Piece::Text(t) = p { Some(t.as_str()) } else { None }).collect();
         texts.join("\n")
     }
 }

@@ -36,7 +36,9 @@ impl Marks {
     pub fn new() -> Self {
         // RandomState is seeded from the OS per thread and advanced per instance.
         let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-        h.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0));
+        h.write_u128(
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0),
+        );
         let nonce = format!("{:016x}", h.finish());
         Marks { open: format!("\u{E000}{nonce}\u{E001}"), close: format!("\u{E002}{nonce}\u{E003}") }
     }
@@ -126,7 +128,11 @@ mod tests {
         let rendered = format!("<|im_start|>user\n{}<|im_end|>\n", m.wrap("hi <|im_end|>"));
         assert_eq!(
             m.split(&rendered),
-            vec![Segment::Control("<|im_start|>user\n".into()), Segment::Text("hi <|im_end|>".into()), Segment::Control("<|im_end|>\n".into())]
+            vec![
+                Segment::Control("<|im_start|>user\n".into()),
+                Segment::Text("hi <|im_end|>".into()),
+                Segment::Control("<|im_end|>\n".into())
+            ]
         );
     }
 
@@ -135,7 +141,14 @@ mod tests {
         let m = Marks::new();
         let inner = m.wrap("Paris");
         let rendered = format!("[{}]", m.wrap(&format!("{{\"city\": \"{inner}\"}}")));
-        assert_eq!(m.split(&rendered), vec![Segment::Control("[".into()), Segment::Text("{\"city\": \"Paris\"}".into()), Segment::Control("]".into())]);
+        assert_eq!(
+            m.split(&rendered),
+            vec![
+                Segment::Control("[".into()),
+                Segment::Text("{\"city\": \"Paris\"}".into()),
+                Segment::Control("]".into())
+            ]
+        );
     }
 
     #[test]

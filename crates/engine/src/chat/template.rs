@@ -184,13 +184,20 @@ mod tests {
     fn tojson_spells_json_as_python_does() {
         let v = serde_json::json!({"b": [1, 2.5, "é\n"], "a": {"x": null, "y": true}});
         let ctx = context! { v => Value::from_serialize(&v) };
-        assert_eq!(render("{{ v | tojson }}", ctx.clone()).unwrap(), "{\"b\": [1, 2.5, \"é\\n\"], \"a\": {\"x\": null, \"y\": true}}");
+        assert_eq!(
+            render("{{ v | tojson }}", ctx.clone()).unwrap(),
+            "{\"b\": [1, 2.5, \"é\\n\"], \"a\": {\"x\": null, \"y\": true}}"
+        );
         assert_eq!(render("{{ v | tojson(indent=2, sort_keys=true) }}", ctx).unwrap(), "{\n  \"a\": {\n    \"x\": null,\n    \"y\": true\n  },\n  \"b\": [\n    1,\n    2.5,\n    \"é\\n\"\n  ]\n}");
     }
 
     #[test]
     fn python_methods_and_block_trimming_work() {
-        let out = render("{% for m in messages %}\n  {{ m.content.strip() | upper }}\n{% endfor %}", context! { messages => vec![context!{ content => "  hi  " }] }).unwrap();
+        let out = render(
+            "{% for m in messages %}\n  {{ m.content.strip() | upper }}\n{% endfor %}",
+            context! { messages => vec![context!{ content => "  hi  " }] },
+        )
+        .unwrap();
         // lstrip_blocks strips before block tags only, as in Jinja2.
         assert_eq!(out, "  HI\n");
     }

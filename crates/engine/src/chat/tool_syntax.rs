@@ -46,7 +46,10 @@ impl ToolSyntax {
     pub fn forms(self) -> &'static [Form] {
         const BARE_LINES: Form = Form { open: "", separator: "\n", close: "" };
         match self {
-            ToolSyntax::Hermes => &[Form { open: "<tool_call>\n", separator: "\n</tool_call>\n<tool_call>\n", close: "\n</tool_call>" }, BARE_LINES],
+            ToolSyntax::Hermes => &[
+                Form { open: "<tool_call>\n", separator: "\n</tool_call>\n<tool_call>\n", close: "\n</tool_call>" },
+                BARE_LINES,
+            ],
             ToolSyntax::Llama3 => &[BARE_LINES],
             ToolSyntax::Mistral => &[Form { open: "[TOOL_CALLS] [", separator: ", ", close: "]" }],
             ToolSyntax::Fenced => &[Form { open: "```tool_call\n", separator: "\n", close: "\n```" }],
@@ -81,12 +84,18 @@ impl ToolSyntax {
     /// starts this way is held back while streaming, and a free-text answer may not start
     /// with one.
     pub fn markers(self) -> Vec<String> {
-        self.forms().iter().map(|f| if f.open.is_empty() { "{\"name\": \"".to_string() } else { f.open.to_string() }).collect()
+        self.forms()
+            .iter()
+            .map(|f| if f.open.is_empty() { "{\"name\": \"".to_string() } else { f.open.to_string() })
+            .collect()
     }
 
     /// An answer's calls, in the form the grammar lets the model write.
     pub fn calls_text<'a>(self, calls: impl IntoIterator<Item = (&'a str, &'a Value)>) -> String {
-        let calls: Vec<String> = calls.into_iter().map(|(name, args)| format!("{}{}{}", self.head(name), compact(args), self.tail())).collect();
+        let calls: Vec<String> = calls
+            .into_iter()
+            .map(|(name, args)| format!("{}{}{}", self.head(name), compact(args), self.tail()))
+            .collect();
         let form = self.form();
         format!("{}{}{}", form.open, calls.join(form.separator), form.close)
     }
@@ -139,9 +148,12 @@ impl ToolSyntax {
 
     /// Function results as text, for templates without a tool role.
     pub fn results_text<'a>(self, results: impl IntoIterator<Item = (&'a str, &'a Value)>) -> String {
-        let lines: Vec<String> = results.into_iter().map(|(name, response)| compact(&json!({"name": name, "response": response}))).collect();
+        let lines: Vec<String> =
+            results.into_iter().map(|(name, response)| compact(&json!({"name": name, "response": response}))).collect();
         match self {
-            ToolSyntax::Hermes => lines.iter().map(|l| format!("<tool_response>\n{l}\n</tool_response>")).collect::<Vec<_>>().join("\n"),
+            ToolSyntax::Hermes => {
+                lines.iter().map(|l| format!("<tool_response>\n{l}\n</tool_response>")).collect::<Vec<_>>().join("\n")
+            }
             ToolSyntax::Mistral => format!("[TOOL_RESULTS] [{}][/TOOL_RESULTS]", lines.join(", ")),
             ToolSyntax::Llama3 | ToolSyntax::Fenced => format!("```tool_result\n{}\n```", lines.join("\n")),
         }
@@ -157,7 +169,13 @@ impl ToolSyntax {
         }
         out.push_str("\nTo call functions, answer with only this, one call each:\n");
         let form = self.form();
-        out.push_str(&format!("{}{}<arguments>{}{}\n", form.open, self.head("<function name>"), self.tail(), form.close));
+        out.push_str(&format!(
+            "{}{}<arguments>{}{}\n",
+            form.open,
+            self.head("<function name>"),
+            self.tail(),
+            form.close
+        ));
         out.push_str(match self {
             ToolSyntax::Hermes => "The results come back in <tool_response> blocks.",
             ToolSyntax::Mistral => "The results come back after [TOOL_RESULTS].",
@@ -189,7 +207,10 @@ pub fn policy_sentence(policy: CallPolicy) -> &'static str {
 pub fn compact(v: &Value) -> String {
     match v {
         Value::Object(map) => {
-            let items: Vec<String> = map.iter().map(|(k, v)| format!("{}: {}", serde_json::to_string(k).expect("keys serialise"), compact(v))).collect();
+            let items: Vec<String> = map
+                .iter()
+                .map(|(k, v)| format!("{}: {}", serde_json::to_string(k).expect("keys serialise"), compact(v)))
+                .collect();
             format!("{{{}}}", items.join(", "))
         }
         Value::Array(items) => format!("[{}]", items.iter().map(compact).collect::<Vec<_>>().join(", ")),
@@ -209,7 +230,11 @@ mod tests {
         let b = json!({});
         for s in ALL {
             let text = s.calls_text([("get_weather", &a), ("now", &b)]);
-            assert_eq!(s.parse(&text), Some(vec![("get_weather".into(), a.clone()), ("now".into(), b.clone())]), "{s:?}: {text}");
+            assert_eq!(
+                s.parse(&text),
+                Some(vec![("get_weather".into(), a.clone()), ("now".into(), b.clone())]),
+                "{s:?}: {text}"
+            );
             assert!(text.starts_with(&s.markers()[0]), "{s:?}: {text}");
         }
     }
@@ -217,10 +242,19 @@ mod tests {
     #[test]
     fn each_family_is_spelled_as_trained() {
         let a = json!({"city": "Paris"});
-        assert_eq!(ToolSyntax::Hermes.calls_text([("f", &a)]), "<tool_call>\n{\"name\": \"f\", \"arguments\": {\"city\": \"Paris\"}}\n</tool_call>");
-        assert_eq!(ToolSyntax::Llama3.calls_text([("f", &a)]), "{\"name\": \"f\", \"parameters\": {\"city\": \"Paris\"}}");
+        assert_eq!(
+            ToolSyntax::Hermes.calls_text([("f", &a)]),
+            "<tool_call>\n{\"name\": \"f\", \"arguments\": {\"city\": \"Paris\"}}\n</tool_call>"
+        );
+        assert_eq!(
+            ToolSyntax::Llama3.calls_text([("f", &a)]),
+            "{\"name\": \"f\", \"parameters\": {\"city\": \"Paris\"}}"
+        );
         assert_eq!(ToolSyntax::Mistral.calls_text([("f", &a), ("g", &a)]), "[TOOL_CALLS] [{\"name\": \"f\", \"arguments\": {\"city\": \"Paris\"}}, {\"name\": \"g\", \"arguments\": {\"city\": \"Paris\"}}]");
-        assert_eq!(ToolSyntax::Fenced.calls_text([("f", &a)]), "```tool_call\n{\"name\": \"f\", \"args\": {\"city\": \"Paris\"}}\n```");
+        assert_eq!(
+            ToolSyntax::Fenced.calls_text([("f", &a)]),
+            "```tool_call\n{\"name\": \"f\", \"args\": {\"city\": \"Paris\"}}\n```"
+        );
     }
 
     #[test]
@@ -236,8 +270,12 @@ mod tests {
 
     #[test]
     fn hermes_also_reads_untagged_calls() {
-        let text = "{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Paris\"}}\n{\"name\": \"now\", \"arguments\": {}}";
-        assert_eq!(ToolSyntax::Hermes.parse(text), Some(vec![("get_weather".into(), json!({"city": "Paris"})), ("now".into(), json!({}))]));
+        let text =
+            "{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Paris\"}}\n{\"name\": \"now\", \"arguments\": {}}";
+        assert_eq!(
+            ToolSyntax::Hermes.parse(text),
+            Some(vec![("get_weather".into(), json!({"city": "Paris"})), ("now".into(), json!({}))])
+        );
         assert_eq!(ToolSyntax::Hermes.markers(), vec!["<tool_call>\n".to_string(), "{\"name\": \"".to_string()]);
     }
 
@@ -261,16 +299,28 @@ mod tests {
 
     #[test]
     fn declarations_name_every_function_and_the_policy() {
-        let t = ToolSpec { name: "get_weather".into(), description: "Weather.".into(), parameters: json!({"type": "object"}) };
+        let t = ToolSpec {
+            name: "get_weather".into(),
+            description: "Weather.".into(),
+            parameters: json!({"type": "object"}),
+        };
         let text = ToolSyntax::Fenced.declarations(&[t], CallPolicy::Must);
-        assert!(text.contains("{\"name\": \"get_weather\", \"description\": \"Weather.\", \"parameters\": {\"type\": \"object\"}}"));
+        assert!(text.contains(
+            "{\"name\": \"get_weather\", \"description\": \"Weather.\", \"parameters\": {\"type\": \"object\"}}"
+        ));
         assert!(text.ends_with("You must call at least one function now."));
     }
 
     #[test]
     fn results_are_one_line_each() {
         let r = json!({"temperature_c": 21});
-        assert_eq!(ToolSyntax::Fenced.results_text([("get_weather", &r)]), "```tool_result\n{\"name\": \"get_weather\", \"response\": {\"temperature_c\": 21}}\n```");
-        assert_eq!(ToolSyntax::Hermes.results_text([("get_weather", &r)]), "<tool_response>\n{\"name\": \"get_weather\", \"response\": {\"temperature_c\": 21}}\n</tool_response>");
+        assert_eq!(
+            ToolSyntax::Fenced.results_text([("get_weather", &r)]),
+            "```tool_result\n{\"name\": \"get_weather\", \"response\": {\"temperature_c\": 21}}\n```"
+        );
+        assert_eq!(
+            ToolSyntax::Hermes.results_text([("get_weather", &r)]),
+            "<tool_response>\n{\"name\": \"get_weather\", \"response\": {\"temperature_c\": 21}}\n</tool_response>"
+        );
     }
 }

@@ -71,7 +71,8 @@ fn read_json(path: &Path) -> Result<Value, EngineError> {
 impl BertEmbedder {
     pub fn load(config: BertEmbedderConfig) -> Result<Self, EngineError> {
         let dir = &config.dir;
-        let bert: Config = serde_json::from_value(read_json(&dir.join("config.json"))?).map_err(|e| internal("config.json", e))?;
+        let bert: Config =
+            serde_json::from_value(read_json(&dir.join("config.json"))?).map_err(|e| internal("config.json", e))?;
         check_pooling(dir)?;
         // sentence-transformers' max_seq_length (256 for MiniLM), else every position the model has.
         let max_tokens = match read_json(&dir.join("sentence_bert_config.json")) {
@@ -80,7 +81,8 @@ impl BertEmbedder {
         }
         .min(bert.max_position_embeddings);
 
-        let mut counter = Tokenizer::from_file(dir.join("tokenizer.json")).map_err(|e| internal("tokenizer.json", e))?;
+        let mut counter =
+            Tokenizer::from_file(dir.join("tokenizer.json")).map_err(|e| internal("tokenizer.json", e))?;
         // tokenizer.json may carry fixed padding and a truncation length of its own (MiniLM's
         // says 128); padding is done per pass here, truncation at the model's limit.
         counter.with_padding(None);
@@ -134,7 +136,8 @@ impl BertEmbedder {
         let started = std::time::Instant::now();
         let weights = self.config.dir.join("model.safetensors");
         let bytes = std::fs::read(&weights).map_err(|e| internal(format!("reading {}", weights.display()), e))?;
-        let vb = VarBuilder::from_buffered_safetensors(bytes, DType::F32, &Device::Cpu).map_err(|e| internal("model.safetensors", e))?;
+        let vb = VarBuilder::from_buffered_safetensors(bytes, DType::F32, &Device::Cpu)
+            .map_err(|e| internal("model.safetensors", e))?;
         let model = BertModel::load(vb, &self.bert).map_err(|e| internal("loading BERT weights", e))?;
         tracing::info!(embedder = %self.name, ms = started.elapsed().as_millis() as u64, "embedding weights loaded on first use");
         Ok(self.model.get_or_init(|| model))
@@ -156,7 +159,7 @@ impl BertEmbedder {
         let mask = Tensor::from_vec(mask, (n, len), device)?;
         let types = input.zeros_like()?;
         let hidden = model.forward(&input, &types, Some(&mask))?; // (n, len, hidden)
-        // Mean over the real tokens only: padding must not move the vector.
+                                                                  // Mean over the real tokens only: padding must not move the vector.
         let mask = mask.to_dtype(DType::F32)?.unsqueeze(2)?; // (n, len, 1)
         let summed = hidden.broadcast_mul(&mask)?.sum(1)?; // (n, hidden)
         let counts = mask.sum(1)?.clamp(1e-9, f64::MAX)?; // (n, 1)

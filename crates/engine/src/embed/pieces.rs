@@ -29,9 +29,15 @@ pub const PIECE_BYTES: usize = 16 * 1024;
 /// Reads `text` piece by piece (without special tokens); `take` gets each piece's token
 /// count and says whether to go on. Returns the length of the prefix read when `take`
 /// stopped (every word in it complete), or `text.len()`.
-pub fn read(tokenizer: &Tokenizer, text: &str, piece_bytes: usize, mut take: impl FnMut(usize) -> bool) -> tokenizers::Result<usize> {
+pub fn read(
+    tokenizer: &Tokenizer,
+    text: &str,
+    piece_bytes: usize,
+    mut take: impl FnMut(usize) -> bool,
+) -> tokenizers::Result<usize> {
     let bytes = text.as_bytes();
-    let added: Vec<String> = tokenizer.get_added_tokens_decoder().into_values().map(|t| t.content).filter(|c| c.len() > 1).collect();
+    let added: Vec<String> =
+        tokenizer.get_added_tokens_decoder().into_values().map(|t| t.content).filter(|c| c.len() > 1).collect();
     let mut start = 0;
     let mut size = piece_bytes.max(1);
     while start < text.len() {
@@ -79,7 +85,9 @@ pub fn read(tokenizer: &Tokenizer, text: &str, piece_bytes: usize, mut take: imp
 
 /// The start of an occurrence of one of `added` that begins before `at` and ends after it.
 fn straddling(bytes: &[u8], at: usize, added: &[String]) -> Option<usize> {
-    added.iter().find_map(|t| (at.saturating_sub(t.len() - 1)..at).find(|&s| bytes[s..].starts_with(t.as_bytes()) && s + t.len() > at))
+    added.iter().find_map(|t| {
+        (at.saturating_sub(t.len() - 1)..at).find(|&s| bytes[s..].starts_with(t.as_bytes()) && s + t.len() > at)
+    })
 }
 
 fn floor_char_boundary(text: &str, mut i: usize) -> usize {

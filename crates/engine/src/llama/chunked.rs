@@ -92,11 +92,16 @@ impl TextSplitter {
             VocabType::SPM if user_defined.iter().any(|t| t == b"\n") => Some(Rule::SpmNewline),
             _ => None,
         };
-        let straddlers = user_defined.into_iter().filter(|t| t.len() > 1 && t[1..].iter().any(|b| matches!(b, b'\n' | b' '))).collect();
+        let straddlers = user_defined
+            .into_iter()
+            .filter(|t| t.len() > 1 && t[1..].iter().any(|b| matches!(b, b'\n' | b' ')))
+            .collect();
         let max_token_bytes = matches!(kind, VocabType::BPE | VocabType::SPM).then_some(longest);
         let mut splitter = TextSplitter { rule, straddlers, chunk_bytes: chunk_bytes.max(1), max_token_bytes };
         if splitter.rule.is_some() && !splitter.self_check(model) {
-            tracing::warn!("this vocabulary tokenises differently when cut between words: long prompts are tokenised whole");
+            tracing::warn!(
+                "this vocabulary tokenises differently when cut between words: long prompts are tokenised whole"
+            );
             splitter.rule = None;
         }
         splitter
@@ -106,7 +111,8 @@ impl TextSplitter {
     fn self_check(&self, model: &LlamaModel) -> bool {
         const PROBE: &str = "Hello world\nfoo bar\n\nbaz  qux\tquux 123 x1\n你好 世界\n안녕 x\nEnd. of it\n  indented\nit's\n<b>a</b> z\nlast";
         let every_cut = TextSplitter { chunk_bytes: 1, ..self.clone() };
-        let whole: Vec<TokenId> = model.vocab().tokenize(PROBE.as_bytes(), false, false).into_iter().map(|t| t.0).collect();
+        let whole: Vec<TokenId> =
+            model.vocab().tokenize(PROBE.as_bytes(), false, false).into_iter().map(|t| t.0).collect();
         let unbounded = PrepareBounds::default();
         let mut run = Tokenizing::new(model, &every_cut, &unbounded);
         run.push_text(PROBE).is_ok() && run.tokens == whole && run.chunks > 1
@@ -134,7 +140,9 @@ impl TextSplitter {
         let ok = match rule {
             Rule::Bpe => {
                 let before = ends_in_word_char(&bytes[..p]);
-                before && (bytes[p] == b'\n' || (bytes[p] == b' ' && bytes.get(p + 1).is_some_and(u8::is_ascii_alphabetic)))
+                before
+                    && (bytes[p] == b'\n'
+                        || (bytes[p] == b' ' && bytes.get(p + 1).is_some_and(u8::is_ascii_alphabetic)))
             }
             Rule::SpmNewline => bytes[p] == b'\n' && !bytes[p - 1].is_ascii_whitespace(),
         };
@@ -209,7 +217,9 @@ impl<'a> Tokenizing<'a> {
     /// The ids, once everything was read: the count is exact, so is the refusal.
     pub fn finish(self) -> Result<Vec<TokenId>, EngineError> {
         match self.bounds.max_tokens {
-            Some(limit) if self.tokens.len() > limit => Err(EngineError::PromptTooLong { tokens: self.tokens.len(), limit }),
+            Some(limit) if self.tokens.len() > limit => {
+                Err(EngineError::PromptTooLong { tokens: self.tokens.len(), limit })
+            }
             _ => Ok(self.tokens),
         }
     }

@@ -60,7 +60,10 @@ impl Grammars {
         let threads = (0..COMPILE_THREADS)
             .map(|i| {
                 let (rx, compiler) = (Arc::clone(&rx), Arc::clone(&compiler));
-                std::thread::Builder::new().name(format!("gemd-grammar-{i}")).stack_size(COMPILE_STACK_BYTES).spawn(move || work(&rx, &compiler))
+                std::thread::Builder::new()
+                    .name(format!("gemd-grammar-{i}"))
+                    .stack_size(COMPILE_STACK_BYTES)
+                    .spawn(move || work(&rx, &compiler))
             })
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| EngineError::Internal(format!("spawning the grammar threads: {e}")))?;

@@ -92,10 +92,7 @@ impl Ledger {
             running: 0,
             reserved: 0,
             parked: Parked::default(),
-            cache: PrefixCache::new(
-                capacity.cache_slots as usize,
-                capacity.cache_tokens as usize,
-            ),
+            cache: PrefixCache::new(capacity.cache_slots as usize, capacity.cache_tokens as usize),
         }
     }
 
@@ -185,12 +182,7 @@ impl Ledger {
     /// Gives back a finished sequence whose cells hold the KV of `tokens`, offering them to the
     /// prefix cache. Whatever the cache lets go (entries it evicts or makes redundant, or this
     /// sequence when it is not kept) is parked, with the cells `cells_of(id)` counts.
-    pub fn offer_to_cache(
-        &mut self,
-        reservation: Reservation,
-        tokens: Vec<i32>,
-        mut cells_of: impl FnMut(i32) -> u32,
-    ) {
+    pub fn offer_to_cache(&mut self, reservation: Reservation, tokens: Vec<i32>, mut cells_of: impl FnMut(i32) -> u32) {
         let slot = self.give_back(reservation);
         for dropped in self.cache.insert(slot, tokens) {
             self.parked.park(dropped, cells_of(dropped));

@@ -33,15 +33,17 @@ use llama_cpp_2::model::LlamaModel;
 use tokio::sync::mpsc::unbounded_channel;
 
 pub use config::LlamaConfig;
-pub use vocab_only::VocabOnlyEngine;
-use kernels::Kernels;
-use metrics::{add, Counters};
 use grammar::Grammars;
+use kernels::Kernels;
 use ledger::Capacity;
+use metrics::{add, Counters};
 use queue_bound::QueueBound;
 use scheduler::{Job, Limits};
+pub use vocab_only::VocabOnlyEngine;
 
-use crate::api::{BackendInfo, Engine, EngineError, EngineMetrics, EventStream, PrepareBounds, PreparedPrompt, SamplingParams};
+use crate::api::{
+    BackendInfo, Engine, EngineError, EngineMetrics, EventStream, PrepareBounds, PreparedPrompt, SamplingParams,
+};
 use crate::chat::{ChatFormat, ChatPrompt};
 use chunked::TextSplitter;
 use prompt::ControlTokens;
@@ -103,7 +105,11 @@ impl LlamaEngine {
         let counters = Arc::new(Counters::default());
         // Room for every job the queue bound admits (it also counts free batch slots), so
         // the grammar queue never refuses first.
-        let grammars = Grammars::start(Arc::clone(&model), Arc::clone(&counters), config.queue_capacity + config.max_sequences as usize)?;
+        let grammars = Grammars::start(
+            Arc::clone(&model),
+            Arc::clone(&counters),
+            config.queue_capacity + config.max_sequences as usize,
+        )?;
         let thread_model = Arc::clone(&model);
         let thread_counters = Arc::clone(&counters);
         let cache_slots = if config.prefix_cache_tokens == 0 { 0 } else { config.prefix_cache_entries };
@@ -120,7 +126,13 @@ impl LlamaEngine {
             swa_window: sliding_window(&model),
             stop_tokens,
         };
-        let params = context_params(kernels, config.kv_tokens + cache_tokens, config.batch_size, config.max_sequences + cache_slots, config.threads);
+        let params = context_params(
+            kernels,
+            config.kv_tokens + cache_tokens,
+            config.batch_size,
+            config.max_sequences + cache_slots,
+            config.threads,
+        );
         let thread = std::thread::Builder::new()
             .name("gemd-llama".into())
             // Token masks (llguidance) are computed here, and recurse like the compiler does.
@@ -129,7 +141,8 @@ impl LlamaEngine {
                 let ctx = match thread_model.new_context(backend, params) {
                     Ok(ctx) => ctx,
                     Err(e) => {
-                        let _ = ready_tx.send(Err(EngineError::Internal(format!("creating the llama.cpp context: {e}"))));
+                        let _ =
+                            ready_tx.send(Err(EngineError::Internal(format!("creating the llama.cpp context: {e}"))));
                         return;
                     }
                 };
@@ -143,10 +156,7 @@ impl LlamaEngine {
             model,
             jobs: Mutex::new(Some(tx)),
             counters,
-            queue: QueueBound {
-                capacity: config.queue_capacity,
-                max_sequences: config.max_sequences as usize,
-            },
+            queue: QueueBound { capacity: config.queue_capacity, max_sequences: config.max_sequences as usize },
             thread: Mutex::new(Some(thread)),
             grammars,
             format,
@@ -243,7 +253,11 @@ pub fn context_params(kernels: Kernels, n_ctx: u32, batch: u32, n_seq_max: u32, 
 /// The model's sliding attention window from its GGUF metadata (0 when it has none).
 fn sliding_window(model: &LlamaModel) -> u32 {
     let arch = model.meta_val_str("general.architecture").unwrap_or_default();
-    model.meta_val_str(&format!("{arch}.attention.sliding_window")).ok().and_then(|v| v.trim().parse().ok()).unwrap_or(0)
+    model
+        .meta_val_str(&format!("{arch}.attention.sliding_window"))
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0)
 }
 
 impl Drop for LlamaEngine {
@@ -267,7 +281,8 @@ impl Engine for LlamaEngine {
 
     fn prepare_bounded(&self, prompt: &ChatPrompt, bounds: &PrepareBounds) -> Result<PreparedPrompt, EngineError> {
         let mut chunks = 0;
-        let tokens = prompt::tokenize(&self.model, &self.controls, &self.splitter, &self.format, prompt, bounds, &mut chunks);
+        let tokens =
+            prompt::tokenize(&self.model, &self.controls, &self.splitter, &self.format, prompt, bounds, &mut chunks);
         add(&self.counters.tokenizer_chunks, chunks);
         if matches!(tokens, Err(EngineError::Cancelled | EngineError::PromptTooLongAtLeast { .. })) {
             add(&self.counters.tokenizations_stopped, 1);

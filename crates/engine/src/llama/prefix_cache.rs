@@ -90,7 +90,13 @@ impl PrefixCache {
             !redundant
         });
         while self.entries.len() + 1 > self.max_entries || self.tokens() + tokens.len() > self.max_tokens {
-            let lru = self.entries.iter().enumerate().min_by_key(|(_, e)| e.last_used).map(|(i, _)| i).expect("non-empty while over budget");
+            let lru = self
+                .entries
+                .iter()
+                .enumerate()
+                .min_by_key(|(_, e)| e.last_used)
+                .map(|(i, _)| i)
+                .expect("non-empty while over budget");
             drop.push(self.entries.swap_remove(lru).slot);
         }
         self.clock += 1;

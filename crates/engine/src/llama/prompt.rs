@@ -173,7 +173,7 @@ mod tests {
             c.by_first_byte.entry(text.as_bytes()[0]).or_default().push((text.as_bytes().to_vec(), *id));
         }
         for l in c.by_first_byte.values_mut() {
-            l.sort_by(|a, b| b.0.len().cmp(&a.0.len()));
+            l.sort_by_key(|b| std::cmp::Reverse(b.0.len()));
         }
         c
     }
@@ -181,13 +181,23 @@ mod tests {
     #[test]
     fn control_tokens_come_from_template_text_only() {
         let c = controls(&[("<|im_start|>", 1), ("<|im_end|>", 2)]);
-        let segs = vec![Segment::Control("<|im_start|>user\n".into()), Segment::Text("hi <|im_end|>".into()), Segment::Control("<|im_end|>\n".into())];
-        assert_eq!(units(&segs, &c), vec![Unit::Token(1), Unit::Text("user\nhi <|im_end|>".into()), Unit::Token(2), Unit::Text("\n".into())]);
+        let segs = vec![
+            Segment::Control("<|im_start|>user\n".into()),
+            Segment::Text("hi <|im_end|>".into()),
+            Segment::Control("<|im_end|>\n".into()),
+        ];
+        assert_eq!(
+            units(&segs, &c),
+            vec![Unit::Token(1), Unit::Text("user\nhi <|im_end|>".into()), Unit::Token(2), Unit::Text("\n".into())]
+        );
     }
 
     #[test]
     fn the_longest_control_token_wins() {
         let c = controls(&[("<|a", 1), ("<|ab|>", 2)]);
-        assert_eq!(units(&[Segment::Control("x<|ab|>é".into())], &c), vec![Unit::Text("x".into()), Unit::Token(2), Unit::Text("é".into())]);
+        assert_eq!(
+            units(&[Segment::Control("x<|ab|>é".into())], &c),
+            vec![Unit::Text("x".into()), Unit::Token(2), Unit::Text("é".into())]
+        );
     }
 }

@@ -27,50 +27,28 @@ impl QueueBound {
 mod tests {
     use super::QueueBound;
 
-    const ONE_AND_ONE: QueueBound = QueueBound {
-        capacity: 1,
-        max_sequences: 1,
-    };
+    const ONE_AND_ONE: QueueBound = QueueBound { capacity: 1, max_sequences: 1 };
 
     #[test]
     fn a_busy_engine_queues_up_to_capacity() {
         assert!(ONE_AND_ONE.admits(0, 1));
-        assert!(
-            !ONE_AND_ONE.admits(1, 1),
-            "queued >= capacity + 0 free slots is refused"
-        );
+        assert!(!ONE_AND_ONE.admits(1, 1), "queued >= capacity + 0 free slots is refused");
     }
 
     #[test]
     fn a_burst_into_an_idle_engine_also_fills_the_free_slots() {
-        let bound = QueueBound {
-            capacity: 2,
-            max_sequences: 4,
-        };
-        let accepted = (0..10)
-            .take_while(|&queued| bound.admits(queued, 0))
-            .count();
+        let bound = QueueBound { capacity: 2, max_sequences: 4 };
+        let accepted = (0..10).take_while(|&queued| bound.admits(queued, 0)).count();
         assert_eq!(accepted, 6, "4 free slots + 2 waiting");
-        assert_eq!(
-            (0..10)
-                .take_while(|&queued| bound.admits(queued, 3))
-                .count(),
-            3
-        );
+        assert_eq!((0..10).take_while(|&queued| bound.admits(queued, 3)).count(), 3);
     }
 
     #[test]
     fn no_queue_still_fills_the_slots() {
-        let bound = QueueBound {
-            capacity: 0,
-            max_sequences: 2,
-        };
+        let bound = QueueBound { capacity: 0, max_sequences: 2 };
         assert!(bound.admits(1, 0));
         assert!(!bound.admits(2, 0));
-        assert!(
-            !bound.admits(0, 2),
-            "every slot is running and nothing may wait"
-        );
+        assert!(!bound.admits(0, 2), "every slot is running and nothing may wait");
     }
 
     #[test]

@@ -27,11 +27,18 @@ pub fn copy_prefix(ctx: &mut LlamaContext<'_>, src: i32, dst: i32, len: u32) -> 
     let snapshot = ctx.state_seq_get(dst, LlamaStateSeqFlags::empty());
     // Drops only dst's tags: the cells stay src's, and llama.cpp's search head does not move.
     clear(ctx, dst);
-    let restored = snapshot.map_err(|e| e.to_string()).and_then(|s| ctx.state_seq_set(&s, dst).map_err(|e| e.to_string()));
+    let restored =
+        snapshot.map_err(|e| e.to_string()).and_then(|s| ctx.state_seq_set(&s, dst).map_err(|e| e.to_string()));
     match restored {
         Ok(()) if ctx.kv_cache_seq_pos_max(dst) + 1 == len as i32 => true,
         Ok(()) => {
-            tracing::warn!(src, dst, len, got = ctx.kv_cache_seq_pos_max(dst) + 1, "restored prefix has the wrong length; prefilling instead");
+            tracing::warn!(
+                src,
+                dst,
+                len,
+                got = ctx.kv_cache_seq_pos_max(dst) + 1,
+                "restored prefix has the wrong length; prefilling instead"
+            );
             clear(ctx, dst);
             false
         }

@@ -51,13 +51,7 @@ pub struct Limits {
 }
 
 /// Serves `jobs` until the engine is dropped and the work taken is done.
-pub fn run(
-    model: &LlamaModel,
-    ctx: LlamaContext<'_>,
-    jobs: Receiver<Job>,
-    limits: Limits,
-    counters: &Counters,
-) {
+pub fn run(model: &LlamaModel, ctx: LlamaContext<'_>, jobs: Receiver<Job>, limits: Limits, counters: &Counters) {
     let mut scheduler = Scheduler::new(model, ctx, limits, counters);
     while scheduler.take_jobs(&jobs).is_continue() {
         scheduler.reap_waiting();
@@ -93,12 +87,7 @@ struct Scheduler<'a> {
 }
 
 impl<'a> Scheduler<'a> {
-    fn new(
-        model: &'a LlamaModel,
-        ctx: LlamaContext<'a>,
-        limits: Limits,
-        counters: &'a Counters,
-    ) -> Self {
+    fn new(model: &'a LlamaModel, ctx: LlamaContext<'a>, limits: Limits, counters: &'a Counters) -> Self {
         Scheduler {
             model,
             ctx,
@@ -130,9 +119,7 @@ impl<'a> Scheduler<'a> {
             match jobs.try_recv() {
                 Ok(job) => self.waiting.push_back(job),
                 Err(TryRecvError::Empty) => return ControlFlow::Continue(()),
-                Err(TryRecvError::Disconnected)
-                    if self.running.is_empty() && self.waiting.is_empty() =>
-                {
+                Err(TryRecvError::Disconnected) if self.running.is_empty() && self.waiting.is_empty() => {
                     return ControlFlow::Break(())
                 }
                 Err(TryRecvError::Disconnected) => return ControlFlow::Continue(()),

@@ -11,9 +11,7 @@ use llama_cpp_2::model::LlamaModel;
 use super::chunked::{self, TextSplitter};
 use super::prompt::{self, ControlTokens};
 use super::LlamaConfig;
-use crate::api::{
-    BackendInfo, Engine, EngineError, EventStream, PrepareBounds, PreparedPrompt, SamplingParams,
-};
+use crate::api::{BackendInfo, Engine, EngineError, EventStream, PrepareBounds, PreparedPrompt, SamplingParams};
 use crate::chat::{ChatFormat, ChatPrompt};
 
 pub struct VocabOnlyEngine {
@@ -52,24 +50,11 @@ impl Engine for VocabOnlyEngine {
         self.prepare_bounded(prompt, &PrepareBounds::default())
     }
 
-    fn prepare_bounded(
-        &self,
-        prompt: &ChatPrompt,
-        bounds: &PrepareBounds,
-    ) -> Result<PreparedPrompt, EngineError> {
+    fn prepare_bounded(&self, prompt: &ChatPrompt, bounds: &PrepareBounds) -> Result<PreparedPrompt, EngineError> {
         let mut chunks = 0;
-        let tokens = prompt::tokenize(
-            &self.model,
-            &self.controls,
-            &self.splitter,
-            &self.format,
-            prompt,
-            bounds,
-            &mut chunks,
-        )?;
-        Ok(PreparedPrompt {
-            tokens: tokens.into(),
-        })
+        let tokens =
+            prompt::tokenize(&self.model, &self.controls, &self.splitter, &self.format, prompt, bounds, &mut chunks)?;
+        Ok(PreparedPrompt { tokens: tokens.into() })
     }
 
     fn generate(&self, _: PreparedPrompt, _: SamplingParams) -> Result<EventStream, EngineError> {

@@ -13,7 +13,11 @@ pub fn embedding_model_dir() -> PathBuf {
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").expect("HOME")).join(".cache/gemd"));
     let dir = home.join("models/all-minilm-l6-v2");
-    assert!(dir.is_dir(), "the embedding model is missing at {}: run `./gemd.sh pull` or set GEMD_TEST_EMBEDDING_MODEL", dir.display());
+    assert!(
+        dir.is_dir(),
+        "the embedding model is missing at {}: run `./gemd.sh pull` or set GEMD_TEST_EMBEDDING_MODEL",
+        dir.display()
+    );
     dir
 }
 

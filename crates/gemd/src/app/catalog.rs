@@ -2,8 +2,8 @@
 //! file's changes (`[[models]]`, `[[embedding_models]]`, `remove_models`, `[quota.TIER.ID]`).
 
 use anyhow::bail;
-use gemd_server::QuotaTable;
 use gemd_server::ModelSpec;
+use gemd_server::QuotaTable;
 
 use crate::config::{CatalogTables, ModelSection};
 
@@ -13,15 +13,7 @@ pub fn quota_table(t: &CatalogTables) -> anyhow::Result<QuotaTable> {
     for (tier, models) in &t.quota_limits {
         let tier: gemd_store::Tier = tier.parse().map_err(anyhow::Error::msg)?;
         for (model, l) in models {
-            table.set(
-                tier,
-                model,
-                gemd_quota::Limits {
-                    rpm: l.rpm,
-                    tpm: l.tpm,
-                    rpd: l.rpd,
-                },
-            );
+            table.set(tier, model, gemd_quota::Limits { rpm: l.rpm, tpm: l.tpm, rpd: l.rpd });
         }
     }
     Ok(table)
@@ -30,10 +22,7 @@ pub fn quota_table(t: &CatalogTables) -> anyhow::Result<QuotaTable> {
 /// The built-in catalog with this file's removals, overrides and additions applied.
 pub fn generative(t: &CatalogTables) -> anyhow::Result<Vec<ModelSpec>> {
     let mut specs = gemd_server::builtin_models();
-    let embedding_ids: Vec<String> = gemd_server::builtin_embedding_models()
-        .into_iter()
-        .map(|s| s.id)
-        .collect();
+    let embedding_ids: Vec<String> = gemd_server::builtin_embedding_models().into_iter().map(|s| s.id).collect();
     for id in &t.remove_models {
         let before = specs.len();
         specs.retain(|s| &s.id != id);
@@ -45,10 +34,8 @@ pub fn generative(t: &CatalogTables) -> anyhow::Result<Vec<ModelSpec>> {
         let spec = match specs.iter_mut().find(|s| s.id == m.id) {
             Some(existing) => existing,
             None => {
-                let mut base = gemd_server::builtin_models()
-                    .into_iter()
-                    .find(|s| s.id == "gemma-3-4b-it")
-                    .expect("built-in");
+                let mut base =
+                    gemd_server::builtin_models().into_iter().find(|s| s.id == "gemma-3-4b-it").expect("built-in");
                 base.id = m.id.clone();
                 base.aliases.clear();
                 base.display_name = m.id.clone();
@@ -76,10 +63,7 @@ pub fn embeddings(t: &CatalogTables) -> anyhow::Result<Vec<ModelSpec>> {
             ("system_instruction", m.system_instruction.is_some()),
         ];
         if let Some((key, _)) = generative_only.iter().find(|(_, set)| *set) {
-            bail!(
-                "embedding_models entry \"{}\": `{key}` applies to generative models only",
-                m.id
-            );
+            bail!("embedding_models entry \"{}\": `{key}` applies to generative models only", m.id);
         }
         let spec = match specs.iter().position(|s| s.id == m.id) {
             Some(i) => &mut specs[i],
@@ -169,19 +153,10 @@ mod tests {
         let specs = generative(&c.catalog_tables()).unwrap();
         assert!(!specs.iter().any(|s| s.id == "gemini-3-pro-preview"));
         assert_eq!(
-            specs
-                .iter()
-                .find(|s| s.id == "gemini-2.5-flash")
-                .unwrap()
-                .generative()
-                .unwrap()
-                .output_token_limit,
+            specs.iter().find(|s| s.id == "gemini-2.5-flash").unwrap().generative().unwrap().output_token_limit,
             1024
         );
-        assert_eq!(
-            specs.iter().find(|s| s.id == "my-model").unwrap().backend,
-            "other"
-        );
+        assert_eq!(specs.iter().find(|s| s.id == "my-model").unwrap().backend, "other");
     }
 
     #[test]
@@ -202,25 +177,14 @@ mod tests {
         .unwrap();
         let specs = embeddings(&c.catalog_tables()).unwrap();
         assert!(!specs.iter().any(|s| s.id == "text-embedding-004"));
-        assert_eq!(
-            specs
-                .iter()
-                .find(|s| s.id == "gemini-embedding-001")
-                .unwrap()
-                .backend,
-            "bge"
-        );
+        assert_eq!(specs.iter().find(|s| s.id == "gemini-embedding-001").unwrap().backend, "bge");
         let mine = specs.iter().find(|s| s.id == "my-embedder").unwrap();
         assert_eq!(
             (mine.backend.as_str(), mine.aliases.clone()),
             (gemd_server::DEFAULT_EMBEDDER, vec!["mine".to_string()])
         );
-        assert!(
-            generative(&c.catalog_tables()).is_ok(),
-            "removing an embedding id is a valid removal"
-        );
-        let bad: Config =
-            toml::from_str("[[embedding_models]]\nid = \"e\"\ntemperature = 1.0").unwrap();
+        assert!(generative(&c.catalog_tables()).is_ok(), "removing an embedding id is a valid removal");
+        let bad: Config = toml::from_str("[[embedding_models]]\nid = \"e\"\ntemperature = 1.0").unwrap();
         assert!(embeddings(&bad.catalog_tables()).is_err());
     }
 

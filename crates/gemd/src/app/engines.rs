@@ -24,22 +24,12 @@ pub fn check_memory(configs: &[(String, LlamaConfig)]) -> anyhow::Result<()> {
             // Not a transformer sized the usual way: count its weights alone.
             Err(e @ memory::EstimateError::Missing { .. }) => {
                 tracing::warn!(backend = %name, "{e}; counting its weights only");
-                let weights = std::fs::metadata(&c.model_path)
-                    .map(|m| m.len())
-                    .unwrap_or(0);
-                memory::Estimate {
-                    weights,
-                    kv: 0,
-                    kv_cells: memory::kv_cells(c),
-                }
+                let weights = std::fs::metadata(&c.model_path).map(|m| m.len()).unwrap_or(0);
+                memory::Estimate { weights, kv: 0, kv_cells: memory::kv_cells(c) }
             }
             Err(e) => return Err(anyhow::Error::new(e).context(format!("backend {name}"))),
         };
-        estimates.push(memory::BackendEstimate {
-            backend: name.clone(),
-            model: c.model_path.clone(),
-            estimate,
-        });
+        estimates.push(memory::BackendEstimate { backend: name.clone(), model: c.model_path.clone(), estimate });
     }
     let available = memory::available_memory();
     memory::check(&estimates, available)?;
@@ -48,11 +38,7 @@ pub fn check_memory(configs: &[(String, LlamaConfig)]) -> anyhow::Result<()> {
     }
     if let Some(a) = available {
         let total: u64 = estimates.iter().map(|e| e.estimate.total()).sum();
-        tracing::info!(
-            "memory estimate: {} MiB in all, {} MiB available",
-            total >> 20,
-            a >> 20
-        );
+        tracing::info!("memory estimate: {} MiB in all, {} MiB available", total >> 20, a >> 20);
     }
     Ok(())
 }
@@ -60,8 +46,7 @@ pub fn check_memory(configs: &[(String, LlamaConfig)]) -> anyhow::Result<()> {
 pub fn load_llama(config: LlamaConfig) -> anyhow::Result<Arc<dyn Engine>> {
     let path = config.model_path.clone();
     let started = std::time::Instant::now();
-    let engine =
-        LlamaEngine::load(config).with_context(|| format!("loading {}", path.display()))?;
+    let engine = LlamaEngine::load(config).with_context(|| format!("loading {}", path.display()))?;
     let ms = started.elapsed().as_millis() as u64;
     tracing::info!(backend = %engine.info().name, ms, "model loaded");
     Ok(Arc::new(engine))

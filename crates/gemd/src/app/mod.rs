@@ -48,9 +48,7 @@ impl App {
         // or opened.
         let mut llama_configs = Vec::new();
         for b in &settings.backends {
-            let c = b
-                .llama_config(home)
-                .with_context(|| format!("backend {}", b.name))?;
+            let c = b.llama_config(home).with_context(|| format!("backend {}", b.name))?;
             llama_configs.push((b.name.clone(), c));
         }
         engines::check_memory(&llama_configs)?;
@@ -59,10 +57,8 @@ impl App {
         for (name, c) in llama_configs {
             backends.insert(name, engines::load_llama(c)?);
         }
-        let embedders =
-            engines::load_embedders(&settings.catalog.embedders, &embedding_specs, home)?;
-        let catalog =
-            Catalog::new(generative, &backends)?.with_embeddings(embedding_specs, &embedders)?;
+        let embedders = engines::load_embedders(&settings.catalog.embedders, &embedding_specs, home)?;
+        let catalog = Catalog::new(generative, &backends)?.with_embeddings(embedding_specs, &embedders)?;
         let admin_token = match &settings.admin_token {
             Some(t) => t.clone(),
             None => admin_token::load_or_create(home)?,
@@ -73,26 +69,13 @@ impl App {
             limits,
             admin: Arc::new(gemd_server::AdminAuth::new(&admin_token)),
         };
-        Ok(App {
-            state,
-            listen: settings.listen.clone(),
-            token_file: admin_token::path(home),
-            _engines: backends,
-        })
+        Ok(App { state, listen: settings.listen.clone(), token_file: admin_token::path(home), _engines: backends })
     }
 
     /// Binds the listeners and serves until `graceful` resolves, then until the requests in
     /// flight have finished.
-    pub async fn serve(
-        &self,
-        graceful: impl Future<Output = ()> + Send + 'static,
-    ) -> anyhow::Result<()> {
-        let Listen {
-            host,
-            port,
-            admin_listen,
-            ..
-        } = &self.listen;
+    pub async fn serve(&self, graceful: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        let Listen { host, port, admin_listen, .. } = &self.listen;
         let public = tokio::net::TcpListener::bind((host.as_str(), *port))
             .await
             .with_context(|| format!("binding {host}:{port}"))?;
@@ -123,8 +106,7 @@ impl App {
 /// The server's limits, CORS checked here.
 fn limits(settings: &Settings) -> anyhow::Result<ServerLimits> {
     let l = &settings.limits;
-    let cors = CorsPolicy::new(&l.cors.allow_origins, &l.cors.allow_headers, l.cors.max_age)
-        .context("[cors]")?;
+    let cors = CorsPolicy::new(&l.cors.allow_origins, &l.cors.allow_headers, l.cors.max_age).context("[cors]")?;
     Ok(ServerLimits {
         max_body_bytes: l.max_body_bytes,
         header_timeout: l.header_timeout,
@@ -138,43 +120,22 @@ fn limits(settings: &Settings) -> anyhow::Result<ServerLimits> {
 
 /// Opens the key store (creating the default project, and on an empty store its first key,
 /// printed once) and the limiter (Redis when configured, else in memory).
-async fn open_access(
-    settings: &Settings,
-    quotas: gemd_server::QuotaTable,
-) -> anyhow::Result<Access> {
-    let store = gemd_store::open(settings.database_url.as_deref(), &settings.home)
-        .await
-        .context("opening the key store")?;
-    store
-        .ensure_project(
-            DEFAULT_PROJECT,
-            "Default project",
-            settings.quota.default_tier,
-        )
-        .await?;
+async fn open_access(settings: &Settings, quotas: gemd_server::QuotaTable) -> anyhow::Result<Access> {
+    let store =
+        gemd_store::open(settings.database_url.as_deref(), &settings.home).await.context("opening the key store")?;
+    store.ensure_project(DEFAULT_PROJECT, "Default project", settings.quota.default_tier).await?;
     if settings.api_keys.is_empty() && store.count_keys().await? == 0 {
         let k = store.create_key(DEFAULT_PROJECT, "Default key").await?;
         // Printed to the terminal once, never logged: only its digest is stored.
-        eprintln!(
-            "\nCreated an API key for the default project (shown once; store it now):\n\n    {}\n",
-            k.secret
-        );
+        eprintln!("\nCreated an API key for the default project (shown once; store it now):\n\n    {}\n", k.secret);
     }
     let limiter: Arc<dyn gemd_quota::Limiter> = match &settings.quota.redis_url {
         Some(url) => Arc::new(
-            gemd_quota::RedisLimiter::connect(url)
-                .await
-                .with_context(|| "connecting to Redis for shared quotas")?,
+            gemd_quota::RedisLimiter::connect(url).await.with_context(|| "connecting to Redis for shared quotas")?,
         ),
         None => Arc::new(gemd_quota::MemoryLimiter::default()),
     };
-    Ok(Access::new(
-        store,
-        KeyRing::new(&settings.api_keys),
-        limiter,
-        quotas,
-        settings.quota.fail_open,
-    ))
+    Ok(Access::new(store, KeyRing::new(&settings.api_keys), limiter, quotas, settings.quota.fail_open))
 }
 
 #[cfg(test)]
@@ -190,27 +151,15 @@ mod tests {
             (l.header_timeout, l.idle_timeout, l.max_connections),
             (d.header_timeout, d.idle_timeout, d.max_connections)
         );
-        let file =
-            "header_timeout_seconds = 5\nbody_timeout_seconds = 7\nidle_timeout_seconds = 9\n\
+        let file = "header_timeout_seconds = 5\nbody_timeout_seconds = 7\nidle_timeout_seconds = 9\n\
             max_connections = 64\nadmin_listen = \"127.0.0.1:8081\"\n[cors]\nallow_origins = []";
         let settings = resolve_with(&["--max-connections", "32"], &[], file).unwrap();
         let l = limits(&settings).unwrap();
-        assert_eq!(
-            (
-                l.header_timeout.as_secs(),
-                l.body_timeout.as_secs(),
-                l.idle_timeout.as_secs()
-            ),
-            (5, 7, 9)
-        );
+        assert_eq!((l.header_timeout.as_secs(), l.body_timeout.as_secs(), l.idle_timeout.as_secs()), (5, 7, 9));
         assert_eq!(l.max_connections, 32, "the command line wins");
-        assert_eq!(
-            settings.listen.admin_listen.as_deref(),
-            Some("127.0.0.1:8081")
-        );
+        assert_eq!(settings.listen.admin_listen.as_deref(), Some("127.0.0.1:8081"));
         assert!(resolve_with(&[], &[], "idle_timeout_seconds = 0").is_err());
-        let bad_origin =
-            resolve_with(&[], &[], "[cors]\nallow_origins = [\"example.com\"]").unwrap();
+        let bad_origin = resolve_with(&[], &[], "[cors]\nallow_origins = [\"example.com\"]").unwrap();
         let e = format!("{:#}", limits(&bad_origin).unwrap_err());
         assert!(e.contains("[cors]") && e.contains("example.com"), "{e}");
     }

@@ -31,11 +31,7 @@ pub fn limits() -> ServerLimits {
 
 /// `~/.cache/gemd`, or `./.cache/gemd` without a `HOME`.
 pub fn home(home_var: Option<std::ffi::OsString>) -> PathBuf {
-    home_var
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("."))
-        .join(".cache")
-        .join("gemd")
+    home_var.map(PathBuf::from).unwrap_or_else(|| PathBuf::from(".")).join(".cache").join("gemd")
 }
 
 /// The default of the option whose clap id is `id`, as `--help` shows it: only those spelled

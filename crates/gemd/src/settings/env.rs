@@ -54,27 +54,17 @@ fn command_without_env() -> &'static (Command, Vec<Spelling>) {
             .filter_map(|a| {
                 let long = a.get_long()?.to_string();
                 let var = a.get_env().map(|v| v.to_string_lossy().into_owned());
-                Some(Spelling {
-                    id: a.get_id().to_string(),
-                    long,
-                    var,
-                })
+                Some(Spelling { id: a.get_id().to_string(), long, var })
             })
             .collect();
-        (
-            with_env.mut_args(|a| a.env(None::<&'static str>)),
-            spellings,
-        )
+        (with_env.mut_args(|a| a.env(None::<&'static str>)), spellings)
     })
 }
 
 /// The flag and the environment variable of the option whose clap id is `id`.
 pub fn names(id: &str) -> (String, String) {
     let (_, spellings) = command_without_env();
-    let s = spellings
-        .iter()
-        .find(|s| s.id == id)
-        .unwrap_or_else(|| panic!("`{id}` is not a serve option"));
+    let s = spellings.iter().find(|s| s.id == id).unwrap_or_else(|| panic!("`{id}` is not a serve option"));
     (format!("--{}", s.long), s.var.clone().unwrap_or_default())
 }
 
@@ -91,23 +81,15 @@ pub fn from_env(env: &dyn Env) -> Result<ServeArgs, SettingsError> {
         command
             .clone()
             .try_get_matches_from([&arg])
-            .map_err(|e| SettingsError::Env {
-                var: var.clone(),
-                reason: reason(&e),
-            })?;
+            .map_err(|e| SettingsError::Env { var: var.clone(), reason: reason(&e) })?;
         argv.push(arg);
     }
     let matches = command
         .clone()
         .try_get_matches_from(argv)
-        .map_err(|e| SettingsError::Env {
-            var: "the environment".into(),
-            reason: reason(&e),
-        })?;
-    ServeArgs::from_arg_matches(&matches).map_err(|e| SettingsError::Env {
-        var: "the environment".into(),
-        reason: reason(&e),
-    })
+        .map_err(|e| SettingsError::Env { var: "the environment".into(), reason: reason(&e) })?;
+    ServeArgs::from_arg_matches(&matches)
+        .map_err(|e| SettingsError::Env { var: "the environment".into(), reason: reason(&e) })
 }
 
 /// clap's complaint without its `error:` prefix, usage and value.
@@ -119,18 +101,9 @@ fn reason(e: &clap::Error) -> String {
     };
     match e.kind() {
         ErrorKind::InvalidValue | ErrorKind::ValueValidation => {
-            let why = std::error::Error::source(e)
-                .map(|s| format!(": {s}"))
-                .unwrap_or_default();
+            let why = std::error::Error::source(e).map(|s| format!(": {s}")).unwrap_or_default();
             format!("invalid value{valid}{why}")
         }
-        _ => e
-            .render()
-            .to_string()
-            .lines()
-            .next()
-            .unwrap_or_default()
-            .trim_start_matches("error: ")
-            .to_string(),
+        _ => e.render().to_string().lines().next().unwrap_or_default().trim_start_matches("error: ").to_string(),
     }
 }

@@ -17,8 +17,5 @@ pub enum SettingsError {
     #[error("{origin}: {reason}")]
     Tier { origin: Origin, reason: String },
     #[error("{origin}")]
-    ChatTemplate {
-        origin: Origin,
-        source: TemplateError,
-    },
+    ChatTemplate { origin: Origin, source: TemplateError },
 }

@@ -46,36 +46,20 @@ pub struct Layers<'a, G> {
 impl<G> Layers<'_, G> {
     /// The highest layer's value of the option `field` (its clap id and TOML key), if any
     /// layer gives one: flag, then environment, then file.
-    pub fn pick<T>(
-        &self,
-        field: &'static str,
-        get: impl Fn(&G) -> Option<T>,
-    ) -> Option<Sourced<T>> {
+    pub fn pick<T>(&self, field: &'static str, get: impl Fn(&G) -> Option<T>) -> Option<Sourced<T>> {
         let (flag, var) = names(field);
         let key = match self.table {
             Some(t) => format!("[{t}] {field}"),
             None => field.to_string(),
         };
-        [
-            (get(self.flag), Origin::Flag(flag)),
-            (get(self.env), Origin::Env(var)),
-            (get(self.file), Origin::File(key)),
-        ]
-        .into_iter()
-        .find_map(|(value, origin)| value.map(|value| Sourced { value, origin }))
+        [(get(self.flag), Origin::Flag(flag)), (get(self.env), Origin::Env(var)), (get(self.file), Origin::File(key))]
+            .into_iter()
+            .find_map(|(value, origin)| value.map(|value| Sourced { value, origin }))
     }
 
     /// `pick`, else `default`.
-    pub fn pick_or<T>(
-        &self,
-        field: &'static str,
-        get: impl Fn(&G) -> Option<T>,
-        default: T,
-    ) -> Sourced<T> {
-        self.pick(field, get).unwrap_or(Sourced {
-            value: default,
-            origin: Origin::Default,
-        })
+    pub fn pick_or<T>(&self, field: &'static str, get: impl Fn(&G) -> Option<T>, default: T) -> Sourced<T> {
+        self.pick(field, get).unwrap_or(Sourced { value: default, origin: Origin::Default })
     }
 }
 

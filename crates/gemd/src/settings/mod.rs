@@ -93,71 +93,29 @@ impl Settings {
     /// Reads the config file the command line or the environment names (`--config`,
     /// `GEMD_CONFIG`), then resolves.
     pub fn load(home: PathBuf, cli: ServeArgs, env: &dyn Env) -> Result<Settings, SettingsError> {
-        let path = cli
-            .config
-            .config
-            .clone()
-            .or(env::from_env(env)?.config.config);
+        let path = cli.config.config.clone().or(env::from_env(env)?.config.config);
         let file = Config::load(path.as_deref())?;
         Settings::resolve(home, cli, env, file)
     }
 
     /// The settings of `gemd serve`: `cli` as the command line gave them (clap's environment
     /// values dropped: env.rs), `env` for the environment, `file` the loaded TOML file.
-    pub fn resolve(
-        home: PathBuf,
-        cli: ServeArgs,
-        env: &dyn Env,
-        file: Config,
-    ) -> Result<Settings, SettingsError> {
+    pub fn resolve(home: PathBuf, cli: ServeArgs, env: &dyn Env, file: Config) -> Result<Settings, SettingsError> {
         let env = env::from_env(env)?;
-        let listen = Layers {
-            flag: &cli.listen,
-            env: &env.listen,
-            file: &file.listen,
-            table: None,
-        };
-        let console = Layers {
-            flag: &cli.console,
-            env: &env.console,
-            file: &file.console,
-            table: None,
-        };
-        let limits = Layers {
-            flag: &cli.limits,
-            env: &env.limits,
-            file: &file.limits,
-            table: None,
-        };
-        let cors = Layers {
-            flag: &cli.cors,
-            env: &env.cors,
-            file: &file.cors,
-            table: Some("cors"),
-        };
-        let quota = Layers {
-            flag: &cli.quota,
-            env: &env.quota,
-            file: &file.quota,
-            table: None,
-        };
-        let store = Layers {
-            flag: &cli.store,
-            env: &env.store,
-            file: &file.store,
-            table: None,
-        };
+        let listen = Layers { flag: &cli.listen, env: &env.listen, file: &file.listen, table: None };
+        let console = Layers { flag: &cli.console, env: &env.console, file: &file.console, table: None };
+        let limits = Layers { flag: &cli.limits, env: &env.limits, file: &file.limits, table: None };
+        let cors = Layers { flag: &cli.cors, env: &env.cors, file: &file.cors, table: Some("cors") };
+        let quota = Layers { flag: &cli.quota, env: &env.quota, file: &file.quota, table: None };
+        let store = Layers { flag: &cli.store, env: &env.store, file: &file.store, table: None };
         let d = defaults::limits();
 
         let listen = Listen {
             host: pick!(listen, host, defaults::HOST.into()).value,
             port: pick!(listen, port, defaults::PORT).value,
             // An empty value undoes a lower layer's listener.
-            admin_listen: pick!(console, admin_listen)
-                .map(|s| s.value)
-                .filter(|a| !a.is_empty()),
-            drain: pick!(listen, drain_seconds)
-                .map_or(defaults::DRAIN, |s| Duration::from_secs(s.value)),
+            admin_listen: pick!(console, admin_listen).map(|s| s.value).filter(|a| !a.is_empty()),
+            drain: pick!(listen, drain_seconds).map_or(defaults::DRAIN, |s| Duration::from_secs(s.value)),
         };
         let limits = Limits {
             max_body_bytes: pick!(limits, max_body_bytes, d.max_body_bytes).value,
@@ -173,8 +131,7 @@ impl Settings {
             cors: Cors {
                 allow_origins: list(pick!(cors, allow_origins), defaults::CORS_ALLOW_ORIGINS),
                 allow_headers: list(pick!(cors, allow_headers), defaults::CORS_ALLOW_HEADERS),
-                max_age: pick!(cors, max_age_seconds)
-                    .map_or(defaults::CORS_MAX_AGE, |s| Duration::from_secs(s.value)),
+                max_age: pick!(cors, max_age_seconds).map_or(defaults::CORS_MAX_AGE, |s| Duration::from_secs(s.value)),
             },
         };
         let tier = pick!(quota, default_tier);
@@ -189,9 +146,9 @@ impl Settings {
                 .value,
             default_tier: match tier {
                 None => defaults::DEFAULT_TIER,
-                Some(Sourced { value, origin }) => value
-                    .parse()
-                    .map_err(|reason| SettingsError::Tier { origin, reason })?,
+                Some(Sourced { value, origin }) => {
+                    value.parse().map_err(|reason| SettingsError::Tier { origin, reason })?
+                }
             },
         };
         // Keys add up rather than override: the file's are accepted too (its `api_keys` are
@@ -202,12 +159,7 @@ impl Settings {
 
         // The file names the default backend's model in `[backends.default]`: backends.rs.
         let no_file = options::ModelOptions::default();
-        let model = Layers {
-            flag: &cli.model,
-            env: &env.model,
-            file: &no_file,
-            table: None,
-        };
+        let model = Layers { flag: &cli.model, env: &env.model, file: &no_file, table: None };
         let chat_template = match pick!(model, chat_template) {
             // A file named on the command line or in the environment is relative to the
             // working directory (the file's own are relative to the file).
@@ -219,22 +171,13 @@ impl Settings {
             None => None,
         };
         let engine = cli.engine.over(&env.engine).over(&file.engine);
-        let backends = backends::backends(
-            &file,
-            &engine,
-            pick!(model, model).map(|s| s.value),
-            chat_template,
-        );
+        let backends = backends::backends(&file, &engine, pick!(model, model).map(|s| s.value), chat_template);
         Ok(Settings {
             home,
             listen,
             limits,
             api_keys,
-            admin_token: cli
-                .console
-                .admin_token
-                .or(env.console.admin_token)
-                .filter(|t| !t.is_empty()),
+            admin_token: cli.console.admin_token.or(env.console.admin_token).filter(|t| !t.is_empty()),
             quota,
             database_url: pick!(store, database_url).map(|s| s.value),
             backends,
@@ -262,11 +205,7 @@ fn at_least_one<T: PartialEq + From<u8>>(v: Sourced<T>) -> Result<T, SettingsErr
 /// empty variable) is the empty list.
 fn list(v: Option<Sourced<Vec<String>>>, default: &[&str]) -> Vec<String> {
     match v {
-        Some(s) => s
-            .value
-            .into_iter()
-            .filter(|i| !i.trim().is_empty())
-            .collect(),
+        Some(s) => s.value.into_iter().filter(|i| !i.trim().is_empty()).collect(),
         None => default.iter().map(|s| s.to_string()).collect(),
     }
 }

@@ -66,18 +66,10 @@ pub struct LimitOptions {
 pub struct CorsOptions {
     /// Exact origins (`https://app.example`), `*` for any; comma-separated; empty turns CORS
     /// off.
-    #[arg(
-        long = "cors-allow-origins",
-        env = "GEMD_CORS_ALLOW_ORIGINS",
-        value_delimiter = ','
-    )]
+    #[arg(long = "cors-allow-origins", env = "GEMD_CORS_ALLOW_ORIGINS", value_delimiter = ',')]
     pub allow_origins: Option<Vec<String>>,
     /// Request headers a page may send (replaces the default list); comma-separated.
-    #[arg(
-        long = "cors-allow-headers",
-        env = "GEMD_CORS_ALLOW_HEADERS",
-        value_delimiter = ','
-    )]
+    #[arg(long = "cors-allow-headers", env = "GEMD_CORS_ALLOW_HEADERS", value_delimiter = ',')]
     pub allow_headers: Option<Vec<String>>,
     /// Seconds a browser may cache a preflight answer.
     #[arg(long = "cors-max-age-seconds", env = "GEMD_CORS_MAX_AGE_SECONDS")]
@@ -134,12 +126,7 @@ pub struct EngineOptions {
 pub struct KeyOptions {
     /// API key to accept (repeatable; env: comma-separated). The file's `api_keys` are
     /// accepted too.
-    #[arg(
-        long = "api-key",
-        env = "GEMD_API_KEYS",
-        value_delimiter = ',',
-        hide_env_values = true
-    )]
+    #[arg(long = "api-key", env = "GEMD_API_KEYS", value_delimiter = ',', hide_env_values = true)]
     pub api_keys: Option<Vec<String>>,
 }
 

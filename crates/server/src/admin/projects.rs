@@ -20,7 +20,10 @@ const MAX_NAME: usize = 100;
 fn display_name(name: Option<String>, field: &str, fallback: &str) -> Result<String, ApiError> {
     let name = name.map(|n| n.trim().to_string()).filter(|n| !n.is_empty()).unwrap_or_else(|| fallback.to_string());
     if name.chars().count() > MAX_NAME {
-        return Err(ApiError::invalid(format!("{field} must be at most {MAX_NAME} characters."), Some(field.to_string())));
+        return Err(ApiError::invalid(
+            format!("{field} must be at most {MAX_NAME} characters."),
+            Some(field.to_string()),
+        ));
     }
     Ok(name)
 }
@@ -41,7 +44,11 @@ pub struct NewProject {
     tier: Option<String>,
 }
 
-pub async fn create(_: Admin, State(state): State<AppState>, JsonBody(req): JsonBody<NewProject>) -> Result<Json<ProjectView>, ErrorResponse> {
+pub async fn create(
+    _: Admin,
+    State(state): State<AppState>,
+    JsonBody(req): JsonBody<NewProject>,
+) -> Result<Json<ProjectView>, ErrorResponse> {
     let name = display_name(req.display_name, "displayName", "My project")?;
     let tier = req.tier.as_deref().map(tier).transpose()?.unwrap_or(Tier::Free);
     Ok(Json(state.access.store.create_project(None, &name, tier).await?.into()))
@@ -54,7 +61,12 @@ pub struct ProjectPatch {
     logging_opt_out: Option<bool>,
 }
 
-pub async fn update(_: Admin, State(state): State<AppState>, Path(id): Path<String>, JsonBody(patch): JsonBody<ProjectPatch>) -> Result<Json<ProjectView>, ErrorResponse> {
+pub async fn update(
+    _: Admin,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    JsonBody(patch): JsonBody<ProjectPatch>,
+) -> Result<Json<ProjectView>, ErrorResponse> {
     let store = &state.access.store;
     let mut project = store.get_project(&id).await?.ok_or_else(|| ApiError::project_not_found(&id))?;
     if let Some(t) = patch.tier.as_deref() {
@@ -66,7 +78,11 @@ pub async fn update(_: Admin, State(state): State<AppState>, Path(id): Path<Stri
     Ok(Json(project.into()))
 }
 
-pub async fn keys(_: Admin, State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Value>, ErrorResponse> {
+pub async fn keys(
+    _: Admin,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ErrorResponse> {
     let store = &state.access.store;
     store.get_project(&id).await?.ok_or_else(|| ApiError::project_not_found(&id))?;
     let keys: Vec<KeyView> = store.list_keys(Some(&id)).await?.into_iter().map(Into::into).collect();
@@ -80,7 +96,12 @@ pub struct NewKeyRequest {
 }
 
 /// Creates a key; the response is the only time its secret is ever shown, and no cache keeps it.
-pub async fn create_key(_: Admin, State(state): State<AppState>, Path(id): Path<String>, JsonBody(req): JsonBody<NewKeyRequest>) -> Result<NoStore<Json<Value>>, ErrorResponse> {
+pub async fn create_key(
+    _: Admin,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    JsonBody(req): JsonBody<NewKeyRequest>,
+) -> Result<NoStore<Json<Value>>, ErrorResponse> {
     let name = display_name(req.display_name, "displayName", "API key")?;
     let created = state.access.store.create_key(&id, &name).await?;
     tracing::info!(project = %id, key_id = %created.key.id, "API key created through the admin API");
@@ -88,7 +109,11 @@ pub async fn create_key(_: Admin, State(state): State<AppState>, Path(id): Path<
 }
 
 /// `POST /admin/v1/keys/{id}:revoke`.
-pub async fn key_action(_: Admin, State(state): State<AppState>, Path(name): Path<String>) -> Result<Json<KeyView>, ErrorResponse> {
+pub async fn key_action(
+    _: Admin,
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+) -> Result<Json<KeyView>, ErrorResponse> {
     let Some((id, "revoke")) = name.rsplit_once(':') else {
         return Err(ApiError::NoKeyAction { name: name.clone() }.into());
     };

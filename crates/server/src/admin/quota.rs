@@ -48,7 +48,11 @@ async fn project(state: &AppState, id: &str) -> Result<Project, ApiError> {
 }
 
 /// `GET /admin/v1/projects/{id}/quota`.
-pub async fn quota(_: Admin, State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Value>, ErrorResponse> {
+pub async fn quota(
+    _: Admin,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ErrorResponse> {
     let p = project(&state, &id).await?;
     let limiter = &state.access.limiter;
     let mut models = Vec::new();
@@ -63,7 +67,11 @@ pub async fn quota(_: Admin, State(state): State<AppState>, Path(id): Path<Strin
         models.push(ModelQuota {
             model,
             limits: LimitsView { rpm, tpm, rpd },
-            used: UsedView { requests_this_minute: usage.requests_this_minute, tokens_this_minute: usage.tokens_this_minute, requests_today: usage.requests_today },
+            used: UsedView {
+                requests_this_minute: usage.requests_this_minute,
+                tokens_this_minute: usage.tokens_this_minute,
+                requests_today: usage.requests_today,
+            },
         });
     }
     let refusals: Vec<Value> = state
@@ -89,7 +97,11 @@ pub async fn quota(_: Admin, State(state): State<AppState>, Path(id): Path<Strin
 
 /// `GET /admin/v1/projects/{id}/usage/hourly`: the last 24 clock hours (the current one
 /// last), summed over models, zeros included so the chart needs no gap handling.
-pub async fn hourly(_: Admin, State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Value>, ErrorResponse> {
+pub async fn hourly(
+    _: Admin,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ErrorResponse> {
     let p = project(&state, &id).await?;
     let current = state.access.now_ms().div_euclid(HOUR_MS) * HOUR_MS;
     let first = current - (CHART_HOURS - 1) * HOUR_MS;

@@ -73,7 +73,11 @@ pub struct SignIn {
 }
 
 /// `POST /admin/v1/sessions`: the admin token in the body, a 12-hour session back.
-pub async fn sign_in(ClientAddr(client): ClientAddr, State(state): State<AppState>, JsonBody(req): JsonBody<SignIn>) -> Result<NoStore<Json<Value>>, ErrorResponse> {
+pub async fn sign_in(
+    ClientAddr(client): ClientAddr,
+    State(state): State<AppState>,
+    JsonBody(req): JsonBody<SignIn>,
+) -> Result<NoStore<Json<Value>>, ErrorResponse> {
     let session = state.admin.sign_in(&req.token, client, state.admin.now())?;
     Ok(NoStore(Json(json!({ "session": session.token, "expireTime": time(session.expires_at_ms) }))))
 }

@@ -21,7 +21,13 @@ pub struct ProjectView {
 
 impl From<Project> for ProjectView {
     fn from(p: Project) -> Self {
-        ProjectView { id: p.id, display_name: p.display_name, tier: p.tier.as_str(), logging_opt_out: p.logging_opt_out, create_time: time(p.created_at_ms) }
+        ProjectView {
+            id: p.id,
+            display_name: p.display_name,
+            tier: p.tier.as_str(),
+            logging_opt_out: p.logging_opt_out,
+            create_time: time(p.created_at_ms),
+        }
     }
 }
 

@@ -7,7 +7,10 @@
 
 use gemd_engine::chat::tool_syntax::compact;
 use gemd_engine::{ChatPrompt, Piece, Role, Turn};
-use gemd_wire::gemini::{Candidate, Content, FinishReason, GenerateContentRequest, GenerateContentResponse, GenerationConfig, Part, UsageMetadata};
+use gemd_wire::gemini::{
+    Candidate, Content, FinishReason, GenerateContentRequest, GenerateContentResponse, GenerationConfig, Part,
+    UsageMetadata,
+};
 use gemd_wire::proto::decode_base64;
 use serde_json::Value;
 
@@ -102,7 +105,10 @@ fn content_pieces(content: &Content, served: &Served, at: &str) -> Result<Vec<Pi
             continue;
         }
         if let Some(result) = &part.function_response {
-            pieces.push(Piece::Result { name: result.name.clone(), response: result.response.clone().unwrap_or_else(empty) });
+            pieces.push(Piece::Result {
+                name: result.name.clone(),
+                response: result.response.clone().unwrap_or_else(empty),
+            });
             continue;
         }
         let field = format!("{at}.parts[{j}]");
@@ -122,8 +128,12 @@ fn content_pieces(content: &Content, served: &Served, at: &str) -> Result<Vec<Pi
 fn inline_text(mime: &str, data: &str, served: &Served, field: &str) -> Result<String, ApiError> {
     if mime.starts_with("text/") || mime == "application/json" {
         let bytes = decode_base64(data).unwrap_or_default();
-        return String::from_utf8(bytes)
-            .map_err(|_| ApiError::invalid(format!("inline_data of type {mime} is not valid UTF-8."), Some(format!("{field}.inline_data.data"))));
+        return String::from_utf8(bytes).map_err(|_| {
+            ApiError::invalid(
+                format!("inline_data of type {mime} is not valid UTF-8."),
+                Some(format!("{field}.inline_data.data")),
+            )
+        });
     }
     Err(served.refuse_media(mime, format!("{field}.inline_data")))
 }
@@ -133,7 +143,13 @@ const CALLS_MESSAGE: &str = "Model generated function call(s).";
 
 /// One response chunk (or the whole response) in the wire shape: the text part, then (on the
 /// last chunk of an answer that calls functions) every `functionCall` part.
-pub fn response(text: String, ending: Option<&Ending>, usage: UsageMetadata, model_version: &str, response_id: &str) -> GenerateContentResponse {
+pub fn response(
+    text: String,
+    ending: Option<&Ending>,
+    usage: UsageMetadata,
+    model_version: &str,
+    response_id: &str,
+) -> GenerateContentResponse {
     let mut parts = Vec::new();
     let calls = ending.map(Ending::calls).unwrap_or_default();
     if calls.is_empty() || !text.is_empty() {

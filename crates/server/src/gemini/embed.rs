@@ -12,7 +12,10 @@
 use axum::body::Bytes;
 use axum::http::StatusCode;
 use axum::response::Response;
-use gemd_wire::gemini::{BatchEmbedContentsResponse, Content, ContentEmbedding, CountTokensResponse, EmbedContentRequest, EmbedContentResponse, ModalityTokenCount};
+use gemd_wire::gemini::{
+    BatchEmbedContentsResponse, Content, ContentEmbedding, CountTokensResponse, EmbedContentRequest,
+    EmbedContentResponse, ModalityTokenCount,
+};
 use gemd_wire::parse::{parse_batch_embed_contents, parse_count_tokens, parse_embed_content, semantic, WireError};
 
 use super::Gate;
@@ -27,8 +30,18 @@ use crate::service::error::ApiError;
 use crate::service::version::ApiVersion;
 
 /// Serves `method` on the embedding model `model`; anything else is a 404.
-pub async fn dispatch(state: &AppState, caller: &Caller, version: ApiVersion, model: &str, method: &str, body: LimitedBody) -> Result<Response, ErrorResponse> {
-    let served = state.catalog.embedding(model).filter(|_| matches!(method, "embedContent" | "batchEmbedContents" | "countTokens"));
+pub async fn dispatch(
+    state: &AppState,
+    caller: &Caller,
+    version: ApiVersion,
+    model: &str,
+    method: &str,
+    body: LimitedBody,
+) -> Result<Response, ErrorResponse> {
+    let served = state
+        .catalog
+        .embedding(model)
+        .filter(|_| matches!(method, "embedContent" | "batchEmbedContents" | "countTokens"));
     let served = served.cloned().ok_or_else(|| ApiError::model_not_found(version, model, method))?;
     let bytes = body.bytes().await?;
     let gate = Gate { access: &state.access, caller };
@@ -63,7 +76,11 @@ fn texts(served: &EmbeddingServed, content: &Content, at: &str) -> Result<String
             None => {
                 return Err(WireError::Semantic(vec![semantic(
                     &format!("{at}.parts[{j}]"),
-                    &format!("only text parts can be embedded: models/{} is served by the text-only embedder {} on this server.", served.spec.id, served.embedder.name()),
+                    &format!(
+                    "only text parts can be embedded: models/{} is served by the text-only embedder {} on this server.",
+                    served.spec.id,
+                    served.embedder.name()
+                ),
                 )]))
             }
         }
@@ -73,7 +90,11 @@ fn texts(served: &EmbeddingServed, content: &Content, at: &str) -> Result<String
 
 /// Embeds every input in one engine call (one quota request), each vector cut to its own
 /// dimension.
-async fn embed(served: &EmbeddingServed, inputs: Vec<EmbedInput>, gate: Gate<'_>) -> Result<Vec<ContentEmbedding>, ApiError> {
+async fn embed(
+    served: &EmbeddingServed,
+    inputs: Vec<EmbedInput>,
+    gate: Gate<'_>,
+) -> Result<Vec<ContentEmbedding>, ApiError> {
     let embedded = served.embed(gate.access, gate.caller, inputs).await?;
     Ok(embedded.vectors.into_iter().map(|values| ContentEmbedding { values }).collect())
 }
@@ -97,7 +118,10 @@ async fn batch_embed_contents(served: &EmbeddingServed, bytes: &Bytes, gate: Gat
         if !same {
             faults.push(semantic(
                 &format!("{at}model"),
-                &format!("every request of a batch must name the model of the request path (models/{}); got \"{named}\".", served.spec.id),
+                &format!(
+                    "every request of a batch must name the model of the request path (models/{}); got \"{named}\".",
+                    served.spec.id
+                ),
             ));
         }
         match input(served, r, &at) {
@@ -121,9 +145,16 @@ async fn count_tokens(served: &EmbeddingServed, bytes: &Bytes, gate: Gate<'_>) -
         Some(inner) => (&inner.contents, "CountTokensRequest.generate_content_request.contents"),
         None => (&req.contents, "CountTokensRequest.contents"),
     };
-    let texts = contents.iter().enumerate().map(|(i, c)| texts(served, c, &format!("{at}[{i}]"))).collect::<Result<Vec<_>, _>>()?;
+    let texts = contents
+        .iter()
+        .enumerate()
+        .map(|(i, c)| texts(served, c, &format!("{at}[{i}]")))
+        .collect::<Result<Vec<_>, _>>()?;
     gate.access.admit_count_tokens(gate.caller, &served.spec.id).await?;
     let n = served.count_tokens(texts).await?.iter().sum::<usize>() as u32;
-    let body = CountTokensResponse { total_tokens: n, prompt_tokens_details: vec![ModalityTokenCount { modality: "TEXT".into(), token_count: n }] };
+    let body = CountTokensResponse {
+        total_tokens: n,
+        prompt_tokens_details: vec![ModalityTokenCount { modality: "TEXT".into(), token_count: n }],
+    };
     Ok(json_response(StatusCode::OK, &body))
 }

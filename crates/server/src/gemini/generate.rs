@@ -38,7 +38,14 @@ pub async fn dispatch(
 
 /// Serves `models/{name}` (`{model}:{method}`) for `caller`: the native surface, and the
 /// console's playground on behalf of a project.
-pub async fn handle(state: &AppState, caller: &Caller, version: &str, name: &str, raw: Option<&str>, body: LimitedBody) -> Result<Response, ErrorResponse> {
+pub async fn handle(
+    state: &AppState,
+    caller: &Caller,
+    version: &str,
+    name: &str,
+    raw: Option<&str>,
+    body: LimitedBody,
+) -> Result<Response, ErrorResponse> {
     let version = ApiVersion::parse(version)?;
     let Some((model, method)) = name.rsplit_once(':') else {
         return Err(ApiError::NoModelMethod { name: name.to_string() }.into());
@@ -79,11 +86,23 @@ async fn generate(served: &Served, model_version: &str, bytes: &Bytes, gate: Gat
     let done = start(served, bytes, gate).await?;
     let response_id = done.response_id.clone();
     let c = done.complete().await?;
-    let body = response(c.text, Some(&c.ending), UsageMetadata::new(c.prompt_tokens, c.output_tokens), model_version, &response_id);
+    let body = response(
+        c.text,
+        Some(&c.ending),
+        UsageMetadata::new(c.prompt_tokens, c.output_tokens),
+        model_version,
+        &response_id,
+    );
     Ok(json_response(StatusCode::OK, &body))
 }
 
-async fn stream_generate(served: &Served, model_version: String, bytes: &Bytes, framing: Framing, gate: Gate<'_>) -> Result<Response, ApiError> {
+async fn stream_generate(
+    served: &Served,
+    model_version: String,
+    bytes: &Bytes,
+    framing: Framing,
+    gate: Gate<'_>,
+) -> Result<Response, ApiError> {
     let run = start(served, bytes, gate).await?;
     let writer = NativeChunks::new(framing, run.prompt_tokens, model_version, run.response_id.clone());
     Ok(stream_response(run.into_frames(writer).await?, framing.content_type()))
@@ -103,6 +122,9 @@ async fn count_tokens(served: &Served, bytes: &Bytes, gate: Gate<'_>) -> Result<
     gate.access.admit_count_tokens(gate.caller, &served.spec.id).await?;
     let prompt = generation::tokenize(served, chat, None).await?;
     let n = prompt.len() as u32;
-    let body = CountTokensResponse { total_tokens: n, prompt_tokens_details: vec![ModalityTokenCount { modality: "TEXT".into(), token_count: n }] };
+    let body = CountTokensResponse {
+        total_tokens: n,
+        prompt_tokens_details: vec![ModalityTokenCount { modality: "TEXT".into(), token_count: n }],
+    };
     Ok(json_response(StatusCode::OK, &body))
 }

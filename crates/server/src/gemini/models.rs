@@ -18,7 +18,12 @@ use crate::service::version::ApiVersion;
 const DEFAULT_PAGE_SIZE: usize = 50;
 const MAX_PAGE_SIZE: usize = 1000;
 
-pub async fn list(_: Authenticated, Path(version): Path<String>, State(state): State<AppState>, RawQuery(raw): RawQuery) -> Result<Response, ErrorResponse> {
+pub async fn list(
+    _: Authenticated,
+    Path(version): Path<String>,
+    State(state): State<AppState>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ErrorResponse> {
     ApiVersion::parse(&version)?;
     let q = RequestQuery::parse(raw.as_deref().unwrap_or(""));
     let page_size = match q.page_size.as_deref() {
@@ -26,7 +31,13 @@ pub async fn list(_: Authenticated, Path(version): Path<String>, State(state): S
         Some(s) => match s.parse::<i64>() {
             Ok(n) if n <= 0 => DEFAULT_PAGE_SIZE,
             Ok(n) => (n as usize).min(MAX_PAGE_SIZE),
-            Err(_) => return Err(ApiError::invalid(format!("Invalid value at 'page_size' (TYPE_INT32), \"{s}\""), Some("page_size".into())).into()),
+            Err(_) => {
+                return Err(ApiError::invalid(
+                    format!("Invalid value at 'page_size' (TYPE_INT32), \"{s}\""),
+                    Some("page_size".into()),
+                )
+                .into())
+            }
         },
     };
     let models = state.catalog.wire_models();
@@ -51,7 +62,11 @@ pub async fn list(_: Authenticated, Path(version): Path<String>, State(state): S
     Ok(json_response(StatusCode::OK, &ListModelsResponse { models: page, next_page_token }))
 }
 
-pub async fn get(_: Authenticated, Path((version, name)): Path<(String, String)>, State(state): State<AppState>) -> Result<Response, ErrorResponse> {
+pub async fn get(
+    _: Authenticated,
+    Path((version, name)): Path<(String, String)>,
+    State(state): State<AppState>,
+) -> Result<Response, ErrorResponse> {
     let version = ApiVersion::parse(&version)?;
     let model = state.catalog.wire_model(&name).ok_or(ApiError::UnknownModel { model: name, version })?;
     Ok(json_response(StatusCode::OK, &model))

@@ -32,7 +32,10 @@ pub fn plan(req: &GenerateContentRequest) -> Result<Plan, ApiError> {
         _ => Some(CallPolicy::May),
     };
     if mode == "ANY" && declared.is_empty() {
-        return Err(ApiError::invalid("Function calling mode ANY needs at least one function declaration in tools.", Some("tool_config.function_calling_config.mode".into())));
+        return Err(ApiError::invalid(
+            "Function calling mode ANY needs at least one function declaration in tools.",
+            Some("tool_config.function_calling_config.mode".into()),
+        ));
     }
     let callable = if allowed.is_empty() { declared.iter().map(|t| t.name.clone()).collect() } else { allowed };
     Ok(Plan { declared, callable, calls, answer: answer(req.generation_config.as_ref())?, ..Plan::default() })
@@ -53,7 +56,10 @@ fn declarations(tools: &[Value]) -> Result<Vec<ToolSpec>, ApiError> {
             let at = format!("tools[{i}].function_declarations[{j}]");
             let spec = declaration(d, &at)?;
             if out.iter().any(|t| t.name == spec.name) {
-                return Err(ApiError::invalid(format!("Duplicate function declaration \"{}\".", spec.name), Some(format!("{at}.name"))));
+                return Err(ApiError::invalid(
+                    format!("Duplicate function declaration \"{}\".", spec.name),
+                    Some(format!("{at}.name")),
+                ));
             }
             out.push(spec);
         }
@@ -66,20 +72,28 @@ fn declaration(d: &Value, at: &str) -> Result<ToolSpec, ApiError> {
     check_function_name(name, &format!("{at}.name"))?;
     let parameters = match (d.get("parameters"), d.get("parametersJsonSchema")) {
         (Some(_), Some(_)) => {
-            return Err(ApiError::invalid("parameters and parameters_json_schema cannot both be set.", Some(format!("{at}.parameters_json_schema"))));
+            return Err(ApiError::invalid(
+                "parameters and parameters_json_schema cannot both be set.",
+                Some(format!("{at}.parameters_json_schema")),
+            ));
         }
         (Some(schema), None) => {
             let field = format!("{at}.parameters");
             let converted = from_gemini(schema, &field)?;
             if converted.get("type") != Some(&json!("object")) {
-                return Err(ApiError::invalid(format!("{field}.type must be OBJECT for function \"{name}\"."), Some(format!("{field}.type"))));
+                return Err(ApiError::invalid(
+                    format!("{field}.type must be OBJECT for function \"{name}\"."),
+                    Some(format!("{field}.type")),
+                ));
             }
             converted
         }
         (None, Some(schema)) => {
             if !describes_object(schema) {
                 return Err(ApiError::invalid(
-                    format!("parameters_json_schema of function \"{name}\" must describe an object (\"type\": \"object\")."),
+                    format!(
+                        "parameters_json_schema of function \"{name}\" must describe an object (\"type\": \"object\")."
+                    ),
                     Some(format!("{at}.parameters_json_schema")),
                 ));
             }
@@ -95,9 +109,17 @@ fn declaration(d: &Value, at: &str) -> Result<ToolSpec, ApiError> {
 /// `(mode, allowed names)`; the mode defaults to AUTO.
 fn calling_config(config: Option<&Value>) -> Result<(String, Vec<String>), ApiError> {
     let fc = config.and_then(|c| c.get("functionCallingConfig"));
-    let mode = fc.and_then(|c| c.get("mode")).and_then(Value::as_str).filter(|m| *m != "MODE_UNSPECIFIED").unwrap_or("AUTO").to_string();
-    let allowed: Vec<String> =
-        fc.and_then(|c| c.get("allowedFunctionNames")).and_then(Value::as_array).map(|a| a.iter().filter_map(|n| n.as_str().map(String::from)).collect()).unwrap_or_default();
+    let mode = fc
+        .and_then(|c| c.get("mode"))
+        .and_then(Value::as_str)
+        .filter(|m| *m != "MODE_UNSPECIFIED")
+        .unwrap_or("AUTO")
+        .to_string();
+    let allowed: Vec<String> = fc
+        .and_then(|c| c.get("allowedFunctionNames"))
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(|n| n.as_str().map(String::from)).collect())
+        .unwrap_or_default();
     if !allowed.is_empty() && !matches!(mode.as_str(), "ANY" | "VALIDATED") {
         return Err(ApiError::invalid(
             format!("allowed_function_names may only be set when the function calling mode is ANY or VALIDATED, not {mode}."),
@@ -112,7 +134,10 @@ fn answer(cfg: Option<&GenerationConfig>) -> Result<Answer, ApiError> {
     let mime = cfg.response_mime_type.as_deref().unwrap_or("text/plain");
     let schema = match (&cfg.response_schema, &cfg.response_json_schema) {
         (Some(_), Some(_)) => {
-            return Err(ApiError::invalid("response_schema and response_json_schema cannot both be set.", Some("generation_config.response_json_schema".into())));
+            return Err(ApiError::invalid(
+                "response_schema and response_json_schema cannot both be set.",
+                Some("generation_config.response_json_schema".into()),
+            ));
         }
         (Some(s), None) => Some(from_gemini(s, "generation_config.response_schema")?),
         (None, Some(s)) => Some(close_objects(s, "generation_config.response_json_schema")?),
@@ -162,7 +187,10 @@ mod tests {
     fn generativeai_integer_enums_and_any_mode() {
         let p = plan_of(&format!(r#"{{"contents":[],"tools":[{{"functionDeclarations":[{WEATHER}]}}],"toolConfig":{{"functionCallingConfig":{{"mode":2,"allowedFunctionNames":["get_weather"]}}}}}}"#)).unwrap();
         assert_eq!(p.calls, Some(CallPolicy::Must));
-        assert_eq!(p.declared[0].parameters, json!({"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"], "additionalProperties": false}));
+        assert_eq!(
+            p.declared[0].parameters,
+            json!({"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"], "additionalProperties": false})
+        );
     }
 
     #[test]
@@ -180,14 +208,25 @@ mod tests {
             ApiError::InvalidArgument { field, .. } => field.unwrap_or_default(),
             e => panic!("{e:?}"),
         };
-        assert_eq!(field(r#"{"tools":[{"functionDeclarations":[{"name":"9lives"}]}]}"#), "tools[0].function_declarations[0].name");
-        assert_eq!(field(r#"{"tools":[{"functionDeclarations":[{"name":"f","parameters":{"type":"STRING"}}]}]}"#), "tools[0].function_declarations[0].parameters.type");
+        assert_eq!(
+            field(r#"{"tools":[{"functionDeclarations":[{"name":"9lives"}]}]}"#),
+            "tools[0].function_declarations[0].name"
+        );
+        assert_eq!(
+            field(r#"{"tools":[{"functionDeclarations":[{"name":"f","parameters":{"type":"STRING"}}]}]}"#),
+            "tools[0].function_declarations[0].parameters.type"
+        );
         assert_eq!(field(r#"{"tools":[{"googleSearch":{}}]}"#), "tools[0].google_search");
         assert_eq!(
-            field(&format!(r#"{{"tools":[{{"functionDeclarations":[{WEATHER}]}}],"toolConfig":{{"functionCallingConfig":{{"mode":"ANY","allowedFunctionNames":["nope"]}}}}}}"#)),
+            field(&format!(
+                r#"{{"tools":[{{"functionDeclarations":[{WEATHER}]}}],"toolConfig":{{"functionCallingConfig":{{"mode":"ANY","allowedFunctionNames":["nope"]}}}}}}"#
+            )),
             "tool_config.function_calling_config.allowed_function_names[0]"
         );
-        assert_eq!(field(r#"{"generationConfig":{"responseSchema":{"type":"STRING"}}}"#), "generation_config.response_mime_type");
+        assert_eq!(
+            field(r#"{"generationConfig":{"responseSchema":{"type":"STRING"}}}"#),
+            "generation_config.response_mime_type"
+        );
     }
 
     #[test]
@@ -197,6 +236,9 @@ mod tests {
         let p = plan_of(r#"{"generationConfig":{"responseMimeType":"text/x.enum","responseSchema":{"type":"STRING","enum":["a","b"]}}}"#).unwrap();
         assert_eq!(p.answer, Answer::Enum(vec!["a".into(), "b".into()]));
         let p = plan_of(r#"{"generationConfig":{"responseMimeType":"application/json","response_json_schema":{"type":"object","properties":{"a":{}}}}}"#).unwrap();
-        assert_eq!(p.answer, Answer::Json(json!({"type": "object", "properties": {"a": {}}, "additionalProperties": false})));
+        assert_eq!(
+            p.answer,
+            Answer::Json(json!({"type": "object", "properties": {"a": {}}, "additionalProperties": false}))
+        );
     }
 }

@@ -106,7 +106,11 @@ mod tests {
         assert!(is_ambiguous(key_of("/?key=B", &[(h, b"A")], Native)), "header vs param");
         assert!(is_ambiguous(key_of("/?%24key=B&key=A", &[], Native)), "$key is key");
         assert!(is_ambiguous(key_of("/", &[("authorization", b"Bearer A"), (h, b"B")], OpenAi)), "bearer vs header");
-        assert_eq!(key_of("/", &[("authorization", b"Bearer A"), (h, b"B")], Native).unwrap().as_deref(), Some("B"), "the native surface reads no bearer");
+        assert_eq!(
+            key_of("/", &[("authorization", b"Bearer A"), (h, b"B")], Native).unwrap().as_deref(),
+            Some("B"),
+            "the native surface reads no bearer"
+        );
         // Empty values are no key, not a second key.
         assert_eq!(key_of("/?key=", &[(h, b"A")], Native).unwrap().as_deref(), Some("A"));
         assert_eq!(key_of("/?key=", &[], Native).unwrap(), None);

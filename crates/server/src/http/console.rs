@@ -75,7 +75,8 @@ async fn asset(Path(path): Path<String>, headers: HeaderMap) -> Response {
 
 fn serve(path: &str, request: &HeaderMap) -> Response {
     let Some(i) = ASSETS.iter().position(|a| a.path == path) else {
-        let mut r = (StatusCode::NOT_FOUND, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], "Not found\n").into_response();
+        let mut r = (StatusCode::NOT_FOUND, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], "Not found\n")
+            .into_response();
         secure(r.headers_mut());
         return r;
     };

@@ -119,7 +119,10 @@ impl CorsPolicy {
         }
         let allow_headers = allow_headers
             .into_iter()
-            .map(|h| HeaderName::from_bytes(h.as_ref().trim().to_ascii_lowercase().as_bytes()).map_err(|_| CorsError::Header(h.as_ref().to_string())))
+            .map(|h| {
+                HeaderName::from_bytes(h.as_ref().trim().to_ascii_lowercase().as_bytes())
+                    .map_err(|_| CorsError::Header(h.as_ref().to_string()))
+            })
             .collect::<Result<Vec<_>, _>>()?;
         let origins = if any { Origins::Any } else { Origins::Listed(listed.into()) };
         Ok(CorsPolicy { origins, allow_headers: allow_headers.into(), max_age })
@@ -162,7 +165,8 @@ pub async fn cors(State(policy): State<CorsPolicy>, req: Request, next: Next) ->
         return next.run(req).await;
     }
     let origin = req.headers().get(header::ORIGIN).cloned();
-    let preflight = req.method() == Method::OPTIONS && req.headers().contains_key(header::ACCESS_CONTROL_REQUEST_METHOD);
+    let preflight =
+        req.method() == Method::OPTIONS && req.headers().contains_key(header::ACCESS_CONTROL_REQUEST_METHOD);
     if let (true, Some(origin)) = (preflight, &origin) {
         return answer_preflight(&policy, origin, req.headers());
     }
@@ -203,7 +207,10 @@ fn answer_preflight(policy: &CorsPolicy, origin: &HeaderValue, request: &HeaderM
             ok
         }
     };
-    resp.headers_mut().insert(header::VARY, HeaderValue::from_static("Origin, Access-Control-Request-Method, Access-Control-Request-Headers"));
+    resp.headers_mut().insert(
+        header::VARY,
+        HeaderValue::from_static("Origin, Access-Control-Request-Method, Access-Control-Request-Headers"),
+    );
     resp
 }
 
@@ -223,6 +230,11 @@ mod tests {
         assert!(!CorsPolicy::new(Vec::<&str>::new(), ["content-type"], Duration::ZERO).unwrap().enabled());
         assert!(CorsPolicy::new(["app.example"], ["content-type"], Duration::ZERO).is_err());
         assert!(CorsPolicy::new(["*"], ["bad header"], Duration::ZERO).is_err());
-        assert!(is_public("/v1beta/models") && is_public("/v1beta/openai/models") && !is_public("/admin/v1/models") && !is_public("/"));
+        assert!(
+            is_public("/v1beta/models")
+                && is_public("/v1beta/openai/models")
+                && !is_public("/admin/v1/models")
+                && !is_public("/")
+        );
     }
 }

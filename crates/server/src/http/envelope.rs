@@ -42,7 +42,10 @@ pub async fn every_error_enveloped(req: Request, next: Next) -> Response {
 
 /// An error status whose body is not JSON (every envelope gemd writes is).
 fn needs_envelope(code: StatusCode, headers: &HeaderMap) -> bool {
-    let json = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|t| t.starts_with("application/json"));
+    let json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.starts_with("application/json"));
     (code.is_client_error() || code.is_server_error()) && !json
 }
 
@@ -53,7 +56,8 @@ async fn message(code: StatusCode, headers: &HeaderMap, method: &Method, path: &
         let allowed = headers.get(header::ALLOW).and_then(|v| v.to_str().ok()).unwrap_or("");
         return format!("Method {method} is not allowed for {path}. Allowed: {allowed}.");
     }
-    let text = to_bytes(body, MAX_MESSAGE).await.map(|b| String::from_utf8_lossy(&b).trim().to_string()).unwrap_or_default();
+    let text =
+        to_bytes(body, MAX_MESSAGE).await.map(|b| String::from_utf8_lossy(&b).trim().to_string()).unwrap_or_default();
     if text.is_empty() {
         code.canonical_reason().unwrap_or("Error").to_string()
     } else {

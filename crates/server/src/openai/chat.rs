@@ -21,12 +21,20 @@ use crate::service::error::ApiError;
 use crate::service::generation::{self, GenerateRequest};
 use crate::service::version::ApiVersion;
 
-pub async fn completions(auth: Authenticated<OpenAi>, State(state): State<AppState>, body: LimitedBody<PublicLimit, OpenAi>) -> OpenAiResult<Response> {
+pub async fn completions(
+    auth: Authenticated<OpenAi>,
+    State(state): State<AppState>,
+    body: LimitedBody<PublicLimit, OpenAi>,
+) -> OpenAiResult<Response> {
     let bytes = body.bytes().await?;
     let req = parse_chat_completion(&bytes)?;
     let model = req.model_id().to_string();
     // The layer runs generateContent of v1beta underneath, and says so when the model is unknown.
-    let served = state.catalog.get(&model).cloned().ok_or_else(|| ApiError::model_not_found(ApiVersion::V1Beta, &model, "generateContent"))?;
+    let served = state
+        .catalog
+        .get(&model)
+        .cloned()
+        .ok_or_else(|| ApiError::model_not_found(ApiVersion::V1Beta, &model, "generateContent"))?;
     check_supported(&req)?;
     let plan = super::tools::plan(&req)?;
     let chat = chat_prompt(&req, &served)?;
@@ -44,7 +52,10 @@ pub async fn completions(auth: Authenticated<OpenAi>, State(state): State<AppSta
             [] => ResponseMessage { role: "assistant".into(), content: Some(c.text), tool_calls: Vec::new() },
             calls => ResponseMessage { role: "assistant".into(), content: None, tool_calls: tool_calls(calls, false) },
         };
-        json_response(StatusCode::OK, &ChatCompletion::new(&id, created, &model, message, finish_reason(&c.ending), usage))
+        json_response(
+            StatusCode::OK,
+            &ChatCompletion::new(&id, created, &model, message, finish_reason(&c.ending), usage),
+        )
     };
     Ok(tag_backend(resp, &served.backend_name()))
 }

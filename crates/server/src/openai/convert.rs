@@ -10,7 +10,9 @@ use std::collections::HashMap;
 use gemd_engine::chat::tool_syntax::compact;
 use gemd_engine::{ChatPrompt, Piece, Role, Turn};
 use gemd_wire::gemini::FunctionCall as GeminiCall;
-use gemd_wire::openai::{ChatCompletionRequest, ChatMessage, ContentPart, FinishReason, FunctionCall, StringOrList, ToolCall};
+use gemd_wire::openai::{
+    ChatCompletionRequest, ChatMessage, ContentPart, FinishReason, FunctionCall, StringOrList, ToolCall,
+};
 use serde_json::Value;
 
 use crate::service::catalog::Served;
@@ -21,10 +23,18 @@ use crate::service::tools::Ending;
 /// Checks what the request asks for against what the model and its backend can do.
 pub fn check_supported(req: &ChatCompletionRequest) -> Result<(), ApiError> {
     if req.n.is_some_and(|n| n > 1) {
-        return Err(ApiError::NotYetSupported { feature: "n > 1", advice: Some("send one request per choice"), field: "n" });
+        return Err(ApiError::NotYetSupported {
+            feature: "n > 1",
+            advice: Some("send one request per choice"),
+            field: "n",
+        });
     }
     if req.google().is_some_and(|g| g.cached_content.is_some()) {
-        return Err(ApiError::NotYetSupported { feature: "cached_content", advice: None, field: "extra_body.google.cached_content" });
+        return Err(ApiError::NotYetSupported {
+            feature: "cached_content",
+            advice: None,
+            field: "extra_body.google.cached_content",
+        });
     }
     Ok(())
 }
@@ -118,7 +128,8 @@ fn with_tool_calls(text: String, calls: &[ToolCall]) -> Vec<Piece> {
     // Arguments are a JSON string; one that does not parse is kept as a string.
     let calls = calls.iter().map(|c| Piece::Call {
         name: c.function.name.clone(),
-        args: serde_json::from_str(&c.function.arguments).unwrap_or_else(|_| Value::String(c.function.arguments.clone())),
+        args: serde_json::from_str(&c.function.arguments)
+            .unwrap_or_else(|_| Value::String(c.function.arguments.clone())),
     });
     text.into_iter().chain(calls).collect()
 }
@@ -133,7 +144,10 @@ pub fn tool_calls(calls: &[GeminiCall], streamed: bool) -> Vec<ToolCall> {
             index: streamed.then_some(i as u32),
             id: Some(format!("call_{}", response_id())),
             kind: Some("function".into()),
-            function: FunctionCall { name: c.name.clone(), arguments: compact(c.args.as_ref().unwrap_or(&Value::Object(Default::default()))) },
+            function: FunctionCall {
+                name: c.name.clone(),
+                arguments: compact(c.args.as_ref().unwrap_or(&Value::Object(Default::default()))),
+            },
         })
         .collect()
 }
@@ -175,7 +189,11 @@ mod tests {
 
     #[test]
     fn tool_calls_stay_in_the_history() {
-        let call = ToolCall { id: Some("call_0".into()), function: FunctionCall { name: "get_weather".into(), arguments: "{\"city\":\"Paris\"}".into() }, ..Default::default() };
+        let call = ToolCall {
+            id: Some("call_0".into()),
+            function: FunctionCall { name: "get_weather".into(), arguments: "{\"city\":\"Paris\"}".into() },
+            ..Default::default()
+        };
         let piece = Piece::Call { name: "get_weather".into(), args: serde_json::json!({"city": "Paris"}) };
         assert_eq!(with_tool_calls(String::new(), std::slice::from_ref(&call)), vec![piece.clone()]);
         assert_eq!(with_tool_calls("Let me check.".into(), &[call]), vec![Piece::Text("Let me check.".into()), piece]);
@@ -186,7 +204,10 @@ mod tests {
     fn answer_calls_get_ids_and_string_arguments() {
         let c = GeminiCall { id: None, name: "f".into(), args: Some(serde_json::json!({"a": 1})) };
         let out = tool_calls(&[c], true);
-        assert_eq!((out[0].index, out[0].function.arguments.as_str(), out[0].kind.as_deref()), (Some(0), "{\"a\": 1}", Some("function")));
+        assert_eq!(
+            (out[0].index, out[0].function.arguments.as_str(), out[0].kind.as_deref()),
+            (Some(0), "{\"a\": 1}", Some("function"))
+        );
         assert!(out[0].id.as_deref().unwrap().starts_with("call_"));
     }
 }

@@ -20,12 +20,20 @@ use crate::service::embedding::EmbedInput;
 use crate::service::error::ApiError;
 use crate::service::version::ApiVersion;
 
-pub async fn create(auth: Authenticated<OpenAi>, State(state): State<AppState>, body: LimitedBody<PublicLimit, OpenAi>) -> OpenAiResult<Response> {
+pub async fn create(
+    auth: Authenticated<OpenAi>,
+    State(state): State<AppState>,
+    body: LimitedBody<PublicLimit, OpenAi>,
+) -> OpenAiResult<Response> {
     let bytes = body.bytes().await?;
     let req = parse_embedding(&bytes)?;
     let model = req.model_id();
     // The layer runs v1beta's embedContent underneath.
-    let served = state.catalog.embedding(model).cloned().ok_or_else(|| ApiError::model_not_found(ApiVersion::V1Beta, model, "embedContent"))?;
+    let served = state
+        .catalog
+        .embedding(model)
+        .cloned()
+        .ok_or_else(|| ApiError::model_not_found(ApiVersion::V1Beta, model, "embedContent"))?;
     let texts = req.inputs()?;
     let dimension = served.output_dimension(req.dimensions()?, "dimensions")?;
     let base64 = req.wants_base64()?;

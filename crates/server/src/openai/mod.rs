@@ -27,6 +27,8 @@ pub fn routes() -> Router<AppState> {
         .route("/embeddings", post(embeddings::create))
         .route("/models", get(models::list))
         .route("/models/{*id}", get(models::get))
-        .fallback(|OriginalUri(uri): OriginalUri| async move { ErrorResponse::<OpenAi>::from(ApiError::method_not_found(uri.path())) });
+        .fallback(|OriginalUri(uri): OriginalUri| async move {
+            ErrorResponse::<OpenAi>::from(ApiError::method_not_found(uri.path()))
+        });
     Router::new().nest(OPENAI_PREFIX, layer)
 }

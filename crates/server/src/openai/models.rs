@@ -22,7 +22,11 @@ pub async fn list(_: Authenticated<OpenAi>, State(state): State<AppState>) -> Op
     Ok(json_response(StatusCode::OK, &ModelList::new(data)))
 }
 
-pub async fn get(_: Authenticated<OpenAi>, Path(id): Path<String>, State(state): State<AppState>) -> OpenAiResult<Response> {
+pub async fn get(
+    _: Authenticated<OpenAi>,
+    Path(id): Path<String>,
+    State(state): State<AppState>,
+) -> OpenAiResult<Response> {
     let unknown = || ApiError::UnknownModel { model: bare_model_id(&id).to_string(), version: ApiVersion::V1Beta };
     let model = state.catalog.wire_model(&id).ok_or_else(unknown)?;
     Ok(json_response(StatusCode::OK, &model_object(model.name)))

@@ -44,7 +44,8 @@ impl StreamWriter for ChunkWriter {
         if first && !calls.is_empty() && text.is_empty() {
             // An answer that is only calls: the role rides on the calls' delta.
         } else if first || !text.is_empty() {
-            let delta = Delta { role: first.then(|| "assistant".to_string()), content: Some(text), ..Default::default() };
+            let delta =
+                Delta { role: first.then(|| "assistant".to_string()), content: Some(text), ..Default::default() };
             out.push_str(&self.event(Some((delta, None)), None));
             first = false;
         }
@@ -93,16 +94,24 @@ mod tests {
         assert!(w.chunk(String::new(), 0, None).contains("\"role\":\"assistant\""));
         assert_eq!(w.chunk(String::new(), 1, None), "");
         let last = w.chunk(String::new(), 1, Some(Ending::Stop));
-        assert!(last.contains("\"finish_reason\":\"stop\"") && last.ends_with("data: [DONE]\n\n") && !last.contains("usage"));
+        assert!(
+            last.contains("\"finish_reason\":\"stop\"")
+                && last.ends_with("data: [DONE]\n\n")
+                && !last.contains("usage")
+        );
     }
 
     #[test]
     fn calls_arrive_whole_in_one_delta() {
         let mut w = ChunkWriter::new("c".into(), 0, "m".into(), 1, false);
-        let call = gemd_wire::gemini::FunctionCall { id: None, name: "f".into(), args: Some(serde_json::json!({"a": 1})) };
+        let call =
+            gemd_wire::gemini::FunctionCall { id: None, name: "f".into(), args: Some(serde_json::json!({"a": 1})) };
         let out = w.chunk(String::new(), 9, Some(Ending::Calls(vec![call])));
-        let events: Vec<serde_json::Value> =
-            out.split_terminator("\n\n").filter(|e| *e != "data: [DONE]").map(|e| serde_json::from_str(e.strip_prefix("data: ").unwrap()).unwrap()).collect();
+        let events: Vec<serde_json::Value> = out
+            .split_terminator("\n\n")
+            .filter(|e| *e != "data: [DONE]")
+            .map(|e| serde_json::from_str(e.strip_prefix("data: ").unwrap()).unwrap())
+            .collect();
         let delta = &events[0]["choices"][0]["delta"];
         assert_eq!((delta["role"].as_str(), delta["tool_calls"][0]["index"].as_u64()), (Some("assistant"), Some(0)));
         assert_eq!(delta["tool_calls"][0]["function"]["arguments"], "{\"a\": 1}");

@@ -22,13 +22,25 @@ pub fn plan(req: &ChatCompletionRequest) -> Result<Plan, ApiError> {
             "none" => None,
             "auto" => (!declared.is_empty()).then_some(CallPolicy::May),
             "required" if !declared.is_empty() => Some(CallPolicy::Must),
-            "required" => return Err(ApiError::invalid("tool_choice \"required\" needs at least one tool.", Some("tool_choice".into()))),
+            "required" => {
+                return Err(ApiError::invalid(
+                    "tool_choice \"required\" needs at least one tool.",
+                    Some("tool_choice".into()),
+                ))
+            }
             other => return Err(bad_choice(&json!(other))),
         },
         Some(choice @ Value::Object(o)) => {
-            let name = o.get("function").and_then(|f| f.get("name")).and_then(Value::as_str).ok_or_else(|| bad_choice(choice))?;
+            let name = o
+                .get("function")
+                .and_then(|f| f.get("name"))
+                .and_then(Value::as_str)
+                .ok_or_else(|| bad_choice(choice))?;
             if !callable.iter().any(|n| n == name) {
-                return Err(ApiError::invalid(format!("tool_choice names \"{name}\", which is not one of the tools."), Some("tool_choice.function.name".into())));
+                return Err(ApiError::invalid(
+                    format!("tool_choice names \"{name}\", which is not one of the tools."),
+                    Some("tool_choice.function.name".into()),
+                ));
             }
             callable = vec![name.to_string()];
             Some(CallPolicy::Must)
@@ -48,16 +60,24 @@ fn tool(t: &Value, i: usize) -> Result<ToolSpec, ApiError> {
     let at = format!("tools[{i}]");
     let kind = t.get("type").and_then(Value::as_str).unwrap_or_default();
     if kind != "function" {
-        return Err(ApiError::invalid(format!("Tool type \"{kind}\" is not supported; use \"function\"."), Some(format!("{at}.type"))));
+        return Err(ApiError::invalid(
+            format!("Tool type \"{kind}\" is not supported; use \"function\"."),
+            Some(format!("{at}.type")),
+        ));
     }
-    let f = t.get("function").ok_or_else(|| ApiError::invalid("A function tool needs a \"function\" object.", Some(format!("{at}.function"))))?;
+    let f = t.get("function").ok_or_else(|| {
+        ApiError::invalid("A function tool needs a \"function\" object.", Some(format!("{at}.function")))
+    })?;
     let name = f.get("name").and_then(Value::as_str).unwrap_or_default();
     check_function_name(name, &format!("{at}.function.name"))?;
     let parameters = match f.get("parameters") {
         None | Some(Value::Null) => json!({"type": "object", "properties": {}, "additionalProperties": false}),
         Some(p) if describes_object(p) => close_objects(p, &format!("{at}.function.parameters"))?,
         Some(_) => {
-            return Err(ApiError::invalid(format!("The parameters of function \"{name}\" must describe an object (\"type\": \"object\")."), Some(format!("{at}.function.parameters"))));
+            return Err(ApiError::invalid(
+                format!("The parameters of function \"{name}\" must describe an object (\"type\": \"object\")."),
+                Some(format!("{at}.function.parameters")),
+            ));
         }
     };
     let description = f.get("description").and_then(Value::as_str).unwrap_or_default().to_string();
@@ -77,11 +97,19 @@ fn answer(format: Option<&ResponseFormat>) -> Result<Answer, ApiError> {
         }
         "json_schema" => {
             let schema = format.json_schema.as_ref().and_then(|j| j.get("schema")).ok_or_else(|| {
-                ApiError::invalid("response_format \"json_schema\" needs json_schema.schema.", Some("response_format.json_schema.schema".into()))
+                ApiError::invalid(
+                    "response_format \"json_schema\" needs json_schema.schema.",
+                    Some("response_format.json_schema.schema".into()),
+                )
             })?;
             Ok(Answer::Json(close_objects(schema, "response_format.json_schema.schema")?))
         }
-        kind => Err(ApiError::invalid(format!("response_format type \"{kind}\" is not supported; use \"text\", \"json_object\" or \"json_schema\"."), Some("response_format.type".into()))),
+        kind => Err(ApiError::invalid(
+            format!(
+                "response_format type \"{kind}\" is not supported; use \"text\", \"json_object\" or \"json_schema\"."
+            ),
+            Some("response_format.type".into()),
+        )),
     }
 }
 
@@ -91,7 +119,12 @@ mod tests {
     use gemd_wire::openai::parse_chat_completion;
 
     fn plan_of(extra: &str) -> Result<Plan, ApiError> {
-        plan(&parse_chat_completion(format!(r#"{{"model":"m","messages":[{{"role":"user","content":"x"}}]{extra}}}"#).as_bytes()).unwrap())
+        plan(
+            &parse_chat_completion(
+                format!(r#"{{"model":"m","messages":[{{"role":"user","content":"x"}}]{extra}}}"#).as_bytes(),
+            )
+            .unwrap(),
+        )
     }
 
     const TOOLS: &str = r#","tools":[{"type":"function","function":{"name":"get_weather","parameters":{"type":"object","properties":{"city":{"type":"string"}}}}},{"type":"function","function":{"name":"now"}}]"#;
@@ -101,20 +134,30 @@ mod tests {
         assert_eq!(plan_of(TOOLS).unwrap().calls, Some(CallPolicy::May));
         assert_eq!(plan_of(&format!(r#"{TOOLS},"tool_choice":"none""#)).unwrap().calls, None);
         assert_eq!(plan_of(&format!(r#"{TOOLS},"tool_choice":"required""#)).unwrap().calls, Some(CallPolicy::Must));
-        let named = plan_of(&format!(r#"{TOOLS},"tool_choice":{{"type":"function","function":{{"name":"now"}}}}"#)).unwrap();
+        let named =
+            plan_of(&format!(r#"{TOOLS},"tool_choice":{{"type":"function","function":{{"name":"now"}}}}"#)).unwrap();
         assert_eq!((named.calls, named.callable), (Some(CallPolicy::Must), vec!["now".to_string()]));
-        assert!(plan_of(&format!(r#"{TOOLS},"tool_choice":{{"type":"function","function":{{"name":"later"}}}}"#)).is_err());
+        assert!(
+            plan_of(&format!(r#"{TOOLS},"tool_choice":{{"type":"function","function":{{"name":"later"}}}}"#)).is_err()
+        );
         assert_eq!(plan_of(TOOLS).unwrap().declared[0].parameters["additionalProperties"], false);
         assert_eq!(plan_of(&format!(r#"{TOOLS},"parallel_tool_calls":false"#)).unwrap().max_calls, 1);
     }
 
     #[test]
     fn response_formats() {
-        let Answer::Json(object) = plan_of(r#","response_format":{"type":"json_object"}"#).unwrap().answer else { panic!() };
+        let Answer::Json(object) = plan_of(r#","response_format":{"type":"json_object"}"#).unwrap().answer else {
+            panic!()
+        };
         assert_eq!(object["type"], "object");
         assert!(gemd_engine::constraint::check(&gemd_engine::Constraint::JsonSchema(object)).is_ok());
         let p = plan_of(r#","response_format":{"type":"json_schema","json_schema":{"name":"r","strict":true,"schema":{"type":"object","properties":{"a":{"type":"integer"}}}}}"#).unwrap();
-        assert_eq!(p.answer, Answer::Json(json!({"type": "object", "properties": {"a": {"type": "integer"}}, "additionalProperties": false})));
+        assert_eq!(
+            p.answer,
+            Answer::Json(
+                json!({"type": "object", "properties": {"a": {"type": "integer"}}, "additionalProperties": false})
+            )
+        );
         assert!(plan_of(r#","response_format":{"type":"xml"}"#).is_err());
     }
 }

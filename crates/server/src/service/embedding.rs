@@ -65,7 +65,12 @@ impl EmbeddingServed {
     /// `caller`'s quota for this model. Every surface's embedding requests pass here, so all
     /// are counted alike. Runs on a blocking thread: a forward pass is real CPU work. The
     /// tokens counted are each text's, capped at the model's limit, as it is truncated.
-    pub async fn embed(&self, access: &Arc<Access>, caller: &Caller, inputs: Vec<EmbedInput>) -> Result<Embedded, ApiError> {
+    pub async fn embed(
+        &self,
+        access: &Arc<Access>,
+        caller: &Caller,
+        inputs: Vec<EmbedInput>,
+    ) -> Result<Embedded, ApiError> {
         let (texts, dimensions): (Vec<String>, Vec<usize>) = inputs.into_iter().map(|i| (i.text, i.dimension)).unzip();
         let limit = self.input_token_limit() as usize;
         // Each text's tokens up to the limit, reading no further: a 10 MB input costs what
@@ -120,6 +125,11 @@ impl EmbeddingServed {
     }
 }
 
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T, EngineError> + Send + 'static) -> Result<T, ApiError> {
-    tokio::task::spawn_blocking(f).await.map_err(|e| ApiError::Engine(EngineError::Internal(format!("embedding task: {e}"))))?.map_err(ApiError::from)
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, EngineError> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| ApiError::Engine(EngineError::Internal(format!("embedding task: {e}"))))?
+        .map_err(ApiError::from)
 }

@@ -286,11 +286,21 @@ mod tests {
     #[test]
     fn messages_are_written_by_the_variants() {
         let e = ApiError::model_not_found(ApiVersion::V1Beta, "nope", "generateContent");
-        assert!(e.to_string().starts_with("models/nope is not found for API version v1beta, or is not supported for generateContent."));
+        assert!(e
+            .to_string()
+            .starts_with("models/nope is not found for API version v1beta, or is not supported for generateContent."));
         assert_eq!(ApiError::project_not_found("p").to_string(), "Project p not found.");
         assert_eq!(ApiError::Unavailable(Dependency::Service).to_string(), "The service is currently unavailable.");
-        let media = ApiError::MediaUnsupported { mime: "image/png".into(), model: "m".into(), backend: "b".into(), field: "f".into() };
-        assert_eq!(media.to_string(), "Unable to process input image (image/png): models/m is served by the text-only backend b on this server.");
+        let media = ApiError::MediaUnsupported {
+            mime: "image/png".into(),
+            model: "m".into(),
+            backend: "b".into(),
+            field: "f".into(),
+        };
+        assert_eq!(
+            media.to_string(),
+            "Unable to process input image (image/png): models/m is served by the text-only backend b on this server."
+        );
         assert_eq!(media.status().details[0]["fieldViolations"][0]["field"], "f");
         let n = ApiError::NotYetSupported { feature: "n > 1", advice: Some("send one request per choice"), field: "n" };
         assert_eq!(n.to_string(), "n > 1 is not supported on this server yet; send one request per choice.");

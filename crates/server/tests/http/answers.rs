@@ -15,7 +15,10 @@ const GEN: &str = "/v1beta/models/gemini-2.5-flash:generateContent";
 const LIMIT: u32 = 1024;
 
 fn text_of(v: &Value) -> String {
-    v["candidates"][0]["content"]["parts"].as_array().map(|p| p.iter().map(|p| p["text"].as_str().unwrap_or("")).collect()).unwrap_or_default()
+    v["candidates"][0]["content"]["parts"]
+        .as_array()
+        .map(|p| p.iter().map(|p| p["text"].as_str().unwrap_or("")).collect())
+        .unwrap_or_default()
 }
 
 fn has_cjk(text: &str) -> bool {
@@ -39,7 +42,11 @@ fn assert_ended(v: &Value, what: &str) {
 async fn the_guides_first_example_answers_in_chinese_and_ends_its_turn() {
     let s = TestServer::real_with_output_limit(LIMIT).await;
     // The guide's body exactly (temperature 1 by default), seeded so the run is reproducible.
-    let v = generate(&s, json!({"contents": [{"parts": [{"text": "你好,介绍一下你自己"}]}], "generationConfig": {"seed": 1}})).await;
+    let v = generate(
+        &s,
+        json!({"contents": [{"parts": [{"text": "你好,介绍一下你自己"}]}], "generationConfig": {"seed": 1}}),
+    )
+    .await;
     let text = text_of(&v);
     println!("guide example 1: {text}");
     assert_ended(&v, "introduction");
@@ -63,8 +70,12 @@ async fn the_guides_machine_learning_example_explains_in_chinese() {
 #[tokio::test]
 async fn short_questions_get_short_right_answers() {
     let s = TestServer::real_with_output_limit(LIMIT).await;
-    for (q, want) in [("What is the capital of France? Answer with one word.", "Paris"), ("What is 12 + 30? Answer with just the number.", "42")] {
-        let v = generate(&s, json!({"contents": [{"parts": [{"text": q}]}], "generationConfig": {"temperature": 0}})).await;
+    for (q, want) in [
+        ("What is the capital of France? Answer with one word.", "Paris"),
+        ("What is 12 + 30? Answer with just the number.", "42"),
+    ] {
+        let v =
+            generate(&s, json!({"contents": [{"parts": [{"text": q}]}], "generationConfig": {"temperature": 0}})).await;
         let text = text_of(&v);
         assert_ended(&v, q);
         assert!(text.contains(want), "{q} → {text}");
@@ -119,7 +130,12 @@ async fn weather_questions_in_auto_mode_call_the_declared_function() {
     .await;
     let mut called = 0;
     for (p, v) in prompts.iter().zip(&answers) {
-        let calls: Vec<&Value> = v["candidates"][0]["content"]["parts"].as_array().unwrap().iter().filter_map(|p| p.get("functionCall")).collect();
+        let calls: Vec<&Value> = v["candidates"][0]["content"]["parts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|p| p.get("functionCall"))
+            .collect();
         if let Some(call) = calls.first() {
             assert_eq!(call["name"], "get_weather", "{p}: {v}");
             assert!(call["args"]["city"].is_string(), "{p}: {v}");
@@ -129,7 +145,11 @@ async fn weather_questions_in_auto_mode_call_the_declared_function() {
         }
     }
     println!("AUTO mode: {called} of {} weather questions called get_weather", prompts.len());
-    assert!(called >= prompts.len() * 3 / 4, "only {called} of {} weather questions called the function", prompts.len());
+    assert!(
+        called >= prompts.len() * 3 / 4,
+        "only {called} of {} weather questions called the function",
+        prompts.len()
+    );
 }
 
 #[tokio::test]
@@ -138,7 +158,11 @@ async fn a_second_family_answers_through_its_own_template() {
     assert_eq!(engine.chat_format().source(), "gguf");
     let s = TestServer::with_engine(engine).await;
     let resp = s.post(GEN, &json!({"contents": [{"parts": [{"text": "What is the capital of France? Answer in one sentence."}]}], "generationConfig": {"temperature": 0}}).to_string()).await;
-    assert!(resp.headers()["x-gemd-backend"].to_str().unwrap().contains("SmolLM2-135M-Instruct"), "{:?}", resp.headers());
+    assert!(
+        resp.headers()["x-gemd-backend"].to_str().unwrap().contains("SmolLM2-135M-Instruct"),
+        "{:?}",
+        resp.headers()
+    );
     let v: Value = resp.json().await.unwrap();
     let text = text_of(&v);
     assert_eq!(v["candidates"][0]["finishReason"], "STOP", "{v}");
@@ -158,7 +182,14 @@ async fn a_template_without_tools_still_gets_valid_calls() {
         "tools": [{"type": "function", "function": {"name": "get_weather", "description": "Get the current weather for a city.",
             "parameters": {"type": "object", "properties": {"city": {"type": "string", "maxLength": 30}}, "required": ["city"]}}}],
         "tool_choice": "required", "parallel_tool_calls": false, "temperature": 0});
-    let resp = s.http.post(format!("{}/v1beta/openai/chat/completions", s.base)).bearer_auth(crate::harness::KEY).json(&body).send().await.unwrap();
+    let resp = s
+        .http
+        .post(format!("{}/v1beta/openai/chat/completions", s.base))
+        .bearer_auth(crate::harness::KEY)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
     let v: Value = resp.json().await.unwrap();
     assert_eq!(v["choices"][0]["finish_reason"], "tool_calls", "{v}");
     let call = &v["choices"][0]["message"]["tool_calls"][0]["function"];

@@ -15,7 +15,8 @@ const GEN: &str = "/v1beta/models/gemini-2.5-flash:generateContent";
 const STREAM: &str = "/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse";
 
 fn body(prompt: &str, max: u32) -> String {
-    json!({"contents":[{"parts":[{"text": prompt}]}],"generationConfig":{"temperature":0,"maxOutputTokens":max}}).to_string()
+    json!({"contents":[{"parts":[{"text": prompt}]}],"generationConfig":{"temperature":0,"maxOutputTokens":max}})
+        .to_string()
 }
 
 fn text_of(v: &Value) -> String {
@@ -56,7 +57,8 @@ async fn a_dropped_unary_request_stops_decoding() {
     let engine = engine_with(|c| c.prefix_cache_entries = 0);
     let s = TestServer::with_engine(engine.clone()).await;
     let url = format!("{}{GEN}", s.base);
-    let req = s.http.post(url).header("x-goog-api-key", KEY).body(body("Tell me a very long story about a dragon.", 40));
+    let req =
+        s.http.post(url).header("x-goog-api-key", KEY).body(body("Tell me a very long story about a dragon.", 40));
     let call = tokio::spawn(req.send());
     // Abort the client as soon as decoding is under way.
     let start = Instant::now();
@@ -104,7 +106,10 @@ async fn a_full_queue_answers_503_and_never_piles_up() {
 /// A long system instruction shared by the prefix-cache tests (~700 tokens).
 fn rules() -> String {
     "You are a careful assistant. ".to_string()
-        + &(0..60).map(|i| format!("Rule {i}: answer with the number {i} when asked about rule {i}.")).collect::<Vec<_>>().join(" ")
+        + &(0..60)
+            .map(|i| format!("Rule {i}: answer with the number {i} when asked about rule {i}."))
+            .collect::<Vec<_>>()
+            .join(" ")
 }
 
 fn ask(system: &str, question: &str, max: u32) -> String {
@@ -139,7 +144,8 @@ async fn warm_answers_equal_cold(entries: u32, requests: &[String]) -> gemd_engi
 #[tokio::test]
 async fn a_cached_prefix_answers_exactly_like_a_cold_prefill() {
     let system = rules();
-    let requests: Vec<String> = ["What is rule 3?", "What is rule 41?", "What is rule 3?"].iter().map(|q| ask(&system, q, 24)).collect();
+    let requests: Vec<String> =
+        ["What is rule 3?", "What is rule 41?", "What is rule 3?"].iter().map(|q| ask(&system, q, 24)).collect();
     let m = warm_answers_equal_cold(8, &requests).await;
     assert_eq!(m.prefix_cache_hits_total, 2, "{m:?}");
     assert!(m.prefix_tokens_reused_total > 2 * 600, "the shared system instruction was reused: {m:?}");
@@ -166,7 +172,11 @@ async fn a_cached_prefix_after_freed_cells_answers_exactly_like_a_cold_prefill()
 
 /// Runs the first `alone` prompts one at a time, then all `prompts` at once on an engine with
 /// eight sequences; returns the answers of both phases.
-async fn answers_alone_then_together(prompts: &[String], alone: usize, request: fn(&str) -> String) -> (Vec<String>, Vec<String>) {
+async fn answers_alone_then_together(
+    prompts: &[String],
+    alone: usize,
+    request: fn(&str) -> String,
+) -> (Vec<String>, Vec<String>) {
     let engine = engine_with(|c| {
         c.max_sequences = 8;
         c.prefix_cache_entries = 0;
@@ -218,8 +228,9 @@ async fn greedy_answers_are_the_same_alone_and_in_a_batch_of_eight() {
 /// choices (before kernels.rs) three of the eight changed.
 #[tokio::test]
 async fn eight_different_requests_answer_alone_as_in_a_batch() {
-    let long = (1..=60).map(|i| format!("Item {i} on the list is a fruit or a vegetable.")).collect::<Vec<_>>().join(" ")
-        + " Now write a short poem about the sea.";
+    let long =
+        (1..=60).map(|i| format!("Item {i} on the list is a fruit or a vegetable.")).collect::<Vec<_>>().join(" ")
+            + " Now write a short poem about the sea.";
     let (alone, batched) = answers_alone_then_together(&numbered_prompts(long), 8, greedy).await;
     assert_eq!(batched, alone);
 }
@@ -228,9 +239,13 @@ async fn eight_different_requests_answer_alone_as_in_a_batch() {
 /// and in a batch of eight (its random stream is its own; its logits do not depend on the batch).
 #[tokio::test]
 async fn seeded_answers_are_the_same_alone_and_in_a_batch_of_eight() {
-    let seeded = |p: &str| json!({"contents":[{"parts":[{"text": p}]}],
-        "generationConfig":{"temperature":1.0,"topP":0.95,"topK":64,"seed":1234,"maxOutputTokens":24}}).to_string();
-    let (alone, batched) = answers_alone_then_together(&numbered_prompts("Invent a name for a cat.".into()), 8, seeded).await;
+    let seeded = |p: &str| {
+        json!({"contents":[{"parts":[{"text": p}]}],
+        "generationConfig":{"temperature":1.0,"topP":0.95,"topK":64,"seed":1234,"maxOutputTokens":24}})
+        .to_string()
+    };
+    let (alone, batched) =
+        answers_alone_then_together(&numbered_prompts("Invent a name for a cat.".into()), 8, seeded).await;
     assert_eq!(batched, alone);
 }
 
@@ -245,7 +260,10 @@ async fn metrics_split_model_time_from_scheduler_time() {
     let prompt = v["usageMetadata"]["promptTokenCount"].as_u64().unwrap();
     let text = s.http.get(format!("{}/metrics", s.base)).send().await.unwrap().text().await.unwrap();
     let value = |name: &str| -> f64 {
-        let line = text.lines().find(|l| l.starts_with(&format!("{name}{{"))).unwrap_or_else(|| panic!("{name} missing:\n{text}"));
+        let line = text
+            .lines()
+            .find(|l| l.starts_with(&format!("{name}{{")))
+            .unwrap_or_else(|| panic!("{name} missing:\n{text}"));
         line.rsplit(' ').next().unwrap().parse().unwrap()
     };
     assert!(value("gemd_engine_decode_steps_total") >= 2.0);
@@ -267,7 +285,9 @@ async fn a_burst_into_free_batch_slots_is_served_not_refused() {
     let calls: Vec<_> = (0..4)
         .map(|_| {
             let (s, body) = (s.clone(), body.clone());
-            tokio::spawn(async move { s.post("/v1beta/models/gemini-2.0-flash:generateContent", &body).await.status().as_u16() })
+            tokio::spawn(async move {
+                s.post("/v1beta/models/gemini-2.0-flash:generateContent", &body).await.status().as_u16()
+            })
         })
         .collect();
     let mut statuses = Vec::new();

@@ -11,7 +11,12 @@ use crate::shared::embeddings::{cosine, embed_batch, embed_one, norm, text, valu
 #[tokio::test]
 async fn embed_content_answers_a_unit_vector_tagged_with_the_embedder() {
     let s = TestServer::real().await;
-    let resp = s.post("/v1beta/models/text-embedding-004:embedContent", &json!({"content": text("What is the meaning of life?")}).to_string()).await;
+    let resp = s
+        .post(
+            "/v1beta/models/text-embedding-004:embedContent",
+            &json!({"content": text("What is the meaning of life?")}).to_string(),
+        )
+        .await;
     assert_eq!(resp.status(), 200);
     assert!(resp.headers()["x-gemd-backend"].to_str().unwrap().starts_with("candle-bert:"));
     let v: Value = resp.json().await.unwrap();
@@ -35,7 +40,12 @@ async fn a_batch_keeps_order_and_equals_single_calls() {
 #[tokio::test]
 async fn similar_sentences_are_closer_than_unrelated_ones() {
     let s = TestServer::real().await;
-    let v = embed_batch(&s, "text-embedding-004", &["A man is playing a guitar.", "Someone plays an acoustic guitar.", "The stock market fell sharply today."]).await;
+    let v = embed_batch(
+        &s,
+        "text-embedding-004",
+        &["A man is playing a guitar.", "Someone plays an acoustic guitar.", "The stock market fell sharply today."],
+    )
+    .await;
     assert!(cosine(&v[0], &v[1]) > cosine(&v[0], &v[2]) + 0.3, "{} vs {}", cosine(&v[0], &v[1]), cosine(&v[0], &v[2]));
 }
 
@@ -47,7 +57,9 @@ async fn long_inputs_are_truncated_and_count_tokens_says_so() {
     let a = embed_one(&s, "gemini-embedding-001", json!({"content": text(&long)})).await;
     let b = embed_one(&s, "gemini-embedding-001", json!({"content": text(&head)})).await;
     assert!(cosine(&a, &b) > 0.9999, "only the first 256 tokens count");
-    let (status, v) = s.post_json("/v1beta/models/gemini-embedding-001:countTokens", &json!({"contents": [text(&long)]}).to_string()).await;
+    let (status, v) = s
+        .post_json("/v1beta/models/gemini-embedding-001:countTokens", &json!({"contents": [text(&long)]}).to_string())
+        .await;
     assert_eq!(status, 200, "{v}");
     assert_eq!(v["totalTokens"], 1202, "400 × 3 word pieces + [CLS] and [SEP]");
     let (_, m) = s.get_json("/v1beta/models/gemini-embedding-001").await;

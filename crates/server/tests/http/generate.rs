@@ -7,13 +7,20 @@ use crate::harness::{TestServer, TEST_OUTPUT_LIMIT};
 const GEN: &str = "/v1beta/models/gemini-2.5-flash:generateContent";
 
 fn text_of(v: &Value) -> String {
-    v["candidates"][0]["content"]["parts"].as_array().unwrap().iter().map(|p| p["text"].as_str().unwrap_or("")).collect()
+    v["candidates"][0]["content"]["parts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["text"].as_str().unwrap_or(""))
+        .collect()
 }
 
 async fn greedy(s: &TestServer, prompt: &str, extra: Value) -> Value {
     let mut cfg = json!({"temperature": 0, "maxOutputTokens": 24});
     cfg.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
-    let (status, v) = s.post_json(GEN, &json!({"contents":[{"parts":[{"text": prompt}]}], "generationConfig": cfg}).to_string()).await;
+    let (status, v) = s
+        .post_json(GEN, &json!({"contents":[{"parts":[{"text": prompt}]}], "generationConfig": cfg}).to_string())
+        .await;
     assert_eq!(status, 200, "{v}");
     v
 }
@@ -32,14 +39,23 @@ async fn response_shape_and_exact_usage() {
     assert!(matches!(c["finishReason"].as_str(), Some("STOP" | "MAX_TOKENS")));
     assert_eq!(c["index"], 0);
     let u = &v["usageMetadata"];
-    let (p, o, t) = (u["promptTokenCount"].as_u64().unwrap(), u["candidatesTokenCount"].as_u64().unwrap(), u["totalTokenCount"].as_u64().unwrap());
+    let (p, o, t) = (
+        u["promptTokenCount"].as_u64().unwrap(),
+        u["candidatesTokenCount"].as_u64().unwrap(),
+        u["totalTokenCount"].as_u64().unwrap(),
+    );
     assert_eq!(p + o, t);
     assert!(o <= TEST_OUTPUT_LIMIT as u64);
     assert_eq!(v["modelVersion"], "gemini-2.5-flash");
     assert_eq!(v["responseId"].as_str().unwrap().len(), 22);
 
     // countTokens counts exactly what generation consumed, in both request forms.
-    let (_, a) = s.post_json("/v1beta/models/gemini-2.5-flash:countTokens", r#"{"contents":[{"parts":[{"text":"Explain how AI works"}]}]}"#).await;
+    let (_, a) = s
+        .post_json(
+            "/v1beta/models/gemini-2.5-flash:countTokens",
+            r#"{"contents":[{"parts":[{"text":"Explain how AI works"}]}]}"#,
+        )
+        .await;
     assert_eq!(a["totalTokens"].as_u64(), Some(p));
     assert_eq!(a["promptTokensDetails"][0], json!({"modality": "TEXT", "tokenCount": p}));
     let (_, b) = s

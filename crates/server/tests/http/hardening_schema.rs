@@ -15,7 +15,9 @@ use gemd_engine::schema_limits::{MAX_OBJECT_PROPERTIES, MAX_PROPERTIES};
 
 /// An object whose properties are `objects` objects of `each` string properties.
 fn objects_of(objects: usize, each: usize) -> Value {
-    let inner: Map<String, Value> = (0..objects).map(|i| (format!("o{i}"), json!({"type": "object", "properties": properties(each, "string")}))).collect();
+    let inner: Map<String, Value> = (0..objects)
+        .map(|i| (format!("o{i}"), json!({"type": "object", "properties": properties(each, "string")})))
+        .collect();
     json!({"type": "object", "properties": inner})
 }
 
@@ -43,7 +45,10 @@ async fn the_largest_admitted_schema_answers() {
 #[tokio::test]
 async fn schemas_that_admit_no_document_are_400s_whole_and_streamed() {
     let s = TestServer::wire().await;
-    let cycles = [json!({"$ref": "#"}), json!({"$defs": {"a": {"$ref": "#/$defs/b"}, "b": {"$ref": "#/$defs/a"}}, "$ref": "#/$defs/a"})];
+    let cycles = [
+        json!({"$ref": "#"}),
+        json!({"$defs": {"a": {"$ref": "#/$defs/b"}, "b": {"$ref": "#/$defs/a"}}, "$ref": "#/$defs/a"}),
+    ];
     for schema in cycles {
         let native = json!({"contents": [{"parts": [{"text": "Answer in JSON."}]}], "generationConfig": {"responseMimeType": "application/json", "responseJsonSchema": schema}});
         let openai = json!({"model": "gemini-2.5-flash", "messages": [{"role": "user", "content": "JSON"}], "response_format": {"type": "json_schema", "json_schema": {"name": "r", "schema": schema}}});

@@ -8,7 +8,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use gemd_engine::{ChatPrompt, Engine, EngineError, EngineMetrics, EventStream, PrepareBounds, PreparedPrompt, SamplingParams};
+use gemd_engine::{
+    ChatPrompt, Engine, EngineError, EngineMetrics, EventStream, PrepareBounds, PreparedPrompt, SamplingParams,
+};
 use serde_json::{json, Value};
 
 use crate::harness::{engine_with, real_engine, ScriptedEngine, TestServer, TEST_CONTEXT};
@@ -26,7 +28,8 @@ async fn count(s: &TestServer, text: &str) -> u64 {
 async fn count_tokens_of_fifty_thousand_lines_answers_the_right_count() {
     let s = TestServer::real().await;
     let lines = |n: usize| "a\n".repeat(n);
-    let (full, half, quarter) = (count(&s, &lines(50_000)).await, count(&s, &lines(25_000)).await, count(&s, &lines(12_500)).await);
+    let (full, half, quarter) =
+        (count(&s, &lines(50_000)).await, count(&s, &lines(25_000)).await, count(&s, &lines(12_500)).await);
     // Each "a\n" is two tokens; the template around the text is the same in every count.
     assert_eq!(full - half, 50_000);
     assert_eq!(half - quarter, 25_000);
@@ -35,7 +38,11 @@ async fn count_tokens_of_fifty_thousand_lines_answers_the_right_count() {
 /// The status, the error's `status` and its message.
 async fn refusal(s: &TestServer, path: &str, body: String) -> (u16, String, String) {
     let (status, v) = s.post_json(path, &body).await;
-    (status, v["error"]["status"].as_str().unwrap_or_default().to_string(), v["error"]["message"].as_str().unwrap_or_default().to_string())
+    (
+        status,
+        v["error"]["status"].as_str().unwrap_or_default().to_string(),
+        v["error"]["message"].as_str().unwrap_or_default().to_string(),
+    )
 }
 
 #[tokio::test]
@@ -55,7 +62,8 @@ async fn prompts_far_over_the_limit_are_refused_after_reading_little() {
     // 100 KB of lines, short enough that its length proves nothing: about 100 pieces of
     // text make the prompt, and it is refused after the first few.
     let before = engine.metrics();
-    let (status, code, message) = refusal(&s, &format!("{FLASH}:streamGenerateContent?alt=sse"), text_body(&"a\n".repeat(50_000))).await;
+    let (status, code, message) =
+        refusal(&s, &format!("{FLASH}:streamGenerateContent?alt=sse"), text_body(&"a\n".repeat(50_000))).await;
     assert_eq!((status, code.as_str()), (400, "INVALID_ARGUMENT"), "{message}");
     assert!(message.contains("at least"), "{message}");
     let after = engine.metrics();
@@ -71,7 +79,8 @@ async fn prompts_far_over_the_limit_are_refused_after_reading_little() {
 
     // countTokens has no input limit: the same 200,000 parts are counted in full.
     let parts: Vec<Value> = (0..200_000).map(|_| json!({"text": "a"})).collect();
-    let (status, v) = s.post_json(&format!("{FLASH}:countTokens"), &json!({"contents": [{"parts": parts}]}).to_string()).await;
+    let (status, v) =
+        s.post_json(&format!("{FLASH}:countTokens"), &json!({"contents": [{"parts": parts}]}).to_string()).await;
     assert_eq!(status, 200, "{v}");
     assert!(v["totalTokens"].as_u64().unwrap() >= 400_000, "{v}");
 }
@@ -113,12 +122,17 @@ impl Engine for Stalling {
 
 #[tokio::test]
 async fn a_client_that_leaves_stops_its_tokenising() {
-    let stalling = Arc::new(Stalling { inner: real_engine(), entered: AtomicU64::new(0), cancelled: AtomicU64::new(0) });
+    let stalling =
+        Arc::new(Stalling { inner: real_engine(), entered: AtomicU64::new(0), cancelled: AtomicU64::new(0) });
     let s = TestServer::with_engine(stalling.clone()).await;
     for path in [format!("{FLASH}:generateContent"), format!("{FLASH}:countTokens")] {
         let entered = stalling.entered.load(Ordering::SeqCst);
         let cancelled = stalling.cancelled.load(Ordering::SeqCst);
-        let request = s.http.post(format!("{}{path}", s.base)).header("x-goog-api-key", crate::harness::KEY).body(text_body(&"a\n".repeat(20_000)));
+        let request = s
+            .http
+            .post(format!("{}{path}", s.base))
+            .header("x-goog-api-key", crate::harness::KEY)
+            .body(text_body(&"a\n".repeat(20_000)));
         let client = tokio::spawn(async move { request.send().await.map(|r| r.status()) });
         while stalling.entered.load(Ordering::SeqCst) == entered {
             tokio::time::sleep(Duration::from_millis(10)).await;
@@ -130,7 +144,11 @@ async fn a_client_that_leaves_stops_its_tokenising() {
             tokio::time::sleep(Duration::from_millis(10)).await;
             waited += 1;
         }
-        assert_eq!(stalling.cancelled.load(Ordering::SeqCst), cancelled + 1, "{path}: the tokeniser never learned that its client left");
+        assert_eq!(
+            stalling.cancelled.load(Ordering::SeqCst),
+            cancelled + 1,
+            "{path}: the tokeniser never learned that its client left"
+        );
     }
 }
 

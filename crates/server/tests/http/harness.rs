@@ -21,9 +21,9 @@ fn pulled(override_var: &str, name: &str) -> PathBuf {
     if let Some(p) = std::env::var_os(override_var) {
         return p.into();
     }
-    let home = std::env::var_os("GEMD_HOME").map(PathBuf::from).unwrap_or_else(|| {
-        PathBuf::from(std::env::var_os("HOME").expect("HOME")).join(".cache/gemd")
-    });
+    let home = std::env::var_os("GEMD_HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").expect("HOME")).join(".cache/gemd"));
     let p = home.join("models").join(name);
     assert!(
         p.exists(),

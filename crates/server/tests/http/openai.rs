@@ -45,7 +45,10 @@ async fn chat_completion_runs_the_native_path_with_exact_usage() {
     assert!(["stop", "length"].contains(&choice["finish_reason"].as_str().unwrap()));
     let u = &v["usage"];
     assert!(u["completion_tokens"].as_u64().unwrap() <= 24);
-    assert_eq!(u["prompt_tokens"].as_u64().unwrap() + u["completion_tokens"].as_u64().unwrap(), u["total_tokens"].as_u64().unwrap());
+    assert_eq!(
+        u["prompt_tokens"].as_u64().unwrap() + u["completion_tokens"].as_u64().unwrap(),
+        u["total_tokens"].as_u64().unwrap()
+    );
 
     // The same request on the native surface is the same prompt, token for token. (The
     // answers are not compared here: this engine is shared with tests running at the same time,
@@ -111,7 +114,10 @@ async fn real_stream_framing_and_usage() {
     let (usage, chunks) = events.split_last().unwrap();
     let (last, content) = chunks.split_last().unwrap();
     for e in &events {
-        assert_eq!((&e["id"], e["object"].as_str(), e["model"].as_str()), (id, Some("chat.completion.chunk"), Some("gemini-2.5-flash")));
+        assert_eq!(
+            (&e["id"], e["object"].as_str(), e["model"].as_str()),
+            (id, Some("chat.completion.chunk"), Some("gemini-2.5-flash"))
+        );
     }
     for (i, e) in content.iter().enumerate() {
         assert_eq!(e["choices"][0]["finish_reason"], Value::Null);
@@ -138,6 +144,10 @@ async fn real_stream_framing_and_usage() {
 #[tokio::test]
 async fn long_prompts_are_refused_with_the_native_limit() {
     let s = TestServer::real().await;
-    let e = expect_400(&s, json!({"model": "gemini-2.5-flash", "messages": user(&"lorem ipsum dolor sit amet ".repeat(1200))})).await;
+    let e = expect_400(
+        &s,
+        json!({"model": "gemini-2.5-flash", "messages": user(&"lorem ipsum dolor sit amet ".repeat(1200))}),
+    )
+    .await;
     assert!(e["message"].as_str().unwrap().contains("exceeds the maximum number of tokens allowed (2047)"), "{e}");
 }

@@ -21,5 +21,8 @@ async fn token_limits_count_real_prompt_tokens() {
     }
     let (status, v) = s.post_json("/v1beta/models/gemini-2.5-flash:generateContent", BODY).await;
     assert_eq!(status, 429, "{v}");
-    assert_eq!(v["error"]["details"][1]["violations"][0]["quotaId"], "GenerateContentInputTokensPerModelPerMinute-FreeTier");
+    assert_eq!(
+        v["error"]["details"][1]["violations"][0]["quotaId"],
+        "GenerateContentInputTokensPerModelPerMinute-FreeTier"
+    );
 }

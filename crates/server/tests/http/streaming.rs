@@ -26,7 +26,10 @@ fn check_chunks(chunks: &[Value]) {
         assert!(u["promptTokenCount"].as_u64().unwrap() > 0);
     }
     let u = &chunks.last().unwrap()["usageMetadata"];
-    assert_eq!(u["promptTokenCount"].as_u64().unwrap() + u["candidatesTokenCount"].as_u64().unwrap(), u["totalTokenCount"].as_u64().unwrap());
+    assert_eq!(
+        u["promptTokenCount"].as_u64().unwrap() + u["candidatesTokenCount"].as_u64().unwrap(),
+        u["totalTokenCount"].as_u64().unwrap()
+    );
 }
 
 #[tokio::test]
@@ -46,7 +49,8 @@ async fn sse_stream_matches_the_non_streamed_answer() {
 async fn json_array_stream_is_one_incrementally_written_array() {
     let s = TestServer::real().await;
     // google-generativeai's REST transport: no alt=sse, GAPIC `$alt`.
-    let resp = s.post("/v1beta/models/gemini-2.5-flash:streamGenerateContent?%24alt=json%3Benum-encoding%3Dint", BODY).await;
+    let resp =
+        s.post("/v1beta/models/gemini-2.5-flash:streamGenerateContent?%24alt=json%3Benum-encoding%3Dint", BODY).await;
     assert_eq!(resp.status(), 200);
     assert_eq!(resp.headers()["content-type"], "application/json; charset=UTF-8");
     let body = resp.text().await.unwrap();

@@ -37,7 +37,10 @@ fn assert_valid(schema: &Value, instance: &Value, what: &str) {
 
 /// The `functionCall` parts of a candidate.
 fn calls(v: &Value) -> Vec<Value> {
-    v["candidates"][0]["content"]["parts"].as_array().map(|p| p.iter().filter_map(|p| p.get("functionCall").cloned()).collect()).unwrap_or_default()
+    v["candidates"][0]["content"]["parts"]
+        .as_array()
+        .map(|p| p.iter().filter_map(|p| p.get("functionCall").cloned()).collect())
+        .unwrap_or_default()
 }
 
 async fn chat(s: &TestServer, body: Value) -> (u16, Value) {
@@ -75,12 +78,19 @@ async fn generativeai_integer_enums_and_parallel_calls_to_allowed_functions() {
     for seed in 0..3 {
         let body = json!({"contents": user("Weather and time in Paris?"), "tools": tools, "generationConfig": {"seed": seed},
                           "toolConfig": {"functionCallingConfig": {"mode": 2, "allowedFunctionNames": ["get_weather", "get_time"]}}});
-        let (status, v) = s.post_json(&format!("{GENERATE}?%24alt=json%3Benum-encoding%3Dint"), &body.to_string()).await;
+        let (status, v) =
+            s.post_json(&format!("{GENERATE}?%24alt=json%3Benum-encoding%3Dint"), &body.to_string()).await;
         assert_eq!(status, 200, "{v}");
         for call in calls(&v) {
             match call["name"].as_str().unwrap() {
-                "get_weather" => assert_valid(&json!({"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"], "additionalProperties": false}), &call["args"], "weather"),
-                "get_time" => assert_eq!(call["args"]["zone"].as_str().map(|z| ["UTC", "CET"].contains(&z)), Some(true), "{v}"),
+                "get_weather" => assert_valid(
+                    &json!({"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"], "additionalProperties": false}),
+                    &call["args"],
+                    "weather",
+                ),
+                "get_time" => {
+                    assert_eq!(call["args"]["zone"].as_str().map(|z| ["UTC", "CET"].contains(&z)), Some(true), "{v}")
+                }
                 other => panic!("called {other}: {v}"),
             }
         }
@@ -136,7 +146,10 @@ async fn a_streamed_call_arrives_whole_in_the_last_chunk() {
     let body = json!({"contents": user("What's the weather in Paris?"), "tools": [weather_tool()],
                       "toolConfig": {"functionCallingConfig": {"mode": "ANY"}}});
     let text = s.post(STREAM, &body.to_string()).await.text().await.unwrap();
-    let events: Vec<Value> = text.split_terminator("\r\n\r\n").map(|e| serde_json::from_str(e.strip_prefix("data: ").unwrap()).unwrap()).collect();
+    let events: Vec<Value> = text
+        .split_terminator("\r\n\r\n")
+        .map(|e| serde_json::from_str(e.strip_prefix("data: ").unwrap()).unwrap())
+        .collect();
     let with_calls: Vec<&Value> = events.iter().filter(|e| !calls(e).is_empty()).collect();
     assert_eq!(with_calls.len(), 1, "{text}");
     assert_eq!(with_calls[0]["candidates"][0]["finishReason"], "STOP", "{text}");
@@ -182,10 +195,22 @@ async fn structured_answers_parse_and_validate() {
 async fn bad_declarations_and_schemas_are_400s_naming_the_field() {
     let s = TestServer::real_with_output_limit(OUTPUT_LIMIT).await;
     let cases = [
-        (json!({"tools": [{"functionDeclarations": [{"name": "get weather"}]}]}), Some("tools[0].function_declarations[0].name")),
-        (json!({"tools": [{"functionDeclarations": [{"name": "f", "parameters": {"type": "ARRAY", "items": {"type": "STRING"}}}]}]}), Some("tools[0].function_declarations[0].parameters.type")),
-        (json!({"tools": [weather_tool()], "toolConfig": {"functionCallingConfig": {"mode": "AUTO", "allowedFunctionNames": ["get_weather"]}}}), Some("tool_config.function_calling_config.allowed_function_names")),
-        (json!({"generationConfig": {"responseMimeType": "application/json", "responseJsonSchema": {"type": "string", "if": {"minLength": 2}}}}), None),
+        (
+            json!({"tools": [{"functionDeclarations": [{"name": "get weather"}]}]}),
+            Some("tools[0].function_declarations[0].name"),
+        ),
+        (
+            json!({"tools": [{"functionDeclarations": [{"name": "f", "parameters": {"type": "ARRAY", "items": {"type": "STRING"}}}]}]}),
+            Some("tools[0].function_declarations[0].parameters.type"),
+        ),
+        (
+            json!({"tools": [weather_tool()], "toolConfig": {"functionCallingConfig": {"mode": "AUTO", "allowedFunctionNames": ["get_weather"]}}}),
+            Some("tool_config.function_calling_config.allowed_function_names"),
+        ),
+        (
+            json!({"generationConfig": {"responseMimeType": "application/json", "responseJsonSchema": {"type": "string", "if": {"minLength": 2}}}}),
+            None,
+        ),
     ];
     for (extra, field) in cases {
         let mut body = json!({"contents": user("hi")});
@@ -205,7 +230,9 @@ async fn openai_tools_tool_choice_and_json_schema() {
     let tools = json!([{"type": "function", "function": {"name": "get_weather", "description": "Weather for a city.",
         "parameters": {"type": "object", "properties": {"city": {"type": "string", "maxLength": 40}}, "required": ["city"]}}}]);
     let messages = json!([{"role": "user", "content": "What's the weather in Paris?"}]);
-    let (status, v) = chat(&s, json!({"model": "gemini-2.5-flash", "messages": messages, "tools": tools, "tool_choice": "required"})).await;
+    let (status, v) =
+        chat(&s, json!({"model": "gemini-2.5-flash", "messages": messages, "tools": tools, "tool_choice": "required"}))
+            .await;
     assert_eq!(status, 200, "{v}");
     assert_eq!(v["choices"][0]["finish_reason"], "tool_calls", "{v}");
     let call = &v["choices"][0]["message"]["tool_calls"][0];
@@ -221,8 +248,13 @@ async fn openai_tools_tool_choice_and_json_schema() {
     let resp = s.http.post(format!("{}{CHAT}", s.base)).bearer_auth(KEY).json(&body).send().await.unwrap();
     assert_eq!(resp.status(), 200);
     let text = resp.text().await.unwrap();
-    let events: Vec<Value> = text.split_terminator("\n\n").filter(|e| *e != "data: [DONE]").map(|e| serde_json::from_str(e.strip_prefix("data: ").unwrap()).unwrap()).collect();
-    let deltas: Vec<&Value> = events.iter().filter_map(|e| e["choices"][0]["delta"]["tool_calls"].as_array()).flatten().collect();
+    let events: Vec<Value> = text
+        .split_terminator("\n\n")
+        .filter(|e| *e != "data: [DONE]")
+        .map(|e| serde_json::from_str(e.strip_prefix("data: ").unwrap()).unwrap())
+        .collect();
+    let deltas: Vec<&Value> =
+        events.iter().filter_map(|e| e["choices"][0]["delta"]["tool_calls"].as_array()).flatten().collect();
     assert!(!deltas.is_empty(), "{text}");
     assert_eq!(deltas[0]["index"], 0, "{text}");
     assert_eq!(events.last().unwrap()["choices"][0]["finish_reason"], "tool_calls", "{text}");
@@ -242,7 +274,10 @@ async fn openai_tools_tool_choice_and_json_schema() {
     let (status, v) = chat(&s, json!({"model": "gemini-2.5-flash", "messages": [{"role": "user", "content": ask}], "temperature": 0, "response_format": {"type": "json_object"}})).await;
     assert_eq!(status, 200, "{v}");
     assert_eq!(v["choices"][0]["finish_reason"], "stop", "{v}");
-    assert!(serde_json::from_str::<Value>(v["choices"][0]["message"]["content"].as_str().unwrap()).unwrap().is_object(), "{v}");
+    assert!(
+        serde_json::from_str::<Value>(v["choices"][0]["message"]["content"].as_str().unwrap()).unwrap().is_object(),
+        "{v}"
+    );
 }
 
 /// A small deterministic generator (xorshift), so a failing schema can be reproduced.
@@ -277,12 +312,18 @@ fn random_schema(rng: &mut Rng, depth: u32) -> (Value, Value) {
         1 => {
             let lo = rng.below(50) as i64 - 25;
             let hi = lo + rng.below(100) as i64;
-            (json!({"type": "INTEGER", "minimum": lo, "maximum": hi}), json!({"type": "integer", "minimum": lo, "maximum": hi}))
+            (
+                json!({"type": "INTEGER", "minimum": lo, "maximum": hi}),
+                json!({"type": "integer", "minimum": lo, "maximum": hi}),
+            )
         }
         2 => {
             let lo = rng.below(10) as f64 - 5.0;
             let hi = lo + 1.0 + rng.below(10) as f64;
-            (json!({"type": "NUMBER", "minimum": lo, "maximum": hi}), json!({"type": "number", "minimum": lo, "maximum": hi}))
+            (
+                json!({"type": "NUMBER", "minimum": lo, "maximum": hi}),
+                json!({"type": "number", "minimum": lo, "maximum": hi}),
+            )
         }
         3 | 4 if depth < 2 => random_object(rng, depth),
         3 => (json!({"type": "BOOLEAN"}), json!({"type": "boolean"})),
@@ -290,7 +331,10 @@ fn random_schema(rng: &mut Rng, depth: u32) -> (Value, Value) {
             let (gi, ji) = random_schema(rng, depth + 1);
             let max = 1 + rng.below(3);
             let min = rng.below(max + 1);
-            (json!({"type": "ARRAY", "items": gi, "minItems": min, "maxItems": max}), json!({"type": "array", "items": ji, "minItems": min, "maxItems": max}))
+            (
+                json!({"type": "ARRAY", "items": gi, "minItems": min, "maxItems": max}),
+                json!({"type": "array", "items": ji, "minItems": min, "maxItems": max}),
+            )
         }
     };
     if depth > 0 && rng.below(4) == 0 {
@@ -347,7 +391,8 @@ async fn fifty_random_schemas_all_validate() {
             assert_eq!(status, 200, "schema {i} {schema}: {v}");
             assert_eq!(v["candidates"][0]["finishReason"], "STOP", "schema {i} {schema}: {v}");
             let text = v["candidates"][0]["content"]["parts"][0]["text"].as_str().unwrap();
-            let doc: Value = serde_json::from_str(text).unwrap_or_else(|e| panic!("schema {i} {schema}: not JSON ({e}): {text}"));
+            let doc: Value =
+                serde_json::from_str(text).unwrap_or_else(|e| panic!("schema {i} {schema}: not JSON ({e}): {text}"));
             assert_valid(&schema, &doc, &format!("schema {i}"));
         }
     }

@@ -41,14 +41,30 @@ const ROOMY_OUTPUT_LIMIT: u32 = 256;
 /// The output cap a captured body asks for (0: none).
 fn asked_output(body: &Value) -> u64 {
     let cfg = &body["generationConfig"];
-    [&cfg["maxOutputTokens"], &cfg["max_output_tokens"], &body["max_tokens"], &body["max_completion_tokens"]].iter().filter_map(|v| v.as_u64()).max().unwrap_or(0)
+    [&cfg["maxOutputTokens"], &cfg["max_output_tokens"], &body["max_tokens"], &body["max_completion_tokens"]]
+        .iter()
+        .filter_map(|v| v.as_u64())
+        .max()
+        .unwrap_or(0)
 }
 
 fn fixtures() -> Vec<(String, Value)> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/wire");
-    let mut files: Vec<_> = std::fs::read_dir(&dir).expect("fixture dir").map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|e| e == "json")).collect();
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .expect("fixture dir")
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
     files.sort();
-    files.into_iter().map(|p| (p.file_name().unwrap().to_string_lossy().into_owned(), serde_json::from_slice(&std::fs::read(&p).unwrap()).unwrap())).collect()
+    files
+        .into_iter()
+        .map(|p| {
+            (
+                p.file_name().unwrap().to_string_lossy().into_owned(),
+                serde_json::from_slice(&std::fs::read(&p).unwrap()).unwrap(),
+            )
+        })
+        .collect()
 }
 
 #[tokio::test]
@@ -147,12 +163,19 @@ fn check_openai_body(path: &str, request: &Value, ctype: &str, text: &str, what:
         assert_eq!(events[0]["choices"][0]["delta"]["role"], "assistant", "{what}");
         assert!(events.iter().any(|e| e["choices"][0]["finish_reason"].is_string()), "{what}");
         let wants_usage = request["stream_options"]["include_usage"] == true;
-        assert_eq!(events.last().unwrap()["usage"]["total_tokens"].as_u64().is_some_and(|n| n > 0), wants_usage, "{what}");
+        assert_eq!(
+            events.last().unwrap()["usage"]["total_tokens"].as_u64().is_some_and(|n| n > 0),
+            wants_usage,
+            "{what}"
+        );
     } else if path.ends_with("/chat/completions") {
         let v: Value = serde_json::from_str(text).unwrap();
         assert_eq!(v["object"], "chat.completion", "{what}");
         let message = &v["choices"][0]["message"];
-        assert!(message["content"].is_string() || message["tool_calls"][0]["function"]["arguments"].is_string(), "{what}");
+        assert!(
+            message["content"].is_string() || message["tool_calls"][0]["function"]["arguments"].is_string(),
+            "{what}"
+        );
         if let Some(args) = message["tool_calls"][0]["function"]["arguments"].as_str() {
             assert!(serde_json::from_str::<Value>(args).is_ok_and(|a| a.is_object()), "{what}");
         }
@@ -168,7 +191,14 @@ fn check_openai_body(path: &str, request: &Value, ctype: &str, text: &str, what:
         assert_eq!(v["data"].as_array().unwrap().len(), inputs, "{what}");
         // The SDKs decode a base64 string as little-endian float32; floats pass unchanged.
         let first = &v["data"][0]["embedding"];
-        assert!(if request["encoding_format"] == "base64" { first.as_str().is_some_and(|s| s.len() == 2048) } else { first.as_array().is_some_and(|a| a.len() == 384) }, "{what}");
+        assert!(
+            if request["encoding_format"] == "base64" {
+                first.as_str().is_some_and(|s| s.len() == 2048)
+            } else {
+                first.as_array().is_some_and(|a| a.len() == 384)
+            },
+            "{what}"
+        );
     } else if path.ends_with("/openai/models") {
         let v: Value = serde_json::from_str(text).unwrap();
         assert_eq!(v["object"], "list", "{what}");
@@ -198,7 +228,11 @@ fn check_ok_body(path: &str, request: &Value, query: &str, ctype: &str, text: &s
             let part = &v["candidates"][0]["content"]["parts"][0];
             assert!(part["text"].is_string() || part["functionCall"]["args"].is_object(), "{what}");
             // A JSON answer that finished (not cut by the test catalog's small output cap) parses.
-            let config = if request["generationConfig"].is_object() { &request["generationConfig"] } else { &request["generation_config"] };
+            let config = if request["generationConfig"].is_object() {
+                &request["generationConfig"]
+            } else {
+                &request["generation_config"]
+            };
             if config.to_string().contains("application/json") && v["candidates"][0]["finishReason"] == "STOP" {
                 assert!(serde_json::from_str::<Value>(part["text"].as_str().unwrap()).is_ok(), "{what}");
             }
@@ -207,7 +241,10 @@ fn check_ok_body(path: &str, request: &Value, query: &str, ctype: &str, text: &s
         }
         "streamGenerateContent" if query.contains("alt=sse") => {
             assert_eq!(ctype, "text/event-stream", "{what}");
-            let events: Vec<Value> = text.split_terminator("\r\n\r\n").map(|e| serde_json::from_str(e.strip_prefix("data: ").unwrap()).unwrap()).collect();
+            let events: Vec<Value> = text
+                .split_terminator("\r\n\r\n")
+                .map(|e| serde_json::from_str(e.strip_prefix("data: ").unwrap()).unwrap())
+                .collect();
             assert!(events.last().unwrap()["candidates"][0]["finishReason"].is_string(), "{what}");
         }
         "streamGenerateContent" => {

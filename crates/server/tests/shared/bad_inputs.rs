@@ -50,10 +50,27 @@ pub struct Case {
     form: Form,
 }
 
-fn case(name: impl Into<String>, method: &'static str, path: impl Into<String>, body: impl Into<Vec<u8>>, want: u16, status: &'static str) -> Case {
+fn case(
+    name: impl Into<String>,
+    method: &'static str,
+    path: impl Into<String>,
+    body: impl Into<Vec<u8>>,
+    want: u16,
+    status: &'static str,
+) -> Case {
     let path = path.into();
     let form = if path.starts_with("/v1beta/openai/") { Form::OpenAi } else { Form::Native };
-    Case { name: name.into(), method, path, key: Key::Test, body: body.into(), content_type: Some("application/json"), want, status, form }
+    Case {
+        name: name.into(),
+        method,
+        path,
+        key: Key::Test,
+        body: body.into(),
+        content_type: Some("application/json"),
+        want,
+        status,
+        form,
+    }
 }
 
 const INVALID: (u16, &str) = (400, "INVALID_ARGUMENT");
@@ -89,7 +106,8 @@ fn deep_schema(depth: usize) -> Value {
 }
 
 fn wide_schema(properties: usize) -> Value {
-    let props: serde_json::Map<String, Value> = (0..properties).map(|i| (format!("p{i}"), json!({"type": "integer"}))).collect();
+    let props: serde_json::Map<String, Value> =
+        (0..properties).map(|i| (format!("p{i}"), json!({"type": "integer"}))).collect();
     json!({"type": "object", "properties": props})
 }
 
@@ -174,9 +192,8 @@ fn generate_mutations() -> Vec<Mutation> {
 fn model_mutations() -> Vec<Mutation> {
     let long_prompt = "word ".repeat(6000);
     let many_parts: Vec<Value> = (0..50_000).map(|_| json!({"text": "a"})).collect();
-    let json_schema = |schema: Value| {
-        config(json!({"responseMimeType": "application/json", "responseJsonSchema": schema}))
-    };
+    let json_schema =
+        |schema: Value| config(json!({"responseMimeType": "application/json", "responseJsonSchema": schema}));
     let defs = json!({"a": {"$ref": "#/$defs/b"}, "b": {"$ref": "#/$defs/a"}});
     let cycle = json!({"$defs": defs, "$ref": "#/$defs/a"});
     let mutations = [
@@ -205,14 +222,70 @@ fn count_cases() -> Vec<Case> {
         case("countTokens: not JSON", "POST", p, "{{", INVALID.0, INVALID.1),
         case("countTokens: contents a string", "POST", p, with_contents(json!("hi")), INVALID.0, INVALID.1),
         case("countTokens: unknown field", "POST", p, gen_body(json!({"foo": 1})), INVALID.0, INVALID.1),
-        case("countTokens: generationConfig at the top", "POST", p, config(json!({"temperature": 1})), INVALID.0, INVALID.1),
-        case("countTokens: contents and generateContentRequest both", "POST", p, gen_body(json!({"generateContentRequest": {"contents": [{"parts": [{"text": "hi"}]}]}})), INVALID.0, INVALID.1),
-        case("countTokens: generateContentRequest a list", "POST", p, json!({"generateContentRequest": []}).to_string(), INVALID.0, INVALID.1),
-        case("countTokens: part with no data", "POST", p, with_contents(json!([{"parts": [{}]}])), INVALID.0, INVALID.1),
-        case("countTokens: unknown role", "POST", p, with_contents(json!([{"role": "x", "parts": [{"text": "hi"}]}])), INVALID.0, INVALID.1),
-        case("countTokens: unknown model", "POST", "/v1beta/models/no-such-model:countTokens", gen_body(json!({})), NOT_FOUND.0, NOT_FOUND.1),
-        case("countTokens: embedding model with a bad body", "POST", "/v1beta/models/text-embedding-004:countTokens", "[1]", INVALID.0, INVALID.1),
-        case("countTokens: body over the size limit", "POST", p, with_contents(json!([{"parts": [{"text": "x".repeat(TEST_BODY_LIMIT + 10)}]}])), 413, "INVALID_ARGUMENT"),
+        case(
+            "countTokens: generationConfig at the top",
+            "POST",
+            p,
+            config(json!({"temperature": 1})),
+            INVALID.0,
+            INVALID.1,
+        ),
+        case(
+            "countTokens: contents and generateContentRequest both",
+            "POST",
+            p,
+            gen_body(json!({"generateContentRequest": {"contents": [{"parts": [{"text": "hi"}]}]}})),
+            INVALID.0,
+            INVALID.1,
+        ),
+        case(
+            "countTokens: generateContentRequest a list",
+            "POST",
+            p,
+            json!({"generateContentRequest": []}).to_string(),
+            INVALID.0,
+            INVALID.1,
+        ),
+        case(
+            "countTokens: part with no data",
+            "POST",
+            p,
+            with_contents(json!([{"parts": [{}]}])),
+            INVALID.0,
+            INVALID.1,
+        ),
+        case(
+            "countTokens: unknown role",
+            "POST",
+            p,
+            with_contents(json!([{"role": "x", "parts": [{"text": "hi"}]}])),
+            INVALID.0,
+            INVALID.1,
+        ),
+        case(
+            "countTokens: unknown model",
+            "POST",
+            "/v1beta/models/no-such-model:countTokens",
+            gen_body(json!({})),
+            NOT_FOUND.0,
+            NOT_FOUND.1,
+        ),
+        case(
+            "countTokens: embedding model with a bad body",
+            "POST",
+            "/v1beta/models/text-embedding-004:countTokens",
+            "[1]",
+            INVALID.0,
+            INVALID.1,
+        ),
+        case(
+            "countTokens: body over the size limit",
+            "POST",
+            p,
+            with_contents(json!([{"parts": [{"text": "x".repeat(TEST_BODY_LIMIT + 10)}]}])),
+            413,
+            "INVALID_ARGUMENT",
+        ),
     ]
 }
 
@@ -271,39 +344,199 @@ fn openai_cases() -> Vec<Case> {
         case("openai chat: empty body", "POST", chat, "", INVALID.0, INVALID.1),
         case("openai chat: not JSON", "POST", chat, "{", INVALID.0, INVALID.1),
         case("openai chat: top-level array", "POST", chat, "[]", INVALID.0, INVALID.1),
-        case("openai chat: no model", "POST", chat, json!({"messages": [{"role": "user", "content": "hi"}]}).to_string(), INVALID.0, INVALID.1),
-        case("openai chat: no messages", "POST", chat, json!({"model": "gemini-2.0-flash"}).to_string(), INVALID.0, INVALID.1),
+        case(
+            "openai chat: no model",
+            "POST",
+            chat,
+            json!({"messages": [{"role": "user", "content": "hi"}]}).to_string(),
+            INVALID.0,
+            INVALID.1,
+        ),
+        case(
+            "openai chat: no messages",
+            "POST",
+            chat,
+            json!({"model": "gemini-2.0-flash"}).to_string(),
+            INVALID.0,
+            INVALID.1,
+        ),
         case("openai chat: messages empty", "POST", chat, msg(json!({"messages": []})), INVALID.0, INVALID.1),
         case("openai chat: messages a string", "POST", chat, msg(json!({"messages": "hi"})), INVALID.0, INVALID.1),
-        case("openai chat: unknown role", "POST", chat, msg(json!({"messages": [{"role": "wizard", "content": "hi"}]})), INVALID.0, INVALID.1),
-        case("openai chat: content a number", "POST", chat, msg(json!({"messages": [{"role": "user", "content": 5}]})), INVALID.0, INVALID.1),
-        case("openai chat: unknown content part type", "POST", chat, msg(json!({"messages": [{"role": "user", "content": [{"type": "hologram"}]}]})), INVALID.0, INVALID.1),
-        case("openai chat: temperature a string", "POST", chat, msg(json!({"temperature": "hot"})), INVALID.0, INVALID.1),
+        case(
+            "openai chat: unknown role",
+            "POST",
+            chat,
+            msg(json!({"messages": [{"role": "wizard", "content": "hi"}]})),
+            INVALID.0,
+            INVALID.1,
+        ),
+        case(
+            "openai chat: content a number",
+            "POST",
+            chat,
+            msg(json!({"messages": [{"role": "user", "content": 5}]})),
+            INVALID.0,
+            INVALID.1,
+        ),
+        case(
+            "openai chat: unknown content part type",
+            "POST",
+            chat,
+            msg(json!({"messages": [{"role": "user", "content": [{"type": "hologram"}]}]})),
+            INVALID.0,
+            INVALID.1,
+        ),
+        case(
+            "openai chat: temperature a string",
+            "POST",
+            chat,
+            msg(json!({"temperature": "hot"})),
+            INVALID.0,
+            INVALID.1,
+        ),
         case("openai chat: temperature above 2", "POST", chat, msg(json!({"temperature": 5})), INVALID.0, INVALID.1),
         case("openai chat: top_p above 1", "POST", chat, msg(json!({"top_p": 3})), INVALID.0, INVALID.1),
         case("openai chat: max_tokens negative", "POST", chat, msg(json!({"max_tokens": -1})), INVALID.0, INVALID.1),
-        case("openai chat: max_tokens beyond int32", "POST", chat, msg(json!({"max_tokens": 1e12})), INVALID.0, INVALID.1),
+        case(
+            "openai chat: max_tokens beyond int32",
+            "POST",
+            chat,
+            msg(json!({"max_tokens": 1e12})),
+            INVALID.0,
+            INVALID.1,
+        ),
         case("openai chat: n of 0", "POST", chat, msg(json!({"n": 0})), INVALID.0, INVALID.1),
         case("openai chat: stop a number", "POST", chat, msg(json!({"stop": 5})), INVALID.0, INVALID.1),
-        case("openai chat: unknown response_format", "POST", chat, msg(json!({"response_format": {"type": "yaml"}})), INVALID.0, INVALID.1),
-        case("openai chat: json_schema without schema", "POST", chat, msg(json!({"response_format": {"type": "json_schema"}})), INVALID.0, INVALID.1),
-        case("openai chat: json_schema 7,000 properties", "POST", chat, msg(json!({"response_format": {"type": "json_schema", "json_schema": {"name": "x", "schema": wide_schema(7000)}}})), INVALID.0, INVALID.1),
-        case("openai chat: tools not a list", "POST", chat, msg(json!({"tools": {"type": "function"}})), INVALID.0, INVALID.1),
-        case("openai chat: tool of unknown type", "POST", chat, msg(json!({"tools": [{"type": "teleport"}]})), INVALID.0, INVALID.1),
-        case("openai chat: tool_choice naming no tool", "POST", chat, msg(json!({"tools": [{"type": "function", "function": {"name": "f"}}], "tool_choice": {"type": "function", "function": {"name": "g"}}})), INVALID.0, INVALID.1),
-        case("openai chat: unknown model", "POST", chat, msg(json!({"model": "no-such-model"})), NOT_FOUND.0, NOT_FOUND.1),
-        case("openai chat: image_url not a data URL", "POST", chat, msg(json!({"messages": [{"role": "user", "content": [{"type": "image_url", "image_url": {"url": "ftp://x"}}]}]})), INVALID.0, INVALID.1),
-        case("openai chat: body over the size limit", "POST", chat, msg(json!({"messages": [{"role": "user", "content": "x".repeat(TEST_BODY_LIMIT + 10)}]})), 413, "INVALID_ARGUMENT"),
+        case(
+            "openai chat: unknown response_format",
+            "POST",
+            chat,
+            msg(json!({"response_format": {"type": "yaml"}})),
+            INVALID.0,
+            INVALID.1,
+        ),
+        case(
+            "openai chat: json_schema without schema",
+            "POST",
+            chat,
+            msg(json!({"response_format": {"type": "json_schema"}})),
+            INVALID.0,
+            INVALID.1,
+        ),
+        case(
+            "openai chat: json_schema 7,000 properties",
+            "POST",
+            chat,
+            msg(
+                json!({"response_format": {"type": "json_schema", "json_schema": {"name": "x", "schema": wide_schema(7000)}}}),
+            ),
+            INVALID.0,
+            INVALID.1,
+        ),
+        case(
+            "openai chat: tools not a list",
+            "POST",
+            chat,
+            msg(json!({"tools": {"type": "function"}})),
+            INVALID.0,
+            INVALID.1,
+        ),
+        case(
+            "openai chat: tool of unknown type",
+            "POST",
+            chat,
+            msg(json!({"tools": [{"type": "teleport"}]})),
+            INVALID.0,
+            INVALID.1,
+        ),
+        case(
+            "openai chat: tool_choice naming no tool",
+            "POST",
+            chat,
+            msg(
+                json!({"tools": [{"type": "function", "function": {"name": "f"}}], "tool_choice": {"type": "function", "function": {"name": "g"}}}),
+            ),
+            INVALID.0,
+            INVALID.1,
+        ),
+        case(
+            "openai chat: unknown model",
+            "POST",
+            chat,
+            msg(json!({"model": "no-such-model"})),
+            NOT_FOUND.0,
+            NOT_FOUND.1,
+        ),
+        case(
+            "openai chat: image_url not a data URL",
+            "POST",
+            chat,
+            msg(
+                json!({"messages": [{"role": "user", "content": [{"type": "image_url", "image_url": {"url": "ftp://x"}}]}]}),
+            ),
+            INVALID.0,
+            INVALID.1,
+        ),
+        case(
+            "openai chat: body over the size limit",
+            "POST",
+            chat,
+            msg(json!({"messages": [{"role": "user", "content": "x".repeat(TEST_BODY_LIMIT + 10)}]})),
+            413,
+            "INVALID_ARGUMENT",
+        ),
         case("openai embeddings: empty body", "POST", emb, "", INVALID.0, INVALID.1),
-        case("openai embeddings: no input", "POST", emb, json!({"model": "text-embedding-004"}).to_string(), INVALID.0, INVALID.1),
+        case(
+            "openai embeddings: no input",
+            "POST",
+            emb,
+            json!({"model": "text-embedding-004"}).to_string(),
+            INVALID.0,
+            INVALID.1,
+        ),
         case("openai embeddings: input a number", "POST", emb, embed(json!({"input": 5})), INVALID.0, INVALID.1),
         case("openai embeddings: input empty list", "POST", emb, embed(json!({"input": []})), INVALID.0, INVALID.1),
-        case("openai embeddings: dimensions negative", "POST", emb, embed(json!({"dimensions": -5})), INVALID.0, INVALID.1),
+        case(
+            "openai embeddings: dimensions negative",
+            "POST",
+            emb,
+            embed(json!({"dimensions": -5})),
+            INVALID.0,
+            INVALID.1,
+        ),
         case("openai embeddings: dimensions zero", "POST", emb, embed(json!({"dimensions": 0})), INVALID.0, INVALID.1),
-        case("openai embeddings: dimensions above the model's", "POST", emb, embed(json!({"dimensions": 100000})), INVALID.0, INVALID.1),
-        case("openai embeddings: unknown encoding_format", "POST", emb, embed(json!({"encoding_format": "hex"})), INVALID.0, INVALID.1),
-        case("openai embeddings: a generate model", "POST", emb, embed(json!({"model": "gemini-2.0-flash"})), NOT_FOUND.0, NOT_FOUND.1),
-        case("openai embeddings: unknown model", "POST", emb, embed(json!({"model": "nope"})), NOT_FOUND.0, NOT_FOUND.1),
+        case(
+            "openai embeddings: dimensions above the model's",
+            "POST",
+            emb,
+            embed(json!({"dimensions": 100000})),
+            INVALID.0,
+            INVALID.1,
+        ),
+        case(
+            "openai embeddings: unknown encoding_format",
+            "POST",
+            emb,
+            embed(json!({"encoding_format": "hex"})),
+            INVALID.0,
+            INVALID.1,
+        ),
+        case(
+            "openai embeddings: a generate model",
+            "POST",
+            emb,
+            embed(json!({"model": "gemini-2.0-flash"})),
+            NOT_FOUND.0,
+            NOT_FOUND.1,
+        ),
+        case(
+            "openai embeddings: unknown model",
+            "POST",
+            emb,
+            embed(json!({"model": "nope"})),
+            NOT_FOUND.0,
+            NOT_FOUND.1,
+        ),
         case("openai models: unknown id", "GET", "/v1beta/openai/models/no-such-model", "", NOT_FOUND.0, NOT_FOUND.1),
     ]
 }
@@ -311,7 +544,10 @@ fn openai_cases() -> Vec<Case> {
 fn auth_and_routing_cases() -> Vec<Case> {
     let gen = "/v1beta/models/gemini-2.0-flash:generateContent";
     let ok = gen_body(json!({"generationConfig": {"maxOutputTokens": 1}}));
-    let keyed = |name: &str, key: Key, want: (u16, &'static str)| Case { key, ..case(name, "POST", gen, ok.clone(), want.0, want.1) };
+    let keyed = |name: &str, key: Key, want: (u16, &'static str)| Case {
+        key,
+        ..case(name, "POST", gen, ok.clone(), want.0, want.1)
+    };
     let mut cases = vec![
         keyed("no key", Key::None, (403, "PERMISSION_DENIED")),
         keyed("wrong key in the header", Key::Header("AIzaWrongKey"), INVALID),
@@ -319,36 +555,136 @@ fn auth_and_routing_cases() -> Vec<Case> {
         keyed("wrong key in the query", Key::Query("AIzaWrongKey"), INVALID),
         keyed("non-ASCII key header", Key::Raw("AIza\u{e9}\u{e9}".as_bytes().to_vec()), INVALID),
         keyed("a key of 10,000 characters", Key::Header(Box::leak("A".repeat(10_000).into_boxed_str())), INVALID),
-        Case { key: Key::None, ..case("no key on the OpenAI layer", "POST", "/v1beta/openai/chat/completions", json!({"model": "gemini-2.0-flash", "messages": [{"role": "user", "content": "hi"}]}).to_string(), 403, "PERMISSION_DENIED") },
+        Case {
+            key: Key::None,
+            ..case(
+                "no key on the OpenAI layer",
+                "POST",
+                "/v1beta/openai/chat/completions",
+                json!({"model": "gemini-2.0-flash", "messages": [{"role": "user", "content": "hi"}]}).to_string(),
+                403,
+                "PERMISSION_DENIED",
+            )
+        },
         Case { key: Key::None, ..case("no key listing models", "GET", "/v1beta/models", "", 403, "PERMISSION_DENIED") },
-        case("unknown model", "POST", "/v1beta/models/no-such-model:generateContent", ok.clone(), NOT_FOUND.0, NOT_FOUND.1),
+        case(
+            "unknown model",
+            "POST",
+            "/v1beta/models/no-such-model:generateContent",
+            ok.clone(),
+            NOT_FOUND.0,
+            NOT_FOUND.1,
+        ),
         case("unknown method", "POST", "/v1beta/models/gemini-2.0-flash:dance", ok.clone(), NOT_FOUND.0, NOT_FOUND.1),
-        case("unknown version", "POST", "/v9/models/gemini-2.0-flash:generateContent", ok.clone(), NOT_FOUND.0, NOT_FOUND.1),
+        case(
+            "unknown version",
+            "POST",
+            "/v9/models/gemini-2.0-flash:generateContent",
+            ok.clone(),
+            NOT_FOUND.0,
+            NOT_FOUND.1,
+        ),
         case("unknown path", "GET", "/v1beta/nothing/here", "", NOT_FOUND.0, NOT_FOUND.1),
-        case("model name of 5,000 characters", "POST", format!("/v1beta/models/{}:generateContent", "m".repeat(5000)), ok.clone(), NOT_FOUND.0, NOT_FOUND.1),
-        case("percent-encoded invalid UTF-8 in the model", "POST", "/v1beta/models/%00%ff:generateContent", ok.clone(), INVALID.0, INVALID.1),
+        case(
+            "model name of 5,000 characters",
+            "POST",
+            format!("/v1beta/models/{}:generateContent", "m".repeat(5000)),
+            ok.clone(),
+            NOT_FOUND.0,
+            NOT_FOUND.1,
+        ),
+        case(
+            "percent-encoded invalid UTF-8 in the model",
+            "POST",
+            "/v1beta/models/%00%ff:generateContent",
+            ok.clone(),
+            INVALID.0,
+            INVALID.1,
+        ),
         case("GET on generateContent (a model named so)", "GET", gen, "", NOT_FOUND.0, NOT_FOUND.1),
         case("DELETE on a model", "DELETE", "/v1beta/models/gemini-2.0-flash", "", 405, "UNIMPLEMENTED"),
         case("PUT on the models list", "PUT", "/v1beta/models", "", 405, "UNIMPLEMENTED"),
         case("GET on chat completions", "GET", "/v1beta/openai/chat/completions", "", 405, "UNIMPLEMENTED"),
         case("unknown page token", "GET", "/v1beta/models?pageToken=%%%", "", INVALID.0, INVALID.1),
         case("pageSize a word", "GET", "/v1beta/models?pageSize=many", "", INVALID.0, INVALID.1),
-        Case { content_type: Some("text/plain"), ..case("JSON body sent as text/plain", "POST", gen, "not json", INVALID.0, INVALID.1) },
+        Case {
+            content_type: Some("text/plain"),
+            ..case("JSON body sent as text/plain", "POST", gen, "not json", INVALID.0, INVALID.1)
+        },
     ];
     // The admin API: bad credentials, bad bodies.
-    let admin = |name: &str, method: &'static str, path: &str, body: &str, key: Key, want: (u16, &'static str)| Case { key, ..case(name, method, path, body.to_string(), want.0, want.1) };
+    let admin = |name: &str, method: &'static str, path: &str, body: &str, key: Key, want: (u16, &'static str)| Case {
+        key,
+        ..case(name, method, path, body.to_string(), want.0, want.1)
+    };
     cases.extend([
-        admin("admin: sign-in with a wrong token", "POST", "/admin/v1/sessions", r#"{"token":"wrong"}"#, Key::None, (401, "UNAUTHENTICATED")),
+        admin(
+            "admin: sign-in with a wrong token",
+            "POST",
+            "/admin/v1/sessions",
+            r#"{"token":"wrong"}"#,
+            Key::None,
+            (401, "UNAUTHENTICATED"),
+        ),
         admin("admin: sign-in not JSON", "POST", "/admin/v1/sessions", "token", Key::None, INVALID),
         admin("admin: projects without a token", "GET", "/admin/v1/projects", "", Key::None, (401, "UNAUTHENTICATED")),
-        admin("admin: projects with an API key", "GET", "/admin/v1/projects", "", Key::Header(KEY), (401, "UNAUTHENTICATED")),
-        admin("admin: create project with a bad tier", "POST", "/admin/v1/projects", r#"{"displayName":"x","tier":"platinum"}"#, Key::Admin, INVALID),
+        admin(
+            "admin: projects with an API key",
+            "GET",
+            "/admin/v1/projects",
+            "",
+            Key::Header(KEY),
+            (401, "UNAUTHENTICATED"),
+        ),
+        admin(
+            "admin: create project with a bad tier",
+            "POST",
+            "/admin/v1/projects",
+            r#"{"displayName":"x","tier":"platinum"}"#,
+            Key::Admin,
+            INVALID,
+        ),
         admin("admin: create project not JSON", "POST", "/admin/v1/projects", "{", Key::Admin, INVALID),
-        admin("admin: create project with unknown field", "POST", "/admin/v1/projects", r#"{"displayName":"x","owner":"y"}"#, Key::Admin, INVALID),
-        admin("admin: keys of an unknown project", "GET", "/admin/v1/projects/no-such-project/keys", "", Key::Admin, NOT_FOUND),
-        admin("admin: key action on an unknown key", "POST", "/admin/v1/keys/no-such-key:revoke", "", Key::Admin, NOT_FOUND),
-        admin("admin: quota of an unknown project", "GET", "/admin/v1/projects/no-such-project/quota", "", Key::Admin, NOT_FOUND),
-        admin("admin: body over 2 MB", "POST", "/admin/v1/projects", &format!(r#"{{"displayName":"{}"}}"#, "x".repeat(3 * 1024 * 1024)), Key::Admin, (413, "INVALID_ARGUMENT")),
+        admin(
+            "admin: create project with unknown field",
+            "POST",
+            "/admin/v1/projects",
+            r#"{"displayName":"x","owner":"y"}"#,
+            Key::Admin,
+            INVALID,
+        ),
+        admin(
+            "admin: keys of an unknown project",
+            "GET",
+            "/admin/v1/projects/no-such-project/keys",
+            "",
+            Key::Admin,
+            NOT_FOUND,
+        ),
+        admin(
+            "admin: key action on an unknown key",
+            "POST",
+            "/admin/v1/keys/no-such-key:revoke",
+            "",
+            Key::Admin,
+            NOT_FOUND,
+        ),
+        admin(
+            "admin: quota of an unknown project",
+            "GET",
+            "/admin/v1/projects/no-such-project/quota",
+            "",
+            Key::Admin,
+            NOT_FOUND,
+        ),
+        admin(
+            "admin: body over 2 MB",
+            "POST",
+            "/admin/v1/projects",
+            &format!(r#"{{"displayName":"{}"}}"#, "x".repeat(3 * 1024 * 1024)),
+            Key::Admin,
+            (413, "INVALID_ARGUMENT"),
+        ),
         admin("admin: DELETE on projects", "DELETE", "/admin/v1/projects", "", Key::Admin, (405, "UNIMPLEMENTED")),
     ]);
     cases
@@ -393,7 +729,13 @@ pub fn model_catalog() -> Vec<Case> {
 }
 
 async fn session(s: &TestServer) -> String {
-    let r = s.http.post(format!("{}/admin/v1/sessions", s.base)).json(&json!({"token": ADMIN_TOKEN})).send().await.expect("sign-in sent");
+    let r = s
+        .http
+        .post(format!("{}/admin/v1/sessions", s.base))
+        .json(&json!({"token": ADMIN_TOKEN}))
+        .send()
+        .await
+        .expect("sign-in sent");
     r.json::<Value>().await.expect("sign-in JSON")["session"].as_str().expect("a session").to_string()
 }
 
@@ -406,7 +748,10 @@ async fn probe(s: &TestServer, c: &Case, admin_session: &str) -> Option<String> 
         Key::Test => req = req.header("x-goog-api-key", KEY),
         Key::None => {}
         Key::Header(k) => req = req.header("x-goog-api-key", *k),
-        Key::Raw(bytes) => req = req.header("x-goog-api-key", reqwest::header::HeaderValue::from_bytes(bytes).expect("opaque header value")),
+        Key::Raw(bytes) => {
+            req = req
+                .header("x-goog-api-key", reqwest::header::HeaderValue::from_bytes(bytes).expect("opaque header value"))
+        }
         Key::Query(k) => {
             url.push_str(if url.contains('?') { "&key=" } else { "?key=" });
             url.push_str(k);
@@ -444,7 +789,11 @@ async fn probe(s: &TestServer, c: &Case, admin_session: &str) -> Option<String> 
             let envelope = match (c.form, &v) {
                 (Form::OpenAi, Value::Array(items)) if items.len() == 1 => &items[0],
                 // The native JSON-array stream may wrap its error as the array's one element.
-                (Form::Native, Value::Array(items)) if items.len() == 1 && c.path.contains(":streamGenerateContent") => &items[0],
+                (Form::Native, Value::Array(items))
+                    if items.len() == 1 && c.path.contains(":streamGenerateContent") =>
+                {
+                    &items[0]
+                }
                 (_, other) => other,
             };
             let e = &envelope["error"];
@@ -459,7 +808,8 @@ async fn probe(s: &TestServer, c: &Case, admin_session: &str) -> Option<String> 
             }
         }
     }
-    (!wrong.is_empty()).then(|| format!("{}: {} — body {:?}", c.name, wrong.join("; "), text.chars().take(300).collect::<String>()))
+    (!wrong.is_empty())
+        .then(|| format!("{}: {} — body {:?}", c.name, wrong.join("; "), text.chars().take(300).collect::<String>()))
 }
 
 /// Sends every case (the admin API's signed in), checking after each that the server still

@@ -37,10 +37,8 @@ pub async fn embed_one(s: &TestServer, model: &str, body: Value) -> Vec<f32> {
 
 /// The vectors one `batchEmbedContents` of `texts` answers (on /v1), checked to be a 200.
 pub async fn embed_batch(s: &TestServer, model: &str, texts: &[&str]) -> Vec<Vec<f32>> {
-    let requests: Vec<Value> = texts
-        .iter()
-        .map(|t| json!({"model": format!("models/{model}"), "content": text(t)}))
-        .collect();
+    let requests: Vec<Value> =
+        texts.iter().map(|t| json!({"model": format!("models/{model}"), "content": text(t)})).collect();
     let path = format!("/v1/models/{model}:batchEmbedContents");
     let (status, v) = s.post_json(&path, &json!({"requests": requests}).to_string()).await;
     assert_eq!(status, 200, "{v}");

@@ -15,8 +15,7 @@ pub fn text_body(text: &str) -> String {
 /// The field a 400's `google.rpc.BadRequest` detail names first, if any.
 pub fn violation_field(body: &Value) -> Option<&str> {
     let details = body["error"]["details"].as_array()?;
-    let bad_request =
-        details.iter().find(|d| d["@type"] == "type.googleapis.com/google.rpc.BadRequest")?;
+    let bad_request = details.iter().find(|d| d["@type"] == "type.googleapis.com/google.rpc.BadRequest")?;
     bad_request["fieldViolations"][0]["field"].as_str()
 }
 
@@ -35,9 +34,7 @@ pub fn sse_events(body: &str) -> Vec<Value> {
     assert!(!body.contains("[DONE]"));
     body.split_terminator("\r\n\r\n")
         .map(|event| {
-            let json = event
-                .strip_prefix("data: ")
-                .unwrap_or_else(|| panic!("event without `data: `: {event:?}"));
+            let json = event.strip_prefix("data: ").unwrap_or_else(|| panic!("event without `data: `: {event:?}"));
             assert!(!json.contains('\n'), "one line per event");
             serde_json::from_str(json).unwrap()
         })

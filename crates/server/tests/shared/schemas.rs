@@ -17,17 +17,12 @@ pub fn properties(n: usize, kind: &str) -> Map<String, Value> {
 
 /// `(path, body, the field a refusal names)` for `schema` (a Gemini Schema) and `json_schema`
 /// in each place a schema becomes a grammar.
-pub fn placements(
-    schema: &Value,
-    json_schema: &Value,
-) -> Vec<(&'static str, Value, &'static str)> {
+pub fn placements(schema: &Value, json_schema: &Value) -> Vec<(&'static str, Value, &'static str)> {
     let contents = json!([{"role": "user", "parts": [{"text": "Answer in JSON."}]}]);
     let messages = json!([{"role": "user", "content": "Answer in JSON."}]);
     let response_schema = json!({"responseMimeType": "application/json", "responseSchema": schema});
-    let response_json_schema =
-        json!({"responseMimeType": "application/json", "responseJsonSchema": json_schema});
-    let response_format =
-        json!({"type": "json_schema", "json_schema": {"name": "r", "schema": json_schema}});
+    let response_json_schema = json!({"responseMimeType": "application/json", "responseJsonSchema": json_schema});
+    let response_format = json!({"type": "json_schema", "json_schema": {"name": "r", "schema": json_schema}});
     let declaration = json!({"name": "f", "parameters": schema});
     let json_declaration = json!({"name": "f", "parametersJsonSchema": json_schema});
     let function = json!({"name": "f", "parameters": json_schema});
@@ -78,8 +73,7 @@ pub async fn send(s: &TestServer, path: &str, body: &Value) -> (u16, Value) {
     };
     let status = resp.status().as_u16();
     let text = resp.text().await.expect("a body");
-    let v: Value = serde_json::from_str(&text)
-        .unwrap_or_else(|e| panic!("{path}: not JSON ({e}): {text:.300}"));
+    let v: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: not JSON ({e}): {text:.300}"));
     let error = if v.is_array() { v[0]["error"].clone() } else { v["error"].clone() };
     (status, error)
 }

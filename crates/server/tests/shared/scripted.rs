@@ -8,8 +8,8 @@ use std::hash::{Hash, Hasher};
 
 use gemd_engine::embed::l2_normalize;
 use gemd_engine::{
-    BackendInfo, ChatFormat, ChatPrompt, Embedder, Engine, EngineError, Event, EventStream,
-    Finish, PreparedPrompt, SamplingParams,
+    BackendInfo, ChatFormat, ChatPrompt, Embedder, Engine, EngineError, Event, EventStream, Finish, PreparedPrompt,
+    SamplingParams,
 };
 
 /// An engine that plays a fixed script of events, 5 ms apart, whatever it is asked; a prompt
@@ -24,11 +24,7 @@ pub struct ScriptedEngine {
 impl ScriptedEngine {
     pub fn new(script: Vec<Event>) -> Self {
         ScriptedEngine {
-            info: BackendInfo {
-                name: "scripted".into(),
-                context_per_sequence: 4096,
-                accepts_images: false,
-            },
+            info: BackendInfo { name: "scripted".into(), context_per_sequence: 4096, accepts_images: false },
             script,
             refuse: None,
             format: ChatFormat::builtin("plain", "", "").expect("the built-in plain format"),

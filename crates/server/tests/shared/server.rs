@@ -8,9 +8,9 @@ use std::sync::Arc;
 
 use gemd_engine::Engine;
 use gemd_quota::MemoryLimiter;
-use gemd_server::{Access, DEFAULT_PROJECT};
 use gemd_server::QuotaTable;
 use gemd_server::{builtin_embedding_models, builtin_models, AppState, Catalog, KeyRing};
+use gemd_server::{Access, DEFAULT_PROJECT};
 use gemd_server::{ServerLimits, DEFAULT_BACKEND, DEFAULT_EMBEDDER};
 use gemd_store::sqlite::Sqlite;
 use gemd_store::{SqlStore, Store, Tier};
@@ -64,11 +64,7 @@ impl TestServer {
 
     /// `engine` (models may write `output_limit` tokens) behind a server with `limits`: short
     /// read timeouts, a small connection limit, another CORS policy.
-    pub async fn with_limits(
-        engine: Arc<dyn Engine>,
-        output_limit: u32,
-        limits: ServerLimits,
-    ) -> Self {
+    pub async fn with_limits(engine: Arc<dyn Engine>, output_limit: u32, limits: ServerLimits) -> Self {
         Self::build_with(engine, QuotaTable::unlimited(), output_limit, limits, false).await
     }
 
@@ -106,8 +102,8 @@ impl TestServer {
         let backends = BTreeMap::from([(DEFAULT_BACKEND.to_string(), engine)]);
         let embedder = crate::harness::test_embedder();
         let embedders = BTreeMap::from([(DEFAULT_EMBEDDER.to_string(), embedder)]);
-        let catalog = Catalog::new(specs, &backends)
-            .and_then(|c| c.with_embeddings(builtin_embedding_models(), &embedders));
+        let catalog =
+            Catalog::new(specs, &backends).and_then(|c| c.with_embeddings(builtin_embedding_models(), &embedders));
         let access = Arc::new(test_access(quotas).await);
         let state = AppState {
             catalog: Arc::new(catalog.expect("catalog")),
@@ -121,8 +117,7 @@ impl TestServer {
             true => Some(bind().await),
             false => None,
         };
-        let admin_base =
-            admin.as_ref().map(|l| format!("http://{}", l.local_addr().expect("addr")));
+        let admin_base = admin.as_ref().map(|l| format!("http://{}", l.local_addr().expect("addr")));
         let listeners = gemd_server::Listeners { public: listener, admin };
         tokio::spawn(gemd_server::serve(listeners, state, std::future::pending()));
         let http = reqwest::Client::new();

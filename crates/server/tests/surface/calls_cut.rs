@@ -14,7 +14,8 @@ use crate::shared::native::sse_events;
 use crate::shared::openai::CHAT;
 
 /// The plain format's call syntax (fenced), cut inside the second call.
-const CUT: [&str; 3] = ["```tool_call\n", "{\"name\": \"get_weather\", \"args\": {\"city\": \"Paris\"}}\n", "{\"name\": \"get_wea"];
+const CUT: [&str; 3] =
+    ["```tool_call\n", "{\"name\": \"get_weather\", \"args\": {\"city\": \"Paris\"}}\n", "{\"name\": \"get_wea"];
 
 fn cut_engine() -> Arc<ScriptedEngine> {
     let mut script: Vec<Event> =
@@ -41,7 +42,8 @@ async fn native_answers_report_the_finished_calls_and_max_tokens() {
     assert_eq!(candidate["finishReason"], "MAX_TOKENS", "{v}");
     assert!(candidate.get("finishMessage").is_none(), "a cut answer is not 'Model generated function call(s).': {v}");
 
-    let sse = s.post("/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse", &body).await.text().await.unwrap();
+    let sse =
+        s.post("/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse", &body).await.text().await.unwrap();
     let last = sse_events(&sse).pop().expect("events");
     assert_eq!(last["candidates"][0]["content"]["parts"], json!([call]), "{sse}");
     assert_eq!(last["candidates"][0]["finishReason"], "MAX_TOKENS", "{sse}");
@@ -69,7 +71,8 @@ async fn openai_answers_report_the_finished_calls_and_length() {
         .filter(|d| *d != "[DONE]")
         .map(|d| serde_json::from_str(d).unwrap())
         .collect();
-    let streamed: Vec<&Value> = chunks.iter().flat_map(|c| c["choices"][0]["delta"]["tool_calls"].as_array().into_iter().flatten()).collect();
+    let streamed: Vec<&Value> =
+        chunks.iter().flat_map(|c| c["choices"][0]["delta"]["tool_calls"].as_array().into_iter().flatten()).collect();
     assert_eq!(streamed.len(), 1, "{sse}");
     assert_eq!(streamed[0]["function"]["name"], "get_weather", "{sse}");
     assert_eq!(chunks.last().unwrap()["choices"][0]["finish_reason"], "length", "{sse}");

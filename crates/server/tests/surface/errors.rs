@@ -11,7 +11,13 @@ const GEN: &str = "/v1beta/models/gemini-2.5-flash:generateContent";
 #[tokio::test]
 async fn missing_key_is_403_with_the_exact_body() {
     let s = TestServer::scripted().await;
-    let resp = s.http.post(format!("{}{GEN}", s.base)).body(r#"{"contents":[{"parts":[{"text":"hi"}]}]}"#).send().await.unwrap();
+    let resp = s
+        .http
+        .post(format!("{}{GEN}", s.base))
+        .body(r#"{"contents":[{"parts":[{"text":"hi"}]}]}"#)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 403);
     let v: Value = resp.json().await.unwrap();
     assert_eq!(
@@ -38,7 +44,13 @@ async fn invalid_key_is_400_api_key_invalid_by_header_and_query() {
         assert_eq!(v["error"]["details"][1]["@type"], "type.googleapis.com/google.rpc.LocalizedMessage");
     }
     // The query key works as well as the header.
-    let ok = s.http.post(format!("{}{GEN}?key={KEY}", s.base)).body(r#"{"contents":[{"parts":[{"text":"hi"}]}],"generationConfig":{"maxOutputTokens":2}}"#).send().await.unwrap();
+    let ok = s
+        .http
+        .post(format!("{}{GEN}?key={KEY}", s.base))
+        .body(r#"{"contents":[{"parts":[{"text":"hi"}]}],"generationConfig":{"maxOutputTokens":2}}"#)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(ok.status(), 200);
 }
 
@@ -49,14 +61,18 @@ async fn malformed_json_wrong_types_and_unknown_fields() {
     assert!(v["error"]["message"].as_str().unwrap().starts_with("Invalid JSON payload received."));
 
     let v = expect_400(&s, r#"{"contents":[{"parts":[{"text":"hi"}]}],"generationConfig":{"effortLevel":1}}"#).await;
-    assert_eq!(v["error"]["message"], "Invalid JSON payload received. Unknown name \"effortLevel\" at 'generation_config': Cannot find field.");
+    assert_eq!(
+        v["error"]["message"],
+        "Invalid JSON payload received. Unknown name \"effortLevel\" at 'generation_config': Cannot find field."
+    );
     assert_eq!(violation_field(&v), Some("generation_config"));
 
     let v = expect_400(&s, r#"{"contents":[{"parts":[{"text":"hi"}]}],"bogus":true}"#).await;
     assert_eq!(v["error"]["message"], "Invalid JSON payload received. Unknown name \"bogus\": Cannot find field.");
     assert_eq!(violation_field(&v), None);
 
-    let v = expect_400(&s, r#"{"contents":[{"parts":[{"text":"hi"}]}],"generationConfig":{"temperature":"hot"}}"#).await;
+    let v =
+        expect_400(&s, r#"{"contents":[{"parts":[{"text":"hi"}]}],"generationConfig":{"temperature":"hot"}}"#).await;
     assert_eq!(v["error"]["message"], "Invalid value at 'generation_config.temperature' (TYPE_FLOAT), \"hot\"");
     assert_eq!(violation_field(&v), Some("generation_config.temperature"));
 
@@ -78,7 +94,9 @@ async fn empty_contents_and_parts() {
 #[tokio::test]
 async fn unknown_model_and_method_are_404_in_the_spec_wording() {
     let s = TestServer::scripted().await;
-    let (status, v) = s.post_json("/v1beta/models/gemini-9-ultra:generateContent", r#"{"contents":[{"parts":[{"text":"hi"}]}]}"#).await;
+    let (status, v) = s
+        .post_json("/v1beta/models/gemini-9-ultra:generateContent", r#"{"contents":[{"parts":[{"text":"hi"}]}]}"#)
+        .await;
     assert_eq!(status, 404);
     assert_eq!(v["error"]["status"], "NOT_FOUND");
     assert_eq!(
@@ -117,7 +135,10 @@ async fn unsupported_parts_and_features_are_named() {
     assert_eq!(violation_field(&v), Some("tools[0].google_search"));
 
     let (status, v) = s
-        .post_json("/v1beta/models/gemma-3-27b-it:generateContent", r#"{"systemInstruction":{"parts":[{"text":"be brief"}]},"contents":[{"parts":[{"text":"hi"}]}]}"#)
+        .post_json(
+            "/v1beta/models/gemma-3-27b-it:generateContent",
+            r#"{"systemInstruction":{"parts":[{"text":"be brief"}]},"contents":[{"parts":[{"text":"hi"}]}]}"#,
+        )
         .await;
     assert_eq!(status, 400);
     assert_eq!(v["error"]["message"], "Developer instruction is not enabled for models/gemma-3-27b-it");

@@ -29,7 +29,11 @@ async fn deeply_nested_schemas_are_400s() {
     // Objects (function parameters must be), holding arrays of arrays.
     let nest = |levels: usize, gemini: bool| {
         let arrays = (0..levels).fold(json!({"type": if gemini { "STRING" } else { "string" }}), |inner, _| {
-            if gemini { json!({"type": "ARRAY", "items": inner}) } else { json!({"type": "array", "items": inner}) }
+            if gemini {
+                json!({"type": "ARRAY", "items": inner})
+            } else {
+                json!({"type": "array", "items": inner})
+            }
         });
         json!({"type": if gemini { "OBJECT" } else { "object" }, "properties": {"deep": arrays}})
     };

@@ -77,13 +77,21 @@ async fn openai_dimensions_below_one_or_beyond_an_integer_are_refused_by_name() 
 async fn native_output_dimensionality_negative_too_large_or_not_int32_is_refused_and_zero_is_unset() {
     let s = scripted().await;
     let path = "/v1beta/models/gemini-embedding-001:embedContent";
-    for (dimensionality, fault) in [(json!(-1), "must be positive"), (json!(385), "at most 384"), (json!(1e12), "(TYPE_INT32)")] {
-        let (status, v) = s.post_json(path, &json!({"content": {"parts": [{"text": "x"}]}, "outputDimensionality": dimensionality}).to_string()).await;
+    for (dimensionality, fault) in
+        [(json!(-1), "must be positive"), (json!(385), "at most 384"), (json!(1e12), "(TYPE_INT32)")]
+    {
+        let (status, v) = s
+            .post_json(
+                path,
+                &json!({"content": {"parts": [{"text": "x"}]}, "outputDimensionality": dimensionality}).to_string(),
+            )
+            .await;
         assert_eq!(status, 400, "{dimensionality}: {v}");
         assert!(field_of(&v["error"]).ends_with("output_dimensionality"), "{v}");
         assert!(v["error"]["message"].as_str().unwrap().contains(fault), "{dimensionality}: {v}");
     }
-    let (status, v) = s.post_json(path, &json!({"content": {"parts": [{"text": "x"}]}, "outputDimensionality": 0}).to_string()).await;
+    let (status, v) =
+        s.post_json(path, &json!({"content": {"parts": [{"text": "x"}]}, "outputDimensionality": 0}).to_string()).await;
     assert_eq!(status, 200, "{v}");
     assert_eq!(v["embedding"]["values"].as_array().unwrap().len(), 384, "0 reads as unset");
 }
@@ -104,12 +112,18 @@ async fn an_output_cap_above_the_models_limit_is_refused_in_googles_words() {
     assert_eq!(field_of(&v["error"]), "generation_config.max_output_tokens");
     let (status, v) = s.post_json(GEN, &generate_body(r#"{"maxOutputTokens":8192}"#)).await;
     assert_eq!(status, 200, "the limit itself is allowed: {v}");
-    let (status, v) = s.post_json(GEN, &generate_body(&format!(r#"{{"maxOutputTokens":{}}}"#, TEST_OUTPUT_LIMIT + 1))).await;
+    let (status, v) =
+        s.post_json(GEN, &generate_body(&format!(r#"{{"maxOutputTokens":{}}}"#, TEST_OUTPUT_LIMIT + 1))).await;
     assert_eq!(status, 200, "above the configured cap, within the real limit: lowered: {v}");
     let (status, v) = s.post_json(GEN, &generate_body(r#"{"maxOutputTokens":0}"#)).await;
     assert_eq!((status, field_of(&v["error"])), (400, "generation_config.max_output_tokens"), "{v}");
     // Streams are refused before their first byte, the same way.
-    let resp = s.post("/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse", &generate_body(r#"{"maxOutputTokens":100000}"#)).await;
+    let resp = s
+        .post(
+            "/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse",
+            &generate_body(r#"{"maxOutputTokens":100000}"#),
+        )
+        .await;
     assert_eq!(resp.status().as_u16(), 400);
 }
 
@@ -120,7 +134,10 @@ async fn an_output_cap_that_is_not_an_int32_is_refused_by_the_parser() {
         let (status, v) = s.post_json(GEN, &generate_body(&format!(r#"{{"maxOutputTokens":{cap}}}"#))).await;
         assert_eq!(status, 400, "{cap}: {v}");
         let message = v["error"]["message"].as_str().unwrap();
-        assert!(message.starts_with("Invalid value at 'generation_config.max_output_tokens' (TYPE_INT32)"), "{cap}: {message}");
+        assert!(
+            message.starts_with("Invalid value at 'generation_config.max_output_tokens' (TYPE_INT32)"),
+            "{cap}: {message}"
+        );
         assert_eq!(field_of(&v["error"]), "generation_config.max_output_tokens");
     }
     let (status, v) = s.post_json(GEN, &generate_body(r#"{"topK":1e10}"#)).await;
@@ -152,7 +169,11 @@ async fn a_cap_the_real_model_takes_but_this_backend_cannot_write_is_lowered_to_
     assert_eq!(status, 200, "{v}");
     let (status, v) = s.post_json(GEN, &generate_body("{}")).await;
     assert_eq!(status, 200, "{v}");
-    assert_eq!(*engine.caps.lock().unwrap(), [16, 8, 16], "capped at the backend, as asked below it, the backend's when absent");
+    assert_eq!(
+        *engine.caps.lock().unwrap(),
+        [16, 8, 16],
+        "capped at the backend, as asked below it, the backend's when absent"
+    );
     let (_, model) = s.get_json("/v1beta/models/gemini-2.5-flash").await;
     assert_eq!(model["outputTokenLimit"], 16, "the listing says what this server can write");
 }
@@ -202,7 +223,8 @@ async fn two_different_keys_are_refused_wherever_they_are_and_copies_of_one_pass
         assert_eq!(status, 200, "{what}: {v}");
     }
     // The OpenAI layer: the bearer is one more place, under the same rule.
-    let resp = s.http.get(format!("{}/v1beta/openai/models", s.base)).bearer_auth(KEY).header(h, OTHER).send().await.unwrap();
+    let resp =
+        s.http.get(format!("{}/v1beta/openai/models", s.base)).bearer_auth(KEY).header(h, OTHER).send().await.unwrap();
     assert_eq!(resp.status().as_u16(), 400);
     let v: Value = resp.json().await.unwrap();
     assert!(layer_error(&v)["message"].as_str().unwrap().contains("more than one API key"), "{v}");
@@ -228,11 +250,26 @@ async fn answers_that_carry_a_secret_are_not_stored_by_caches() {
     let s = scripted().await;
     let resp = sign_in(&s, ADMIN_TOKEN).await;
     assert_eq!(resp.status().as_u16(), 200);
-    assert_eq!(resp.headers().get("cache-control").map(|v| v.to_str().unwrap()), Some("no-store"), "the session answer");
+    assert_eq!(
+        resp.headers().get("cache-control").map(|v| v.to_str().unwrap()),
+        Some("no-store"),
+        "the session answer"
+    );
     let session = resp.json::<Value>().await.unwrap()["session"].as_str().unwrap().to_string();
-    let resp = s.http.post(format!("{}/admin/v1/projects/default/keys", s.base)).bearer_auth(&session).json(&json!({})).send().await.unwrap();
+    let resp = s
+        .http
+        .post(format!("{}/admin/v1/projects/default/keys", s.base))
+        .bearer_auth(&session)
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status().as_u16(), 200);
-    assert_eq!(resp.headers().get("cache-control").map(|v| v.to_str().unwrap()), Some("no-store"), "the new key's answer");
+    assert_eq!(
+        resp.headers().get("cache-control").map(|v| v.to_str().unwrap()),
+        Some("no-store"),
+        "the new key's answer"
+    );
     assert!(resp.json::<Value>().await.unwrap()["secret"].is_string());
 }
 
@@ -242,7 +279,8 @@ async fn answers_that_carry_a_secret_are_not_stored_by_caches() {
 async fn after_the_burst_of_wrong_tokens_the_next_attempt_is_refused_429_but_sessions_still_work() {
     let s = scripted().await;
     let burst = gemd_server::SignInLimits::default().per_client_burst;
-    let session = sign_in(&s, ADMIN_TOKEN).await.json::<Value>().await.unwrap()["session"].as_str().unwrap().to_string();
+    let session =
+        sign_in(&s, ADMIN_TOKEN).await.json::<Value>().await.unwrap()["session"].as_str().unwrap().to_string();
     let mut refused = 0;
     for _ in 0..burst {
         let resp = sign_in(&s, "a-wrong-guess").await;
@@ -251,7 +289,10 @@ async fn after_the_burst_of_wrong_tokens_the_next_attempt_is_refused_429_but_ses
     assert_eq!(refused, burst, "each wrong token within the burst is a plain 401");
     for (what, resp) in [
         ("the right token at sign-in", sign_in(&s, ADMIN_TOKEN).await),
-        ("the right token as a bearer", s.http.get(format!("{}/admin/v1/projects", s.base)).bearer_auth(ADMIN_TOKEN).send().await.unwrap()),
+        (
+            "the right token as a bearer",
+            s.http.get(format!("{}/admin/v1/projects", s.base)).bearer_auth(ADMIN_TOKEN).send().await.unwrap(),
+        ),
         ("another wrong one", sign_in(&s, "another-guess").await),
     ] {
         assert_eq!(resp.status().as_u16(), 429, "{what}");

@@ -70,7 +70,8 @@ async fn an_oversized_admin_body_is_the_envelopes_413() {
         assert_eq!((status, v["error"]["code"].as_u64()), (413, Some(413)), "{v}");
         assert!(v["error"]["message"].as_str().unwrap().contains("exceeds the limit"), "{v}");
     }
-    let resp = s.http.post(format!("{}/admin/v1/sessions", s.base)).json(&json!({"token": ADMIN_TOKEN})).send().await.unwrap();
+    let resp =
+        s.http.post(format!("{}/admin/v1/sessions", s.base)).json(&json!({"token": ADMIN_TOKEN})).send().await.unwrap();
     assert_eq!(resp.status(), 200, "a small body still signs in");
 }
 
@@ -78,7 +79,11 @@ async fn an_oversized_admin_body_is_the_envelopes_413() {
 async fn the_public_api_answers_cors_as_google_does() {
     let s = TestServer::with_engine(scripted()).await;
     let gen = format!("{}/v1beta/models/gemini-2.5-flash:generateContent", s.base);
-    let preflight = [("origin", ORIGIN), ("access-control-request-method", "POST"), ("access-control-request-headers", "content-type,x-goog-api-key,x-goog-api-client")];
+    let preflight = [
+        ("origin", ORIGIN),
+        ("access-control-request-method", "POST"),
+        ("access-control-request-headers", "content-type,x-goog-api-key,x-goog-api-client"),
+    ];
     let resp = call(&s, Method::OPTIONS, &gen, &preflight).await;
     assert_eq!(resp.status(), 200);
     let h = resp.headers();
@@ -87,7 +92,11 @@ async fn the_public_api_answers_cors_as_google_does() {
     assert!(h["access-control-allow-methods"].to_str().unwrap().contains("POST"));
 
     // A header off the list is refused, with no allow-origin for the browser to accept.
-    let refused = [("origin", ORIGIN), ("access-control-request-method", "POST"), ("access-control-request-headers", "content-type,api-revision")];
+    let refused = [
+        ("origin", ORIGIN),
+        ("access-control-request-method", "POST"),
+        ("access-control-request-headers", "content-type,api-revision"),
+    ];
     let resp = call(&s, Method::OPTIONS, &gen, &refused).await;
     assert_eq!(resp.status(), 403);
     assert!(!resp.headers().contains_key("access-control-allow-origin"));
@@ -96,10 +105,22 @@ async fn the_public_api_answers_cors_as_google_does() {
     // The actual call, its errors and the OpenAI layer are readable by the page.
     let body = r#"{"contents":[{"parts":[{"text":"hi"}]}]}"#;
     let ok = s.http.post(&gen).header("origin", ORIGIN).header("x-goog-api-key", KEY).body(body).send().await.unwrap();
-    assert_eq!((ok.status().as_u16(), ok.headers().get("access-control-allow-origin").cloned()), (200, Some(ORIGIN.parse().unwrap())));
+    assert_eq!(
+        (ok.status().as_u16(), ok.headers().get("access-control-allow-origin").cloned()),
+        (200, Some(ORIGIN.parse().unwrap()))
+    );
     let denied = s.http.post(&gen).header("origin", ORIGIN).body(body).send().await.unwrap();
-    assert_eq!((denied.status().as_u16(), denied.headers().get("access-control-allow-origin").cloned()), (403, Some(ORIGIN.parse().unwrap())));
-    let models = call(&s, Method::GET, &format!("{}/v1beta/openai/models", s.base), &[("origin", ORIGIN), ("authorization", &format!("Bearer {KEY}"))]).await;
+    assert_eq!(
+        (denied.status().as_u16(), denied.headers().get("access-control-allow-origin").cloned()),
+        (403, Some(ORIGIN.parse().unwrap()))
+    );
+    let models = call(
+        &s,
+        Method::GET,
+        &format!("{}/v1beta/openai/models", s.base),
+        &[("origin", ORIGIN), ("authorization", &format!("Bearer {KEY}"))],
+    )
+    .await;
     assert_eq!(models.headers()["access-control-allow-origin"], ORIGIN);
 }
 
@@ -108,11 +129,25 @@ async fn the_admin_api_and_console_never_answer_cors() {
     let s = TestServer::with_engine(scripted()).await;
     for path in ["/admin/v1/sessions", "/admin/v1/models", "/", "/console/js/main.js"] {
         let url = format!("{}{path}", s.base);
-        let preflight = call(&s, Method::OPTIONS, &url, &[("origin", ORIGIN), ("access-control-request-method", "POST"), ("access-control-request-headers", "authorization")]).await;
+        let preflight = call(
+            &s,
+            Method::OPTIONS,
+            &url,
+            &[
+                ("origin", ORIGIN),
+                ("access-control-request-method", "POST"),
+                ("access-control-request-headers", "authorization"),
+            ],
+        )
+        .await;
         let headers = preflight.headers().clone();
         assert!(headers.keys().all(|k| !k.as_str().starts_with("access-control-")), "{path} preflight: {headers:?}");
         let plain = call(&s, Method::GET, &url, &[("origin", ORIGIN)]).await;
-        assert!(plain.headers().keys().all(|k| !k.as_str().starts_with("access-control-")), "{path}: {:?}", plain.headers());
+        assert!(
+            plain.headers().keys().all(|k| !k.as_str().starts_with("access-control-")),
+            "{path}: {:?}",
+            plain.headers()
+        );
     }
 }
 
@@ -130,11 +165,20 @@ async fn the_admin_api_can_have_a_listener_of_its_own() {
     let resp = s.http.post(format!("{admin}/admin/v1/sessions")).json(&sign_in).send().await.unwrap();
     assert_eq!(resp.status(), 200);
     let session: Value = resp.json().await.unwrap();
-    let models = s.http.get(format!("{admin}/admin/v1/models")).bearer_auth(session["session"].as_str().unwrap()).send().await.unwrap();
+    let models = s
+        .http
+        .get(format!("{admin}/admin/v1/models"))
+        .bearer_auth(session["session"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
     assert_eq!(models.status(), 200);
     assert_eq!(s.http.get(format!("{admin}/")).send().await.unwrap().status(), 200, "the console is served there");
     // The public API is not on the admin port.
     let (status, _) = s.get_json("/v1beta/models").await;
     assert_eq!(status, 200);
-    assert_eq!(s.http.get(format!("{admin}/v1beta/models")).header("x-goog-api-key", KEY).send().await.unwrap().status(), 404);
+    assert_eq!(
+        s.http.get(format!("{admin}/v1beta/models")).header("x-goog-api-key", KEY).send().await.unwrap().status(),
+        404
+    );
 }

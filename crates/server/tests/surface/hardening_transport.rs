@@ -24,7 +24,13 @@ const CONNECTION_LIMIT: usize = 16;
 /// Limits with every read timeout at one second.
 fn short_timeouts() -> ServerLimits {
     let second = Duration::from_secs(1);
-    ServerLimits { header_timeout: second, body_timeout: second, idle_timeout: second, body_min_bytes_per_second: 1 << 30, ..test_limits() }
+    ServerLimits {
+        header_timeout: second,
+        body_timeout: second,
+        idle_timeout: second,
+        body_min_bytes_per_second: 1 << 30,
+        ..test_limits()
+    }
 }
 
 async fn server(limits: ServerLimits) -> TestServer {
@@ -109,7 +115,8 @@ async fn a_slow_body_is_answered_408_and_closed() {
 
 #[tokio::test]
 async fn an_unterminated_chunked_body_is_closed() {
-    let got = answer_to_unfinished(&format!("{}transfer-encoding: chunked\r\n\r\n5\r\n{{\"con\r\n", generate_head())).await;
+    let got =
+        answer_to_unfinished(&format!("{}transfer-encoding: chunked\r\n\r\n5\r\n{{\"con\r\n", generate_head())).await;
     assert_envelope(&got, 408);
 }
 
@@ -145,7 +152,10 @@ async fn connections_past_the_limit_wait_and_the_server_keeps_answering() {
         idle.push(connect(&s).await);
     }
     // The idle ones hold every permit until their header timeout; this one waits its turn.
-    let resp = tokio::time::timeout(HANG_GUARD, s.http.get(format!("{}/healthz", s.base)).send()).await.expect("answered in time").unwrap();
+    let resp = tokio::time::timeout(HANG_GUARD, s.http.get(format!("{}/healthz", s.base)).send())
+        .await
+        .expect("answered in time")
+        .unwrap();
     assert_eq!(resp.status(), 200);
     let mut closed = 0;
     for conn in &mut idle {
@@ -176,11 +186,21 @@ async fn a_stream_longer_than_every_timeout_completes() {
     let pieces: Vec<&str> = pieces.iter().map(String::as_str).collect();
     let engine = Arc::new(ScriptedEngine::text_then_done(&pieces));
     let s = TestServer::with_limits(engine, 1000, short_timeouts()).await;
-    let resp = s.post("/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse", r#"{"contents":[{"parts":[{"text":"hi"}]}]}"#).await;
+    let resp = s
+        .post(
+            "/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse",
+            r#"{"contents":[{"parts":[{"text":"hi"}]}]}"#,
+        )
+        .await;
     assert_eq!(resp.status(), 200);
     let text = resp.text().await.expect("the whole stream");
-    let events: Vec<Value> = text.lines().filter_map(|l| l.strip_prefix("data: ")).map(|d| serde_json::from_str(d).unwrap()).collect();
-    let words: usize = events.iter().filter_map(|e| e["candidates"][0]["content"]["parts"][0]["text"].as_str()).map(|t| t.split_whitespace().count()).sum();
+    let events: Vec<Value> =
+        text.lines().filter_map(|l| l.strip_prefix("data: ")).map(|d| serde_json::from_str(d).unwrap()).collect();
+    let words: usize = events
+        .iter()
+        .filter_map(|e| e["candidates"][0]["content"]["parts"][0]["text"].as_str())
+        .map(|t| t.split_whitespace().count())
+        .sum();
     assert_eq!(words, 400, "every piece arrived");
     assert_eq!(events.last().unwrap()["candidates"][0]["finishReason"], "STOP");
 }

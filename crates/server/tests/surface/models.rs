@@ -7,7 +7,8 @@ async fn list_pages_through_every_model() {
     let s = TestServer::scripted().await;
     let (status, all) = s.get_json("/v1beta/models").await;
     assert_eq!(status, 200);
-    let all: Vec<String> = all["models"].as_array().unwrap().iter().map(|m| m["name"].as_str().unwrap().to_string()).collect();
+    let all: Vec<String> =
+        all["models"].as_array().unwrap().iter().map(|m| m["name"].as_str().unwrap().to_string()).collect();
     assert!(all.contains(&"models/gemini-2.5-flash".to_string()));
     assert!(all.contains(&"models/gemma-3-27b-it".to_string()));
 
@@ -47,7 +48,10 @@ async fn get_reports_honest_limits_and_methods() {
 async fn guide_spelling_of_gemma_is_served_and_echoed() {
     let s = TestServer::scripted().await;
     let (status, v) = s
-        .post_json("/v1beta/models/gemma-3-27b-instruct:generateContent", r#"{"contents":[{"parts":[{"text":"hi"}]}],"generationConfig":{"maxOutputTokens":3}}"#)
+        .post_json(
+            "/v1beta/models/gemma-3-27b-instruct:generateContent",
+            r#"{"contents":[{"parts":[{"text":"hi"}]}],"generationConfig":{"maxOutputTokens":3}}"#,
+        )
         .await;
     assert_eq!(status, 200, "{v}");
     assert_eq!(v["modelVersion"], "gemma-3-27b-instruct");

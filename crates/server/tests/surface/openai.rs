@@ -20,21 +20,26 @@ async fn scripted_stream_framing_is_byte_exact() {
     let with_usage = s.openai_post(CHAT, KEY, &body).await.text().await.unwrap();
 
     let frame = |stream: &str, choices: Value, usage: Option<Value>| {
-        let first: Value = serde_json::from_str(stream.split("\n\n").next().unwrap().strip_prefix("data: ").unwrap()).unwrap();
+        let first: Value =
+            serde_json::from_str(stream.split("\n\n").next().unwrap().strip_prefix("data: ").unwrap()).unwrap();
         let mut chunk = json!({"id": first["id"], "object": "chat.completion.chunk", "created": first["created"], "model": "gemini-2.5-flash", "choices": choices});
         if let Some(u) = usage {
             chunk["usage"] = u;
         }
         format!("data: {chunk}\n\n")
     };
-    let content = |stream: &str, delta: Value| frame(stream, json!([{"index": 0, "delta": delta, "finish_reason": null}]), None);
+    let content =
+        |stream: &str, delta: Value| frame(stream, json!([{"index": 0, "delta": delta, "finish_reason": null}]), None);
     let finish = |stream: &str| frame(stream, json!([{"index": 0, "delta": {}, "finish_reason": "stop"}]), None);
     // The scripted engine sends "Hi", " there" and the end 5 ms apart, and counts one prompt
     // token per word ("x").
     let expected = |stream: &str, usage: bool| {
-        let mut out = content(stream, json!({"role": "assistant", "content": "Hi"})) + &content(stream, json!({"content": " there"})) + &finish(stream);
+        let mut out = content(stream, json!({"role": "assistant", "content": "Hi"}))
+            + &content(stream, json!({"content": " there"}))
+            + &finish(stream);
         if usage {
-            out += &frame(stream, json!([]), Some(json!({"prompt_tokens": 1, "completion_tokens": 2, "total_tokens": 3})));
+            out +=
+                &frame(stream, json!([]), Some(json!({"prompt_tokens": 1, "completion_tokens": 2, "total_tokens": 3})));
         }
         out + "data: [DONE]\n\n"
     };
@@ -44,10 +49,21 @@ async fn scripted_stream_framing_is_byte_exact() {
 
 #[tokio::test]
 async fn a_failure_mid_stream_ends_it_with_an_error_event() {
-    let script = vec![Event::Text { text: "Hello".into(), output_tokens: 1 }, Event::Failed(EngineError::Internal("boom".into()))];
+    let script = vec![
+        Event::Text { text: "Hello".into(), output_tokens: 1 },
+        Event::Failed(EngineError::Internal("boom".into())),
+    ];
     let s = TestServer::with_engine(Arc::new(ScriptedEngine::new(script))).await;
-    let text = s.openai_post(CHAT, KEY, &json!({"model": "gemini-2.5-flash", "messages": user("hi"), "stream": true})).await.text().await.unwrap();
-    let events: Vec<Value> = text.split_terminator("\n\n").map(|e| serde_json::from_str(e.strip_prefix("data: ").unwrap()).unwrap()).collect();
+    let text = s
+        .openai_post(CHAT, KEY, &json!({"model": "gemini-2.5-flash", "messages": user("hi"), "stream": true}))
+        .await
+        .text()
+        .await
+        .unwrap();
+    let events: Vec<Value> = text
+        .split_terminator("\n\n")
+        .map(|e| serde_json::from_str(e.strip_prefix("data: ").unwrap()).unwrap())
+        .collect();
     assert_eq!(events.len(), 2, "{text}");
     assert_eq!(events[0]["choices"][0]["delta"]["content"], "Hello");
     // A plain object with `error`: what the OpenAI SDKs raise as an APIError mid-stream.
@@ -59,7 +75,8 @@ async fn a_failure_mid_stream_ends_it_with_an_error_event() {
     let mut busy = ScriptedEngine::text_then_done(&["x"]);
     busy.refuse = Some(EngineError::Overloaded);
     let s = TestServer::with_engine(Arc::new(busy)).await;
-    let resp = s.openai_post(CHAT, KEY, &json!({"model": "gemini-2.5-flash", "messages": user("hi"), "stream": true})).await;
+    let resp =
+        s.openai_post(CHAT, KEY, &json!({"model": "gemini-2.5-flash", "messages": user("hi"), "stream": true})).await;
     assert_eq!(resp.status(), 503);
     assert_eq!(resp.headers()["retry-after"], "1");
     assert_eq!(layer_error(503, &resp.json().await.unwrap())["status"], "UNAVAILABLE");
@@ -98,7 +115,10 @@ async fn unknown_models_and_paths_are_404() {
     assert_eq!(status, 404);
     let e = layer_error(404, &v);
     assert_eq!(e["status"], "NOT_FOUND");
-    assert!(e["message"].as_str().unwrap().starts_with("models/gemini-9-ultra is not found for API version v1beta"), "{e}");
+    assert!(
+        e["message"].as_str().unwrap().starts_with("models/gemini-9-ultra is not found for API version v1beta"),
+        "{e}"
+    );
     let (status, v) = s.openai_get("/v1beta/openai/models/gemini-9-ultra").await;
     assert_eq!((status, layer_error(404, &v)["status"].as_str()), (404, Some("NOT_FOUND")));
     let (status, v) = s.openai_get("/v1beta/openai/responses").await;
@@ -128,7 +148,8 @@ async fn unsupported_features_are_400_naming_the_field() {
     assert_eq!(field(&e).as_deref(), Some("tool_choice"));
     let e = expect_400(&s, base(json!({"response_format": {"type": "xml"}}))).await;
     assert_eq!(field(&e).as_deref(), Some("response_format.type"));
-    let e = expect_400(&s, base(json!({"response_format": {"type": "json_schema", "json_schema": {"name": "r"}}}))).await;
+    let e =
+        expect_400(&s, base(json!({"response_format": {"type": "json_schema", "json_schema": {"name": "r"}}}))).await;
     assert_eq!(field(&e).as_deref(), Some("response_format.json_schema.schema"));
 
     let png = "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAgAAAAICAIAAABLbSncAAAAEklEQVR4nGP8z4AdMOEQH6QSAM1BAQ/oQeJvAAAAAElFTkSuQmCC";
@@ -147,7 +168,9 @@ async fn unsupported_features_are_400_naming_the_field() {
 #[tokio::test]
 async fn malformed_bodies_are_400_like_the_real_layer() {
     let s = TestServer::scripted().await;
-    let e = expect_400(&s, json!({"model": "gemini-2.5-flash", "messages": user("hi"), "thinking": {"type": "enabled"}})).await;
+    let e =
+        expect_400(&s, json!({"model": "gemini-2.5-flash", "messages": user("hi"), "thinking": {"type": "enabled"}}))
+            .await;
     assert_eq!(e["message"], "Invalid JSON payload received. Unknown name \"thinking\": Cannot find field.");
     let e = expect_400(&s, json!({"model": "gemini-2.5-flash", "messages": user("hi"), "google": {}})).await;
     assert_eq!(e["message"], "Invalid JSON payload received. Unknown name \"google\": Cannot find field.");
@@ -198,26 +221,37 @@ async fn embeddings_answer_floats_or_little_endian_base64_from_the_native_embedd
             (resp.status().as_u16(), resp.json::<Value>().await.unwrap())
         }
     };
-    let (status, f) = post(json!({"model": "gemini-embedding-001", "input": ["a", "hello world"], "encoding_format": "float"})).await;
+    let (status, f) =
+        post(json!({"model": "gemini-embedding-001", "input": ["a", "hello world"], "encoding_format": "float"})).await;
     assert_eq!(status, 200, "{f}");
     assert_eq!((f["object"].as_str(), f["model"].as_str()), (Some("list"), Some("gemini-embedding-001")));
     assert_eq!(f["data"][1]["index"], 1);
     assert_eq!(f["data"][1]["object"], "embedding");
-    let floats: Vec<f32> = f["data"][1]["embedding"].as_array().unwrap().iter().map(|x| x.as_f64().unwrap() as f32).collect();
+    let floats: Vec<f32> =
+        f["data"][1]["embedding"].as_array().unwrap().iter().map(|x| x.as_f64().unwrap() as f32).collect();
     assert_eq!(floats.len(), 384);
     assert_eq!(f["usage"]["prompt_tokens"], 3 + 4, "[CLS] a [SEP] + [CLS] hello world [SEP]");
-    let (status, b) = post(json!({"model": "models/gemini-embedding-001", "input": "hello world", "encoding_format": "base64"})).await;
+    let (status, b) =
+        post(json!({"model": "models/gemini-embedding-001", "input": "hello world", "encoding_format": "base64"}))
+            .await;
     assert_eq!(status, 200, "{b}");
-    let bytes = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, b["data"][0]["embedding"].as_str().unwrap()).unwrap();
+    let bytes =
+        base64::Engine::decode(&base64::engine::general_purpose::STANDARD, b["data"][0]["embedding"].as_str().unwrap())
+            .unwrap();
     let decoded: Vec<f32> = bytes.chunks(4).map(|c| f32::from_le_bytes(c.try_into().unwrap())).collect();
     assert_eq!(decoded, floats, "base64 carries the same little-endian float32 values");
     let (status, native) = s
-        .post_json("/v1beta/models/gemini-embedding-001:embedContent", &json!({"content": {"parts": [{"text": "hello world"}]}}).to_string())
+        .post_json(
+            "/v1beta/models/gemini-embedding-001:embedContent",
+            &json!({"content": {"parts": [{"text": "hello world"}]}}).to_string(),
+        )
         .await;
     assert_eq!(status, 200);
-    let native: Vec<f32> = native["embedding"]["values"].as_array().unwrap().iter().map(|x| x.as_f64().unwrap() as f32).collect();
+    let native: Vec<f32> =
+        native["embedding"]["values"].as_array().unwrap().iter().map(|x| x.as_f64().unwrap() as f32).collect();
     assert_eq!(native, floats, "the layer and the native surface share the embedder");
-    let (status, d) = post(json!({"model": "text-embedding-004", "input": "x", "dimensions": 64, "encoding_format": "float"})).await;
+    let (status, d) =
+        post(json!({"model": "text-embedding-004", "input": "x", "dimensions": 64, "encoding_format": "float"})).await;
     assert_eq!(status, 200, "{d}");
     assert_eq!(d["data"][0]["embedding"].as_array().unwrap().len(), 64);
 }
@@ -228,7 +262,11 @@ async fn embedding_errors_take_the_layer_form() {
     for (body, status, field) in [
         (json!({"model": "gemini-embedding-001", "input": "x", "dimensions": 385}), 400, Some("dimensions")),
         (json!({"model": "gemini-embedding-001", "input": [[1, 2]]}), 400, Some("input[0]")),
-        (json!({"model": "gemini-embedding-001", "input": "x", "encoding_format": "int8"}), 400, Some("encoding_format")),
+        (
+            json!({"model": "gemini-embedding-001", "input": "x", "encoding_format": "int8"}),
+            400,
+            Some("encoding_format"),
+        ),
         (json!({"model": "gemini-2.5-flash", "input": "x"}), 404, None),
     ] {
         let resp = s.openai_post("/v1beta/openai/embeddings", KEY, &body).await;

@@ -20,7 +20,11 @@ async fn the_sixteenth_request_in_a_minute_gets_the_real_429() {
     let started = std::time::Instant::now();
     for i in 0..15 {
         // Streaming and unary requests count the same.
-        let path = if i % 2 == 0 { "/v1beta/models/gemini-2.5-flash:generateContent" } else { "/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse" };
+        let path = if i % 2 == 0 {
+            "/v1beta/models/gemini-2.5-flash:generateContent"
+        } else {
+            "/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse"
+        };
         let r = s.post(path, BODY).await;
         assert_eq!(r.status(), 200, "request {i}");
         let _ = r.text().await;
@@ -35,7 +39,10 @@ async fn the_sixteenth_request_in_a_minute_gets_the_real_429() {
     // The first request leaves the minute window 60 s after it was admitted: the wait is
     // what is left of that minute, however long the 15 requests took to answer.
     let spent = started.elapsed().as_secs();
-    assert!(retry_after <= 60 && retry_after + spent + 1 >= 60, "retry after {retry_after} s, {spent} s after the first request");
+    assert!(
+        retry_after <= 60 && retry_after + spent + 1 >= 60,
+        "retry after {retry_after} s, {spent} s after the first request"
+    );
     let v: Value = r.json().await.unwrap();
     let e = &v["error"];
     assert_eq!((e["code"].as_u64(), e["status"].as_str()), (Some(429), Some("RESOURCE_EXHAUSTED")));
@@ -73,8 +80,16 @@ async fn paid_only_models_answer_limit_zero_on_the_free_tier() {
 #[tokio::test]
 async fn count_tokens_has_its_own_quota() {
     let mut quotas = QuotaTable::default();
-    quotas.set(gemd_store::Tier::Free, "gemini-2.5-flash:countTokens", gemd_quota::Limits { rpm: Some(2), tpm: None, rpd: None });
-    quotas.set(gemd_store::Tier::Free, "text-embedding-004:countTokens", gemd_quota::Limits { rpm: Some(1), tpm: None, rpd: None });
+    quotas.set(
+        gemd_store::Tier::Free,
+        "gemini-2.5-flash:countTokens",
+        gemd_quota::Limits { rpm: Some(2), tpm: None, rpd: None },
+    );
+    quotas.set(
+        gemd_store::Tier::Free,
+        "text-embedding-004:countTokens",
+        gemd_quota::Limits { rpm: Some(1), tpm: None, rpd: None },
+    );
     let s = TestServer::with_engine_and_quotas(Arc::new(ScriptedEngine::text_then_done(&["ok"])), quotas).await;
     let body = text_body("hello there");
     for _ in 0..2 {

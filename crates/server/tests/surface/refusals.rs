@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use gemd_engine::{EngineError, Event};
 use gemd_quota::Limits;
-use gemd_server::DEFAULT_PROJECT;
 use gemd_server::QuotaTable;
+use gemd_server::DEFAULT_PROJECT;
 use gemd_store::Tier;
 use serde_json::json;
 

@@ -43,7 +43,15 @@ async fn errors_before_the_first_chunk_are_plain_http_errors() {
 #[tokio::test]
 async fn scripted_stream_framing_is_byte_exact() {
     let s = TestServer::with_engine(Arc::new(ScriptedEngine::text_then_done(&["Hi"]))).await;
-    let sse = s.post("/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse", r#"{"contents":[{"parts":[{"text":"x"}]}]}"#).await.text().await.unwrap();
+    let sse = s
+        .post(
+            "/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse",
+            r#"{"contents":[{"parts":[{"text":"x"}]}]}"#,
+        )
+        .await
+        .text()
+        .await
+        .unwrap();
     let events = sse_events(&sse);
     let id = events[0]["responseId"].as_str().unwrap();
     // The scripted engine sends "Hi" and the end 5 ms apart: two events, the last one with an

@@ -66,9 +66,7 @@ impl Message {
     /// Finds the field a JSON key names, by JSON name, proto name or alias.
     pub fn field(&self, key: &str) -> Option<&'static Field> {
         let fields: &'static [Field] = self.fields;
-        fields
-            .iter()
-            .find(|f| f.json == key || f.proto == key || f.aliases.contains(&key))
+        fields.iter().find(|f| f.json == key || f.proto == key || f.aliases.contains(&key))
     }
 }
 
@@ -89,11 +87,13 @@ impl EnumType {
     pub fn resolve(&self, value: &serde_json::Value) -> Option<&'static str> {
         let names: &'static [&'static str] = self.names;
         match value {
-            serde_json::Value::String(s) => names.iter().copied().find(|n| {
-                !n.is_empty() && (*n == s || (self.case_insensitive && n.eq_ignore_ascii_case(s)))
-            }),
+            serde_json::Value::String(s) => names
+                .iter()
+                .copied()
+                .find(|n| !n.is_empty() && (*n == s || (self.case_insensitive && n.eq_ignore_ascii_case(s)))),
             serde_json::Value::Number(n) => {
-                let i = n.as_u64().or_else(|| n.as_f64().filter(|f| f.fract() == 0.0 && *f >= 0.0).map(|f| f as u64))?;
+                let i =
+                    n.as_u64().or_else(|| n.as_f64().filter(|f| f.fract() == 0.0 && *f >= 0.0).map(|f| f as u64))?;
                 names.get(usize::try_from(i).ok()?).copied().filter(|n| !n.is_empty())
             }
             _ => None,

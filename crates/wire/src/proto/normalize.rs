@@ -3,7 +3,7 @@
 //! "absent". Everything the proto does not know is collected as a violation with the real
 //! service's wording and snake_case field path, so the caller can answer 400 with them all.
 
-use base64::engine::general_purpose::{STANDARD, URL_SAFE, URL_SAFE_NO_PAD, STANDARD_NO_PAD};
+use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
 use base64::Engine as _;
 use serde_json::{Map, Number, Value};
 
@@ -26,10 +26,7 @@ pub fn normalize(message: &'static Message, value: Value) -> Result<Value, Vec<V
         other => {
             violations.push(Violation {
                 field: None,
-                description: format!(
-                    "Invalid JSON payload received. Expected an object, got {}.",
-                    short(&other)
-                ),
+                description: format!("Invalid JSON payload received. Expected an object, got {}.", short(&other)),
             });
             Value::Null
         }
@@ -41,7 +38,12 @@ pub fn normalize(message: &'static Message, value: Value) -> Result<Value, Vec<V
     }
 }
 
-fn walk_message(msg: &'static Message, obj: Map<String, Value>, path: &str, out: &mut Vec<Violation>) -> Map<String, Value> {
+fn walk_message(
+    msg: &'static Message,
+    obj: Map<String, Value>,
+    path: &str,
+    out: &mut Vec<Violation>,
+) -> Map<String, Value> {
     let mut result = Map::new();
     for (key, value) in obj {
         let Some(field) = msg.field(&key) else {
@@ -103,7 +105,9 @@ fn walk_value(kind: Kind, value: Value, path: &str, out: &mut Vec<Violation>) ->
         (Kind::Json, _) | (Kind::Struct, Value::Object(_)) => return Some(value),
         (Kind::Str, Value::String(_)) | (Kind::Bool, Value::Bool(_)) => return Some(value),
         (Kind::Int, v) => int_value(v).map(Value::Number),
-        (Kind::Int32, v) => int_value(v).filter(|n| n.as_i64().is_some_and(|n| i32::try_from(n).is_ok())).map(Value::Number),
+        (Kind::Int32, v) => {
+            int_value(v).filter(|n| n.as_i64().is_some_and(|n| i32::try_from(n).is_ok())).map(Value::Number)
+        }
         (Kind::Float, v) => float_value(v),
         (Kind::Bytes, Value::String(s)) => decode_base64(s).map(|b| Value::String(STANDARD.encode(b))),
         (Kind::Enum(e), v) => e.resolve(v).map(|n| Value::String(n.to_string())),
@@ -151,7 +155,9 @@ fn int_value(v: &Value) -> Option<Number> {
 fn float_value(v: &Value) -> Option<Value> {
     match v {
         Value::Number(_) => Some(v.clone()),
-        Value::String(s) => s.trim().parse::<f64>().ok().filter(|f| f.is_finite()).and_then(Number::from_f64).map(Value::Number),
+        Value::String(s) => {
+            s.trim().parse::<f64>().ok().filter(|f| f.is_finite()).and_then(Number::from_f64).map(Value::Number)
+        }
         _ => None,
     }
 }
@@ -159,9 +165,7 @@ fn float_value(v: &Value) -> Option<Value> {
 /// Decodes standard or URL-safe base64, padded or not (proto3 JSON accepts all four).
 pub fn decode_base64(s: &str) -> Option<Vec<u8>> {
     let s = s.trim();
-    [&STANDARD, &URL_SAFE, &STANDARD_NO_PAD, &URL_SAFE_NO_PAD]
-        .iter()
-        .find_map(|engine| engine.decode(s).ok())
+    [&STANDARD, &URL_SAFE, &STANDARD_NO_PAD, &URL_SAFE_NO_PAD].iter().find_map(|engine| engine.decode(s).ok())
 }
 
 fn invalid(path: &str, expected: &str, got: &Value) -> Violation {
@@ -232,9 +236,18 @@ mod tests {
                    "tools":[{"functionDeclarations":[{"name":"f","parameters":{"properties":{"a":{"const":1}}}}]}]}),
         )
         .unwrap_err();
-        assert_eq!(errs[0], Violation { field: None, description: "Invalid JSON payload received. Unknown name \"foo\": Cannot find field.".into() });
+        assert_eq!(
+            errs[0],
+            Violation {
+                field: None,
+                description: "Invalid JSON payload received. Unknown name \"foo\": Cannot find field.".into()
+            }
+        );
         assert_eq!(errs[1].field.as_deref(), Some("generation_config"));
-        assert_eq!(errs[1].description, "Invalid JSON payload received. Unknown name \"effortLevel\" at 'generation_config': Cannot find field.");
+        assert_eq!(
+            errs[1].description,
+            "Invalid JSON payload received. Unknown name \"effortLevel\" at 'generation_config': Cannot find field."
+        );
         assert_eq!(errs[2].field.as_deref(), Some("tools[0].function_declarations[0].parameters.properties[0].value"));
     }
 

@@ -10,12 +10,7 @@ use proptest::prelude::*;
 use super::{Capacity, Ledger, Reservation, Wait};
 
 fn ledger(sequences: u32, kv_tokens: u32, cache_slots: u32, cache_tokens: u32) -> Ledger {
-    Ledger::new(Capacity {
-        sequences,
-        kv_tokens,
-        cache_slots,
-        cache_tokens,
-    })
+    Ledger::new(Capacity { sequences, kv_tokens, cache_slots, cache_tokens })
 }
 
 /// `n` tokens of prompt family `family`: two prompts of one family share their prefix.
@@ -41,33 +36,17 @@ fn check(ledger: &Ledger, held: &[Reservation]) {
     }
     assert_eq!(place_of.len(), ids as usize, "an id is lost");
     assert_eq!(ledger.running() as usize, held.len());
-    assert_eq!(
-        ledger.reserved(),
-        held.iter().map(Reservation::cells).sum::<u32>()
-    );
-    assert!(
-        ledger.reserved() <= ledger.capacity.kv_tokens,
-        "reserved beyond capacity"
-    );
-    assert!(
-        ledger.running() <= ledger.capacity.sequences,
-        "running beyond the limit"
-    );
+    assert_eq!(ledger.reserved(), held.iter().map(Reservation::cells).sum::<u32>());
+    assert!(ledger.reserved() <= ledger.capacity.kv_tokens, "reserved beyond capacity");
+    assert!(ledger.running() <= ledger.capacity.sequences, "running beyond the limit");
 }
 
 #[test]
 fn ids_start_at_zero_and_are_never_handed_out_twice() {
     let mut l = ledger(3, 100, 2, 100);
     let held: Vec<_> = (0..3).map(|_| l.admit(10, |_| {}).unwrap()).collect();
-    assert_eq!(
-        held.iter().map(Reservation::slot).collect::<Vec<_>>(),
-        [0, 1, 2]
-    );
-    assert_eq!(
-        l.admit(10, |_| {}),
-        Err(Wait::Sequences),
-        "the sequence limit holds"
-    );
+    assert_eq!(held.iter().map(Reservation::slot).collect::<Vec<_>>(), [0, 1, 2]);
+    assert_eq!(l.admit(10, |_| {}), Err(Wait::Sequences), "the sequence limit holds");
     check(&l, &held);
 }
 
@@ -85,24 +64,12 @@ fn a_sequence_is_admitted_only_when_its_whole_need_fits() {
 #[test]
 fn giving_back_returns_exactly_what_was_reserved() {
     let mut l = ledger(4, 100, 0, 0);
-    let (a, b, c) = (
-        l.admit(30, |_| {}).unwrap(),
-        l.admit(50, |_| {}).unwrap(),
-        l.admit(5, |_| {}).unwrap(),
-    );
+    let (a, b, c) = (l.admit(30, |_| {}).unwrap(), l.admit(50, |_| {}).unwrap(), l.admit(5, |_| {}).unwrap());
     let mut cleared = Vec::new();
     l.free_now(a, |id| cleared.push(id));
-    assert_eq!(
-        (l.reserved(), cleared),
-        (55, vec![0]),
-        "a failed sequence is cleared at once"
-    );
+    assert_eq!((l.reserved(), cleared), (55, vec![0]), "a failed sequence is cleared at once");
     l.park(b, 7);
-    assert_eq!(
-        (l.reserved(), l.parked.cells()),
-        (5, 7),
-        "a cancelled one parks what it filled"
-    );
+    assert_eq!((l.reserved(), l.parked.cells()), (5, 7), "a cancelled one parks what it filled");
     l.offer_to_cache(c, prompt(1, 3), |_| 3);
     assert_eq!((l.reserved(), l.running()), (0, 0));
     check(&l, &[]);
@@ -115,23 +82,10 @@ fn parked_cells_are_freed_only_when_the_space_is_needed() {
     l.park(a, 50);
     let mut cleared = Vec::new();
     let b = l.admit(50, |id| cleared.push(id)).unwrap();
-    assert!(
-        cleared.is_empty(),
-        "50 reserved + 50 parked fit in 100: nothing is freed"
-    );
-    assert_eq!(
-        l.admit(51, |id| cleared.push(id)),
-        Err(Wait::KvCells),
-        "51 of the 50 left"
-    );
-    assert_eq!(
-        cleared,
-        [0],
-        "the parked cells were in the way, so they went all the same"
-    );
-    let c = l
-        .admit(50, |_| panic!("nothing is parked any more"))
-        .unwrap();
+    assert!(cleared.is_empty(), "50 reserved + 50 parked fit in 100: nothing is freed");
+    assert_eq!(l.admit(51, |id| cleared.push(id)), Err(Wait::KvCells), "51 of the 50 left");
+    assert_eq!(cleared, [0], "the parked cells were in the way, so they went all the same");
+    let c = l.admit(50, |_| panic!("nothing is parked any more")).unwrap();
     check(&l, &[b, c]);
 }
 
@@ -153,23 +107,9 @@ fn a_cached_prefix_keeps_its_id_until_the_cache_lets_it_go() {
     l.offer_to_cache(a, prompt(1, 20), |_| panic!("kept: nothing is parked"));
     let b = l.admit(30, |_| {}).unwrap();
     assert_eq!(b.slot(), 1, "id 0 holds the cached prefix");
-    assert_eq!(
-        l.lookup(&prompt(1, 40), |_, _| true)
-            .map(|hit| (hit.slot, hit.len)),
-        Some((0, 20))
-    );
-    l.offer_to_cache(b, prompt(2, 20), |id| {
-        if id == 0 {
-            20
-        } else {
-            panic!("id {id} is kept")
-        }
-    });
-    assert_eq!(
-        l.parked.slots(),
-        [0],
-        "the one-entry cache evicted the older prefix"
-    );
+    assert_eq!(l.lookup(&prompt(1, 40), |_, _| true).map(|hit| (hit.slot, hit.len)), Some((0, 20)));
+    l.offer_to_cache(b, prompt(2, 20), |id| if id == 0 { 20 } else { panic!("id {id} is kept") });
+    assert_eq!(l.parked.slots(), [0], "the one-entry cache evicted the older prefix");
     let c = l.admit(30, |_| {}).unwrap();
     assert_eq!(c.slot(), 0, "no id was free, so the parked one was freed");
     check(&l, &[c]);
@@ -179,31 +119,14 @@ fn a_cached_prefix_keeps_its_id_until_the_cache_lets_it_go() {
 fn jobs_start_oldest_first_and_a_large_one_is_not_overtaken() {
     let mut l = ledger(8, 100, 0, 0);
     let mut waiting = VecDeque::from([60, 50, 10]);
-    let (first, a) = l
-        .admit_oldest(&mut waiting, |&cells| cells, |_| {})
-        .unwrap();
+    let (first, a) = l.admit_oldest(&mut waiting, |&cells| cells, |_| {}).unwrap();
     assert_eq!(first, 60);
-    assert!(
-        l.admit_oldest(&mut waiting, |&cells| cells, |_| {})
-            .is_none(),
-        "50 does not fit"
-    );
-    assert_eq!(
-        waiting,
-        [50, 10],
-        "and the 10 behind it, which would fit, waits too"
-    );
+    assert!(l.admit_oldest(&mut waiting, |&cells| cells, |_| {}).is_none(), "50 does not fit");
+    assert_eq!(waiting, [50, 10], "and the 10 behind it, which would fit, waits too");
     l.free_now(a, |_| {});
-    let started: Vec<_> =
-        std::iter::from_fn(|| l.admit_oldest(&mut waiting, |&c| c, |_| {})).collect();
-    assert_eq!(
-        started.iter().map(|(job, _)| *job).collect::<Vec<_>>(),
-        [50, 10]
-    );
-    assert!(
-        l.admit_oldest(&mut waiting, |&c| c, |_| {}).is_none(),
-        "an empty queue admits nothing"
-    );
+    let started: Vec<_> = std::iter::from_fn(|| l.admit_oldest(&mut waiting, |&c| c, |_| {})).collect();
+    assert_eq!(started.iter().map(|(job, _)| *job).collect::<Vec<_>>(), [50, 10]);
+    assert!(l.admit_oldest(&mut waiting, |&c| c, |_| {}).is_none(), "an empty queue admits nothing");
     check(&l, &started.into_iter().map(|(_, r)| r).collect::<Vec<_>>());
 }
 
@@ -234,49 +157,27 @@ fn op() -> impl Strategy<Value = Op> {
 }
 
 fn capacities() -> impl Strategy<Value = Capacity> {
-    (1..=4u32, 16..=256u32, 0..=3u32, 0..=160u32).prop_map(
-        |(sequences, kv_tokens, cache_slots, tokens)| {
-            // As the engine configures it: no cache tokens, no cache ids (llama/mod.rs).
-            let cache_tokens = if cache_slots == 0 { 0 } else { tokens };
-            Capacity {
-                sequences,
-                kv_tokens,
-                cache_slots,
-                cache_tokens,
-            }
-        },
-    )
+    (1..=4u32, 16..=256u32, 0..=3u32, 0..=160u32).prop_map(|(sequences, kv_tokens, cache_slots, tokens)| {
+        // As the engine configures it: no cache tokens, no cache ids (llama/mod.rs).
+        let cache_tokens = if cache_slots == 0 { 0 } else { tokens };
+        Capacity { sequences, kv_tokens, cache_slots, cache_tokens }
+    })
 }
 
 /// Admits under `op`'s rules and checks the decision against what the ledger held before.
 fn admit(l: &mut Ledger, held: &mut Vec<Reservation>, cells: u32) {
     let (running, reserved, free) = (l.running(), l.reserved(), l.free.len());
-    let (parked, parked_cells, cached) =
-        (l.parked.slots().to_vec(), l.parked.cells(), l.cache.len());
+    let (parked, parked_cells, cached) = (l.parked.slots().to_vec(), l.parked.cells(), l.cache.len());
     let mut cleared = Vec::new();
     let decision = l.admit(cells, |id| cleared.push(id));
     let under_limit = running < l.capacity.sequences;
     let in_the_way = reserved + parked_cells + cells > l.capacity.kv_tokens || free == 0;
-    let expect_cleared = if under_limit && in_the_way {
-        parked
-    } else {
-        Vec::new()
-    };
-    assert_eq!(
-        cleared, expect_cleared,
-        "parked cells are freed exactly when in the way"
-    );
-    assert_eq!(
-        l.cache.len(),
-        cached,
-        "admission never needs a cached prefix's id"
-    );
+    let expect_cleared = if under_limit && in_the_way { parked } else { Vec::new() };
+    assert_eq!(cleared, expect_cleared, "parked cells are freed exactly when in the way");
+    assert_eq!(l.cache.len(), cached, "admission never needs a cached prefix's id");
     match decision {
         Ok(r) => {
-            assert!(
-                under_limit && reserved + cells <= l.capacity.kv_tokens,
-                "admitted beyond room"
-            );
+            assert!(under_limit && reserved + cells <= l.capacity.kv_tokens, "admitted beyond room");
             assert_eq!(r.cells(), cells, "the whole need is reserved");
             held.push(r);
         }
@@ -292,9 +193,7 @@ fn replay(capacity: Capacity, ops: Vec<Op>) {
     let mut held: Vec<Reservation> = Vec::new();
     // The cells each id's KV spans, as llama.cpp would count them.
     let mut filled: HashMap<i32, u32> = HashMap::new();
-    let pick = |held: &mut Vec<Reservation>, i: usize| {
-        (!held.is_empty()).then(|| held.swap_remove(i % held.len()))
-    };
+    let pick = |held: &mut Vec<Reservation>, i: usize| (!held.is_empty()).then(|| held.swap_remove(i % held.len()));
     for op in ops {
         let (reserved, running) = (l.reserved(), l.running());
         let mut given_back = None;
@@ -336,20 +235,13 @@ fn replay(capacity: Capacity, ops: Vec<Op>) {
             Op::Idle => {}
             Op::Lookup(family, n) => {
                 if let Some(hit) = l.lookup(&prompt(family, n), |_, _| true) {
-                    assert!(
-                        l.cache.slots().any(|id| id == hit.slot),
-                        "a hit names a cached id"
-                    );
+                    assert!(l.cache.slots().any(|id| id == hit.slot), "a hit names a cached id");
                     assert!(hit.len < n, "a prompt token is always left to prefill");
                 }
             }
         }
         if let Some(cells) = given_back {
-            assert_eq!(
-                l.reserved(),
-                reserved - cells,
-                "exactly the reservation comes back"
-            );
+            assert_eq!(l.reserved(), reserved - cells, "exactly the reservation comes back");
             assert_eq!(l.running(), running - 1);
         }
         check(&l, &held);

@@ -30,16 +30,11 @@ impl Scheduler<'_> {
     pub(super) fn admit(&mut self) {
         loop {
             let ctx = &mut self.ctx;
-            let admitted = self
-                .ledger
-                .admit_oldest(&mut self.waiting, Job::kv_need, |slot| kv::clear(ctx, slot));
+            let admitted = self.ledger.admit_oldest(&mut self.waiting, Job::kv_need, |slot| kv::clear(ctx, slot));
             let Some((job, reservation)) = admitted else {
                 return;
             };
-            self.seed = self
-                .seed
-                .wrapping_mul(1_664_525)
-                .wrapping_add(1_013_904_223);
+            self.seed = self.seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
             sub(&self.counters.queued, 1);
             add(&self.counters.active, 1);
             add(&self.counters.prompt_tokens, job.tokens.len() as u64);

@@ -32,11 +32,7 @@ impl Scheduler<'_> {
         if decoding > 0 {
             room = room.min(self.limits.prefill_chunk as usize);
         }
-        for seq in self
-            .running
-            .iter_mut()
-            .filter(|s| s.fed < s.job.tokens.len())
-        {
+        for seq in self.running.iter_mut().filter(|s| s.fed < s.job.tokens.len()) {
             if room == 0 {
                 break;
             }
@@ -46,9 +42,7 @@ impl Scheduler<'_> {
                 if last {
                     seq.logits_at = Some(self.batch.n_tokens());
                 }
-                let _ = self
-                    .batch
-                    .add(LlamaToken(seq.job.tokens[i]), seq.pos, &[seq.slot()], last);
+                let _ = self.batch.add(LlamaToken(seq.job.tokens[i]), seq.pos, &[seq.slot()], last);
                 seq.pos += 1;
             }
             room -= end - seq.fed;
@@ -76,8 +70,7 @@ impl Scheduler<'_> {
             let failure = EngineError::Internal(format!("decode failed: {e}"));
             let _ = seq.job.events.send(Event::Failed(failure));
             let ctx = &mut self.ctx;
-            self.ledger
-                .free_now(seq.reservation, |slot| kv::clear(ctx, slot));
+            self.ledger.free_now(seq.reservation, |slot| kv::clear(ctx, slot));
             sub(&self.counters.active, 1);
         }
     }

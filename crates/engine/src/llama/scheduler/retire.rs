@@ -16,11 +16,7 @@ impl Scheduler<'_> {
             &mut self.running,
             |seq| seq.job.is_abandoned(),
             |seq| {
-                tracing::info!(
-                    slot = seq.slot(),
-                    generated = seq.generated,
-                    "client disconnected; sequence cancelled"
-                );
+                tracing::info!(slot = seq.slot(), generated = seq.generated, "client disconnected; sequence cancelled");
                 ledger.park(seq.reservation, seq.pos as u32);
                 add(&counters.cancelled, 1);
             },

@@ -33,9 +33,7 @@ impl Scheduler<'_> {
                         "constrained decoding failed; sequence ended"
                     );
                     // The grammar's own limits (too complex a schema): the request's fault.
-                    let message = format!(
-                        "The schema or grammar could not be enforced to the end of the answer: {e}"
-                    );
+                    let message = format!("The schema or grammar could not be enforced to the end of the answer: {e}");
                     seq.done = Some(Err(EngineError::InvalidConstraint(message)));
                     continue;
                 }
@@ -51,12 +49,7 @@ impl Scheduler<'_> {
 
 /// Takes `token` into `seq`: emits its text and queues it for decoding, or returns how the
 /// sequence ended (its remaining text sent).
-fn accept(
-    seq: &mut Sequence,
-    token: LlamaToken,
-    vocab: &LlamaVocab<'_>,
-    stop_tokens: &[i32],
-) -> Option<Finish> {
+fn accept(seq: &mut Sequence, token: LlamaToken, vocab: &LlamaVocab<'_>, stop_tokens: &[i32]) -> Option<Finish> {
     if vocab.is_eog(token) || stop_tokens.contains(&token.0) {
         let rest = seq.text.finish();
         seq.send_text(rest);

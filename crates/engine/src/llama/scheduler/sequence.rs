@@ -58,13 +58,7 @@ pub struct Sequence {
 
 impl Sequence {
     /// A sequence whose first `fed` prompt tokens are already in its cells (a copied prefix).
-    pub fn start(
-        mut job: Job,
-        reservation: Reservation,
-        fed: usize,
-        n_vocab: i32,
-        seed: u32,
-    ) -> Self {
+    pub fn start(mut job: Job, reservation: Reservation, fed: usize, n_vocab: i32, seed: u32) -> Self {
         Sequence {
             reservation,
             picker: sampler::build(&job.params, n_vocab, seed, job.grammar.take()),
@@ -94,10 +88,7 @@ impl Sequence {
     pub fn send_text(&self, text: String) {
         if !text.is_empty() {
             // A closed receiver is noticed (and the sequence dropped) at the top of the next step.
-            let _ = self.job.events.send(Event::Text {
-                text,
-                output_tokens: self.generated,
-            });
+            let _ = self.job.events.send(Event::Text { text, output_tokens: self.generated });
         }
     }
 }

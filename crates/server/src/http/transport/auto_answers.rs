@@ -94,7 +94,8 @@ fn enveloped(code: StatusCode) -> Vec<u8> {
         StatusCode::URI_TOO_LONG => "The request URI is too long.",
         _ => "The request is not valid HTTP/1.1.",
     };
-    let body = serde_json::to_string(&HttpError::Status { code, message: message.to_string() }.status().into_body()).expect("Status serialises");
+    let body = serde_json::to_string(&HttpError::Status { code, message: message.to_string() }.status().into_body())
+        .expect("Status serialises");
     let reason = code.canonical_reason().unwrap_or("Error");
     format!(
         "HTTP/1.1 {} {reason}\r\ncontent-type: application/json; charset=UTF-8\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
@@ -114,7 +115,11 @@ impl<I: AsyncWrite + Unpin> AsyncWrite for AutoAnswers<I> {
         Pin::new(&mut this.io).poll_write(cx, buf)
     }
 
-    fn poll_write_vectored(mut self: Pin<&mut Self>, cx: &mut Context<'_>, bufs: &[io::IoSlice<'_>]) -> Poll<io::Result<usize>> {
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
         let this = &mut *self;
         ready!(this.poll_replacement(cx))?;
         // hyper queues a head as a buffer of its own: an answer of its own is the first one.

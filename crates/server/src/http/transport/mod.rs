@@ -37,10 +37,16 @@ use request::{Activity, BodyLimits, ConnService};
 
 /// Serves each listener with its router until `shutdown` resolves, then stops accepting and
 /// waits for the connections' requests in flight to finish.
-pub async fn serve(sites: Vec<(TcpListener, Router)>, limits: &ServerLimits, shutdown: impl Future<Output = ()>) -> io::Result<()> {
+pub async fn serve(
+    sites: Vec<(TcpListener, Router)>,
+    limits: &ServerLimits,
+    shutdown: impl Future<Output = ()>,
+) -> io::Result<()> {
     let graceful = GracefulShutdown::new();
     {
-        let accepting = futures::future::join_all(sites.into_iter().map(|(listener, router)| accept(listener, router, limits, &graceful)));
+        let accepting = futures::future::join_all(
+            sites.into_iter().map(|(listener, router)| accept(listener, router, limits, &graceful)),
+        );
         tokio::select! {
             _ = accepting => {}
             _ = shutdown => {}
@@ -76,7 +82,11 @@ async fn accept(listener: TcpListener, router: Router, limits: &ServerLimits, gr
 
 /// One connection: its IO under the read deadlines and with enveloped automatic answers,
 /// its requests through [`ConnService`].
-fn connection(stream: TcpStream, router: Router, limits: &ServerLimits) -> http1::Connection<TokioIo<AutoAnswers<ReadDeadlines<TcpStream>>>, ConnService> {
+fn connection(
+    stream: TcpStream,
+    router: Router,
+    limits: &ServerLimits,
+) -> http1::Connection<TokioIo<AutoAnswers<ReadDeadlines<TcpStream>>>, ConnService> {
     let activity = Arc::new(Activity::default());
     let peer = stream.peer_addr().ok();
     let io = AutoAnswers::new(ReadDeadlines::new(stream, activity.clone(), limits.header_timeout, limits.idle_timeout));
@@ -89,7 +99,10 @@ fn connection(stream: TcpStream, router: Router, limits: &ServerLimits) -> http1
 
 /// Errors of one connection that came and went before it was accepted: nothing to wait for.
 fn is_connection_error(e: &io::Error) -> bool {
-    matches!(e.kind(), io::ErrorKind::ConnectionRefused | io::ErrorKind::ConnectionAborted | io::ErrorKind::ConnectionReset)
+    matches!(
+        e.kind(),
+        io::ErrorKind::ConnectionRefused | io::ErrorKind::ConnectionAborted | io::ErrorKind::ConnectionReset
+    )
 }
 
 /// The wait after an accept error such as EMFILE: 20 ms, doubling to a second, logged at

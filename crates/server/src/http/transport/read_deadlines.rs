@@ -77,7 +77,11 @@ impl<I: AsyncRead + Unpin> AsyncRead for ReadDeadlines<I> {
             }
             Poll::Pending => match this.timer.as_mut().poll(cx) {
                 Poll::Ready(()) => {
-                    let what = if this.waiting == Waiting::Head { "request headers" } else { "a request on an idle connection" };
+                    let what = if this.waiting == Waiting::Head {
+                        "request headers"
+                    } else {
+                        "a request on an idle connection"
+                    };
                     Poll::Ready(Err(io::Error::new(io::ErrorKind::TimedOut, format!("gave up waiting for {what}"))))
                 }
                 Poll::Pending => Poll::Pending,
@@ -92,7 +96,11 @@ impl<I: AsyncWrite + Unpin> AsyncWrite for ReadDeadlines<I> {
         Pin::new(&mut self.io).poll_write(cx, buf)
     }
 
-    fn poll_write_vectored(mut self: Pin<&mut Self>, cx: &mut Context<'_>, bufs: &[io::IoSlice<'_>]) -> Poll<io::Result<usize>> {
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
         Pin::new(&mut self.io).poll_write_vectored(cx, bufs)
     }
 

@@ -51,7 +51,13 @@ const TOUCH_EVERY_MS: i64 = 60_000;
 
 impl Access {
     /// Access on the system clock.
-    pub fn new(store: Arc<dyn Store>, static_keys: KeyRing, limiter: Arc<dyn Limiter>, quotas: QuotaTable, fail_open: bool) -> Self {
+    pub fn new(
+        store: Arc<dyn Store>,
+        static_keys: KeyRing,
+        limiter: Arc<dyn Limiter>,
+        quotas: QuotaTable,
+        fail_open: bool,
+    ) -> Self {
         let clock = Arc::new(SystemClock);
         Access { store, static_keys, limiter, quotas, fail_open, clock, touched: Mutex::new(HashMap::new()) }
     }
@@ -108,7 +114,12 @@ impl Access {
     /// OpenAI `embeddings` call) of `tokens` input tokens against `model`'s limits.
     /// UNCONFIRMED: whether the real service counts a batch as one request or as one per
     /// input; gemd counts one request and every input's tokens.
-    pub async fn admit_embedding(self: &Arc<Self>, caller: &Caller, model: &str, tokens: u64) -> Result<Ticket, ApiError> {
+    pub async fn admit_embedding(
+        self: &Arc<Self>,
+        caller: &Caller,
+        model: &str,
+        tokens: u64,
+    ) -> Result<Ticket, ApiError> {
         self.admit_on(QuotaSurface::Embed, caller, model, tokens).await
     }
 
@@ -122,7 +133,13 @@ impl Access {
         self.take(QuotaSurface::CountTokens, caller, &bucket, model, limits, 0).await.map(drop)
     }
 
-    async fn admit_on(self: &Arc<Self>, surface: QuotaSurface, caller: &Caller, model: &str, tokens: u64) -> Result<Ticket, ApiError> {
+    async fn admit_on(
+        self: &Arc<Self>,
+        surface: QuotaSurface,
+        caller: &Caller,
+        model: &str,
+        tokens: u64,
+    ) -> Result<Ticket, ApiError> {
         let limits = self.quotas.limits(caller.tier, model);
         let grant = self.take(surface, caller, model, model, limits, tokens).await?;
         Ok(Ticket::new(self.clone(), &caller.project_id, model, tokens, grant))
@@ -130,12 +147,25 @@ impl Access {
 
     /// Takes one request of `tokens` from `bucket`'s limits: the grant (`None` when admitted
     /// fail-open with the quota state unreachable), or the surface's 429 naming `model`.
-    async fn take(&self, surface: QuotaSurface, caller: &Caller, bucket: &str, model: &str, limits: gemd_quota::Limits, tokens: u64) -> Result<Option<Grant>, ApiError> {
+    async fn take(
+        &self,
+        surface: QuotaSurface,
+        caller: &Caller,
+        bucket: &str,
+        model: &str,
+        limits: gemd_quota::Limits,
+        tokens: u64,
+    ) -> Result<Option<Grant>, ApiError> {
         match self.limiter.check_and_take(&caller.project_id, bucket, limits, tokens).await {
             Ok(Decision::Allowed(grant)) => Ok(Some(grant)),
             Ok(Decision::Denied(violations)) => {
                 self.remember_refusal(caller, bucket, &violations);
-                Err(ApiError::QuotaExceeded { surface, model: model.to_string(), paid: !caller.tier.is_free(), violations })
+                Err(ApiError::QuotaExceeded {
+                    surface,
+                    model: model.to_string(),
+                    paid: !caller.tier.is_free(),
+                    violations,
+                })
             }
             Err(QuotaError::Unavailable(e)) if self.fail_open => {
                 tracing::warn!(error = %e, "quota backend unreachable; admitting (fail-open)");
@@ -169,4 +199,3 @@ impl Access {
         }
     }
 }
-

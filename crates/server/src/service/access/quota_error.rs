@@ -31,9 +31,15 @@ fn names(surface: QuotaSurface, metric: Metric, paid: bool) -> (String, String) 
     let (unit, id) = match (surface, metric) {
         (_, Metric::RequestsPerMinute) => ("requests", format!("{verb}RequestsPerMinutePerProjectPerModel")),
         (_, Metric::RequestsPerDay) => ("requests", format!("{verb}RequestsPerDayPerProjectPerModel")),
-        (QuotaSurface::Generate, Metric::InputTokensPerMinute) => ("input_token_count", "GenerateContentInputTokensPerModelPerMinute".to_string()),
-        (QuotaSurface::Embed, Metric::InputTokensPerMinute) => ("input_token_count", "EmbedContentInputTokensPerModelPerMinute".to_string()),
-        (QuotaSurface::CountTokens, Metric::InputTokensPerMinute) => ("input_token_count", "CountTokensInputTokensPerModelPerMinute".to_string()),
+        (QuotaSurface::Generate, Metric::InputTokensPerMinute) => {
+            ("input_token_count", "GenerateContentInputTokensPerModelPerMinute".to_string())
+        }
+        (QuotaSurface::Embed, Metric::InputTokensPerMinute) => {
+            ("input_token_count", "EmbedContentInputTokensPerModelPerMinute".to_string())
+        }
+        (QuotaSurface::CountTokens, Metric::InputTokensPerMinute) => {
+            ("input_token_count", "CountTokensInputTokensPerModelPerMinute".to_string())
+        }
     };
     let tier = if paid { "paid_tier" } else { "free_tier" };
     let id = if paid { id } else { format!("{id}-FreeTier") };
@@ -93,7 +99,10 @@ mod tests {
         assert!(s.message.contains("\n* Quota exceeded for metric: generativelanguage.googleapis.com/generate_content_free_tier_requests, limit: 15, model: gemini-2.5-flash\nPlease retry in 41.2s."));
         assert_eq!(s.details[1]["violations"][0]["quotaId"], "GenerateRequestsPerMinutePerProjectPerModel-FreeTier");
         assert_eq!(s.details[1]["violations"][0]["quotaValue"], "15");
-        assert_eq!(s.details[1]["violations"][0]["quotaDimensions"], json!({"location": "global", "model": "gemini-2.5-flash"}));
+        assert_eq!(
+            s.details[1]["violations"][0]["quotaDimensions"],
+            json!({"location": "global", "model": "gemini-2.5-flash"})
+        );
         assert_eq!(s.details[2], json!({"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "42s"}));
     }
 
@@ -101,10 +110,16 @@ mod tests {
     fn embedding_and_paid_limits_have_their_own_names() {
         let v = vec![Violation { metric: Metric::InputTokensPerMinute, limit: 30_000, retry_after_ms: 1_000 }];
         let s = status(QuotaSurface::Embed, "gemini-embedding-001", false, &v);
-        assert_eq!(s.details[1]["violations"][0]["quotaMetric"], "generativelanguage.googleapis.com/embed_content_free_tier_input_token_count");
+        assert_eq!(
+            s.details[1]["violations"][0]["quotaMetric"],
+            "generativelanguage.googleapis.com/embed_content_free_tier_input_token_count"
+        );
         assert_eq!(s.details[1]["violations"][0]["quotaId"], "EmbedContentInputTokensPerModelPerMinute-FreeTier");
         let paid = status(QuotaSurface::Generate, "gemini-2.5-pro", true, &v);
         assert_eq!(paid.details[1]["violations"][0]["quotaId"], "GenerateContentInputTokensPerModelPerMinute");
-        assert_eq!(paid.details[1]["violations"][0]["quotaMetric"], "generativelanguage.googleapis.com/generate_content_paid_tier_input_token_count");
+        assert_eq!(
+            paid.details[1]["violations"][0]["quotaMetric"],
+            "generativelanguage.googleapis.com/generate_content_paid_tier_input_token_count"
+        );
     }
 }

@@ -105,7 +105,10 @@ mod tests {
     #[test]
     fn the_guide_table_is_the_free_tier() {
         let t = QuotaTable::default();
-        assert_eq!(t.limits(Tier::Free, "gemini-2.5-flash"), Limits { rpm: Some(15), tpm: Some(1_000_000), rpd: Some(1_500) });
+        assert_eq!(
+            t.limits(Tier::Free, "gemini-2.5-flash"),
+            Limits { rpm: Some(15), tpm: Some(1_000_000), rpd: Some(1_500) }
+        );
         assert_eq!(t.limits(Tier::Free, "gemini-2.5-pro"), Limits { rpm: Some(2), tpm: Some(32_000), rpd: Some(50) });
         assert_eq!(t.limits(Tier::Free, "gemini-3-flash-preview").rpm, Some(10));
         assert_eq!(t.limits(Tier::Free, "gemma-3-27b-it").rpd, Some(14_400));

@@ -26,7 +26,13 @@ pub struct Ticket {
 }
 
 impl Ticket {
-    pub(super) fn new(access: Arc<Access>, project_id: &str, model: &str, prompt_tokens: u64, grant: Option<Grant>) -> Self {
+    pub(super) fn new(
+        access: Arc<Access>,
+        project_id: &str,
+        model: &str,
+        prompt_tokens: u64,
+        grant: Option<Grant>,
+    ) -> Self {
         let (project_id, model, prompt_tokens) = (project_id.to_string(), model.to_string(), prompt_tokens as i64);
         Ticket { access, project_id, model, prompt_tokens, output_tokens: 0, grant, closed: false }
     }

@@ -44,7 +44,6 @@ pub struct Moment {
     pub mono: Instant,
 }
 
-
 /// A signed-in console session.
 #[derive(Debug, Clone)]
 pub struct Session {
@@ -85,7 +84,9 @@ impl AdminAuth {
     /// Whether `presented` is the admin token, compared in constant time (digests, so not even
     /// the length is compared directly), once the throttle allows `client` an attempt.
     fn is_token(&self, presented: &str, client: Option<IpAddr>, at: Moment) -> Result<bool, ApiError> {
-        let attempt = self.throttle.attempt(client, at.mono).map_err(|t| ApiError::SignInThrottled { retry_after_secs: t.retry_after.as_secs_f64().ceil().max(1.0) as u64 })?;
+        let attempt = self.throttle.attempt(client, at.mono).map_err(|t| ApiError::SignInThrottled {
+            retry_after_secs: t.retry_after.as_secs_f64().ceil().max(1.0) as u64,
+        })?;
         let d: [u8; 32] = Sha256::digest(presented.as_bytes()).into();
         let matched: bool = d.ct_eq(&self.token_digest).into();
         if matched {
@@ -163,7 +164,12 @@ mod tests {
 
     #[test]
     fn wrong_tokens_are_throttled_and_sessions_are_not() {
-        let limits = SignInLimits { per_client_burst: 2, per_client_refill: Duration::from_secs(60), server_burst: 100, server_refill: Duration::from_secs(1) };
+        let limits = SignInLimits {
+            per_client_burst: 2,
+            per_client_refill: Duration::from_secs(60),
+            server_burst: 100,
+            server_refill: Duration::from_secs(1),
+        };
         let auth = AdminAuth::with_limits("s3cret", limits);
         let guesser = Some(IpAddr::from([203, 0, 113, 7]));
         let t0 = Instant::now();
@@ -174,9 +180,15 @@ mod tests {
         }
         let refused = auth.sign_in("s3cret", guesser, now(0)).unwrap_err();
         assert!(matches!(refused, ApiError::SignInThrottled { retry_after_secs: 60 }), "{refused:?}");
-        assert!(matches!(auth.verify("s3cret", guesser, now(30)), Err(ApiError::SignInThrottled { .. })), "the token as a bearer too");
+        assert!(
+            matches!(auth.verify("s3cret", guesser, now(30)), Err(ApiError::SignInThrottled { .. })),
+            "the token as a bearer too"
+        );
         assert!(auth.verify(&session.token, guesser, now(30)).is_ok(), "a signed-in session keeps working");
-        assert!(auth.sign_in("s3cret", Some(IpAddr::from([203, 0, 113, 8])), now(30)).is_ok(), "another client is not locked out");
+        assert!(
+            auth.sign_in("s3cret", Some(IpAddr::from([203, 0, 113, 8])), now(30)).is_ok(),
+            "another client is not locked out"
+        );
         assert!(auth.sign_in("s3cret", guesser, now(60)).is_ok(), "after the interval the right token works");
     }
 }

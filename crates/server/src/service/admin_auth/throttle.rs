@@ -216,7 +216,12 @@ mod tests {
     use super::*;
 
     fn limits() -> SignInLimits {
-        SignInLimits { per_client_burst: 3, per_client_refill: Duration::from_secs(10), server_burst: 5, server_refill: Duration::from_secs(1) }
+        SignInLimits {
+            per_client_burst: 3,
+            per_client_refill: Duration::from_secs(10),
+            server_burst: 5,
+            server_refill: Duration::from_secs(1),
+        }
     }
 
     const A: Option<IpAddr> = Some(IpAddr::V4(std::net::Ipv4Addr::new(192, 0, 2, 1)));
@@ -253,9 +258,15 @@ mod tests {
         let t = SignInThrottle::new(limits());
         let t0 = Instant::now();
         for i in 0..5u8 {
-            drop(t.attempt(Some(IpAddr::V4(std::net::Ipv4Addr::new(198, 51, 100, i))), t0).expect("within the server's burst"));
+            drop(
+                t.attempt(Some(IpAddr::V4(std::net::Ipv4Addr::new(198, 51, 100, i))), t0)
+                    .expect("within the server's burst"),
+            );
         }
-        let refused = t.attempt(Some(IpAddr::V4(std::net::Ipv4Addr::new(198, 51, 100, 99))), t0).err().expect("server burst spent");
+        let refused = t
+            .attempt(Some(IpAddr::V4(std::net::Ipv4Addr::new(198, 51, 100, 99))), t0)
+            .err()
+            .expect("server burst spent");
         assert_eq!(refused.retry_after, Duration::from_secs(1));
         assert!(t.attempt(None, t0).is_err(), "an unknown client is bounded by the server-wide bucket too");
         drop(t.attempt(None, t0 + Duration::from_secs(1)).expect("one per second"));

@@ -15,7 +15,10 @@ use gemd_engine::{Embedder, Engine};
 use gemd_wire::gemini::Model;
 
 pub use served::Served;
-pub use spec::{builtin_embedding_models, builtin_models, GenerativeSpec, ModelKind, ModelSpec, ServedBy, DEFAULT_BACKEND, DEFAULT_EMBEDDER};
+pub use spec::{
+    builtin_embedding_models, builtin_models, GenerativeSpec, ModelKind, ModelSpec, ServedBy, DEFAULT_BACKEND,
+    DEFAULT_EMBEDDER,
+};
 
 use crate::service::embedding::EmbeddingServed;
 
@@ -56,13 +59,18 @@ fn kind_name(embedding: bool) -> &'static str {
 fn check_kind(spec: &ModelSpec, embedding: bool) -> Result<(), CatalogError> {
     match spec.kind {
         ModelKind::Embedding if !embedding => Err(CatalogError::WrongKind { model: spec.id.clone(), embedding: true }),
-        ModelKind::Generative(_) if embedding => Err(CatalogError::WrongKind { model: spec.id.clone(), embedding: false }),
+        ModelKind::Generative(_) if embedding => {
+            Err(CatalogError::WrongKind { model: spec.id.clone(), embedding: false })
+        }
         _ => Ok(()),
     }
 }
 
 fn bind<B: ?Sized>(backends: &BTreeMap<String, Arc<B>>, model: &str, backend: &str) -> Result<Arc<B>, CatalogError> {
-    backends.get(backend).cloned().ok_or_else(|| CatalogError::UnknownBackend { model: model.into(), backend: backend.into() })
+    backends
+        .get(backend)
+        .cloned()
+        .ok_or_else(|| CatalogError::UnknownBackend { model: model.into(), backend: backend.into() })
 }
 
 impl Catalog {
@@ -79,7 +87,11 @@ impl Catalog {
     }
 
     /// This catalog with embedding ids added, each bound to one of `embedders`.
-    pub fn with_embeddings(mut self, specs: Vec<ModelSpec>, embedders: &BTreeMap<String, Arc<dyn Embedder>>) -> Result<Self, CatalogError> {
+    pub fn with_embeddings(
+        mut self,
+        specs: Vec<ModelSpec>,
+        embedders: &BTreeMap<String, Arc<dyn Embedder>>,
+    ) -> Result<Self, CatalogError> {
         for spec in specs {
             check_kind(&spec, true)?;
             let embedder = bind(embedders, &spec.id, &spec.backend)?;

@@ -45,13 +45,21 @@ impl Served {
 
     /// The refusal of an input of type `mime` (image, audio, …) the text-only backend cannot see.
     pub fn refuse_media(&self, mime: &str, field: String) -> ApiError {
-        ApiError::MediaUnsupported { mime: mime.to_string(), model: self.spec.id.clone(), backend: self.backend_name(), field }
+        ApiError::MediaUnsupported {
+            mime: mime.to_string(),
+            model: self.spec.id.clone(),
+            backend: self.backend_name(),
+            field,
+        }
     }
 
     pub fn served_by(&self) -> ServedBy {
         let info = self.engine.info();
         ServedBy {
-            sentence: format!("Served on this server by {} (up to {} tokens of context).", info.name, info.context_per_sequence),
+            sentence: format!(
+                "Served on this server by {} (up to {} tokens of context).",
+                info.name, info.context_per_sequence
+            ),
             input_token_limit: self.input_token_limit(),
             output_token_limit: self.output_token_limit(),
         }

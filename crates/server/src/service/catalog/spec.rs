@@ -179,16 +179,59 @@ const K8: u32 = 8_192;
 
 /// The service guide's model table (context and output lengths from its "上下文长度" table).
 pub fn builtin_models() -> Vec<ModelSpec> {
-    let mut flash_latest = ModelSpec::gemini("gemini-flash-latest", "Gemini Flash Latest", "Latest release of Gemini Flash", M, 65_536);
+    let mut flash_latest =
+        ModelSpec::gemini("gemini-flash-latest", "Gemini Flash Latest", "Latest release of Gemini Flash", M, 65_536);
     flash_latest.version = "Gemini Flash Latest".into();
     vec![
-        ModelSpec::gemini("gemini-3-flash-preview", "Gemini 3 Flash Preview", "Gemini 3 Flash: frontier intelligence built for speed.", M, 65_536),
-        ModelSpec::gemini("gemini-3-pro-preview", "Gemini 3 Pro Preview", "Gemini 3 Pro: the most capable Gemini model (paid tier).", M, 65_536),
-        ModelSpec::gemini("gemini-2.5-flash", "Gemini 2.5 Flash", "Stable version of Gemini 2.5 Flash, a hybrid reasoning model.", M, K8),
-        ModelSpec::gemini("gemini-2.5-pro", "Gemini 2.5 Pro", "Stable release of Gemini 2.5 Pro, an advanced multipurpose model.", 2 * M, K8),
-        ModelSpec::gemini("gemini-2.5-flash-lite", "Gemini 2.5 Flash-Lite", "Stable version of Gemini 2.5 Flash-Lite, light and efficient.", M, K8),
-        ModelSpec::gemini("gemini-2.0-flash", "Gemini 2.0 Flash", "Gemini 2.0 Flash: a balanced multimodal model.", M, K8),
-        ModelSpec::gemini("gemini-2.0-flash-lite", "Gemini 2.0 Flash-Lite", "Gemini 2.0 Flash-Lite: small and efficient.", M, K8),
+        ModelSpec::gemini(
+            "gemini-3-flash-preview",
+            "Gemini 3 Flash Preview",
+            "Gemini 3 Flash: frontier intelligence built for speed.",
+            M,
+            65_536,
+        ),
+        ModelSpec::gemini(
+            "gemini-3-pro-preview",
+            "Gemini 3 Pro Preview",
+            "Gemini 3 Pro: the most capable Gemini model (paid tier).",
+            M,
+            65_536,
+        ),
+        ModelSpec::gemini(
+            "gemini-2.5-flash",
+            "Gemini 2.5 Flash",
+            "Stable version of Gemini 2.5 Flash, a hybrid reasoning model.",
+            M,
+            K8,
+        ),
+        ModelSpec::gemini(
+            "gemini-2.5-pro",
+            "Gemini 2.5 Pro",
+            "Stable release of Gemini 2.5 Pro, an advanced multipurpose model.",
+            2 * M,
+            K8,
+        ),
+        ModelSpec::gemini(
+            "gemini-2.5-flash-lite",
+            "Gemini 2.5 Flash-Lite",
+            "Stable version of Gemini 2.5 Flash-Lite, light and efficient.",
+            M,
+            K8,
+        ),
+        ModelSpec::gemini(
+            "gemini-2.0-flash",
+            "Gemini 2.0 Flash",
+            "Gemini 2.0 Flash: a balanced multimodal model.",
+            M,
+            K8,
+        ),
+        ModelSpec::gemini(
+            "gemini-2.0-flash-lite",
+            "Gemini 2.0 Flash-Lite",
+            "Gemini 2.0 Flash-Lite: small and efficient.",
+            M,
+            K8,
+        ),
         flash_latest,
         ModelSpec::gemma("27b", 131_072),
         ModelSpec::gemma("12b", 131_072),

@@ -27,7 +27,11 @@ use super::tools::{reply, Ending};
 /// over `max_tokens` is refused as soon as that is known, not after tokenising all of it;
 /// and if this future is dropped (the HTTP layer drops a handler whose client disconnected), the
 /// blocking work stops within one piece of text instead of running to the end.
-pub async fn tokenize(served: &Served, chat: ChatPrompt, max_tokens: Option<usize>) -> Result<PreparedPrompt, ApiError> {
+pub async fn tokenize(
+    served: &Served,
+    chat: ChatPrompt,
+    max_tokens: Option<usize>,
+) -> Result<PreparedPrompt, ApiError> {
     let bounds = PrepareBounds { max_tokens, ..Default::default() };
     let _stop_when_dropped = bounds.cancel.cancel_on_drop();
     let engine = served.engine.clone();
@@ -54,7 +58,13 @@ pub struct Started {
 /// Tokenises, checks the input limit, admits the request against the caller's quota for
 /// this model (counting the real prompt tokens), then starts the engine. The request's plan
 /// adds its function declarations to the system text and its grammar to the sampling.
-pub async fn start(served: &Served, chat: ChatPrompt, request: ValidGenerateRequest, access: &Arc<Access>, caller: &Caller) -> Result<Started, ApiError> {
+pub async fn start(
+    served: &Served,
+    chat: ChatPrompt,
+    request: ValidGenerateRequest,
+    access: &Arc<Access>,
+    caller: &Caller,
+) -> Result<Started, ApiError> {
     let (mut params, plan) = request.into_parts();
     let syntax = served.engine.chat_format().tool_syntax();
     params.constraint = plan.constraint(syntax);

@@ -126,4 +126,3 @@ impl<W: StreamWriter> Frames<W> {
         }
     }
 }
-

@@ -47,7 +47,13 @@ pub struct Plan {
 
 impl Default for Plan {
     fn default() -> Self {
-        Plan { declared: Vec::new(), callable: Vec::new(), calls: None, max_calls: MAX_PARALLEL_CALLS, answer: Answer::Text }
+        Plan {
+            declared: Vec::new(),
+            callable: Vec::new(),
+            calls: None,
+            max_calls: MAX_PARALLEL_CALLS,
+            answer: Answer::Text,
+        }
     }
 }
 
@@ -87,14 +93,29 @@ impl Plan {
         let more = self.max_calls.clamp(1, MAX_PARALLEL_CALLS) - 1;
         for (name, form) in names.iter().zip(forms) {
             // Lark has no `{0,0}`: one call allowed means no repetition at all.
-            let repeat = if more == 0 { String::new() } else { format!(" ({} call){{0,{more}}}", lark_literal(form.separator)) };
-            g.push_str(&format!("{name}: {}call{repeat}{}\n", literal_then_space(form.open), space_then_literal(form.close)));
+            let repeat =
+                if more == 0 { String::new() } else { format!(" ({} call){{0,{more}}}", lark_literal(form.separator)) };
+            g.push_str(&format!(
+                "{name}: {}call{repeat}{}\n",
+                literal_then_space(form.open),
+                space_then_literal(form.close)
+            ));
         }
         let alternatives: Vec<String> = (0..self.callable.len()).map(|i| format!("call_{i}")).collect();
         g.push_str(&format!("call: {}\n", alternatives.join(" | ")));
         for (i, name) in self.callable.iter().enumerate() {
-            let schema = self.declared.iter().find(|t| &t.name == name).map(|t| t.parameters.clone()).unwrap_or_else(|| json!({"type": "object"}));
-            g.push_str(&format!("call_{i}: {} {} {}\n", lark_literal(&syntax.head(name)), embed_json_schema(&schema), lark_literal(syntax.tail())));
+            let schema = self
+                .declared
+                .iter()
+                .find(|t| &t.name == name)
+                .map(|t| t.parameters.clone())
+                .unwrap_or_else(|| json!({"type": "object"}));
+            g.push_str(&format!(
+                "call_{i}: {} {} {}\n",
+                lark_literal(&syntax.head(name)),
+                embed_json_schema(&schema),
+                lark_literal(syntax.tail())
+            ));
         }
         if policy == CallPolicy::May {
             match &self.answer {
@@ -114,11 +135,19 @@ impl Plan {
 /// `text` as a Lark literal followed by a space, or nothing for empty text (Lark has no
 /// empty literal).
 fn literal_then_space(text: &str) -> String {
-    if text.is_empty() { String::new() } else { format!("{} ", lark_literal(text)) }
+    if text.is_empty() {
+        String::new()
+    } else {
+        format!("{} ", lark_literal(text))
+    }
 }
 
 fn space_then_literal(text: &str) -> String {
-    if text.is_empty() { String::new() } else { format!(" {}", lark_literal(text)) }
+    if text.is_empty() {
+        String::new()
+    } else {
+        format!(" {}", lark_literal(text))
+    }
 }
 
 fn enum_alternatives(values: &[String]) -> String {
@@ -142,12 +171,21 @@ mod tests {
     use super::*;
 
     fn weather() -> ToolSpec {
-        ToolSpec { name: "get_weather".into(), description: "d".into(), parameters: json!({"type": "object", "properties": {"city": {"type": "string"}}}) }
+        ToolSpec {
+            name: "get_weather".into(),
+            description: "d".into(),
+            parameters: json!({"type": "object", "properties": {"city": {"type": "string"}}}),
+        }
     }
 
     #[test]
     fn forced_calls_have_no_text_alternative() {
-        let plan = Plan { declared: vec![weather()], callable: vec!["get_weather".into()], calls: Some(CallPolicy::Must), ..Plan::default() };
+        let plan = Plan {
+            declared: vec![weather()],
+            callable: vec!["get_weather".into()],
+            calls: Some(CallPolicy::Must),
+            ..Plan::default()
+        };
         let Some(Constraint::Lark(g)) = plan.constraint(ToolSyntax::Hermes) else { panic!() };
         assert!(g.starts_with("start: calls\n"), "{g}");
         assert!(g.contains(r#"form_0: "<tool_call>\n" call"#), "{g}");
@@ -158,7 +196,12 @@ mod tests {
 
     #[test]
     fn optional_calls_exclude_text_that_opens_a_block() {
-        let plan = Plan { declared: vec![weather()], callable: vec!["get_weather".into()], calls: Some(CallPolicy::May), ..Plan::default() };
+        let plan = Plan {
+            declared: vec![weather()],
+            callable: vec!["get_weather".into()],
+            calls: Some(CallPolicy::May),
+            ..Plan::default()
+        };
         let Some(Constraint::Lark(g)) = plan.constraint(ToolSyntax::Fenced) else { panic!() };
         assert!(g.contains(r"TEXT: /(?s:.+)/ & ~/(?s:(\`\`\`tool_call\n).*)/"), "{g}");
         let Some(Constraint::Lark(g)) = plan.constraint(ToolSyntax::Hermes) else { panic!() };
@@ -167,15 +210,34 @@ mod tests {
 
     #[test]
     fn every_kind_of_grammar_compiles() {
-        let two = vec![weather(), ToolSpec { name: "now".into(), description: String::new(), parameters: json!({"type": "object", "properties": {}, "additionalProperties": false}) }];
+        let two = vec![
+            weather(),
+            ToolSpec {
+                name: "now".into(),
+                description: String::new(),
+                parameters: json!({"type": "object", "properties": {}, "additionalProperties": false}),
+            },
+        ];
         let names = vec!["get_weather".to_string(), "now".to_string()];
         for syntax in [ToolSyntax::Hermes, ToolSyntax::Llama3, ToolSyntax::Mistral, ToolSyntax::Fenced] {
             for calls in [None, Some(CallPolicy::May), Some(CallPolicy::Must)] {
-                for answer in [Answer::Text, Answer::Json(gemd_engine::constraint::any_json()), Answer::Json(json!({"type": "array", "items": {"type": "integer"}})), Answer::Enum(vec!["x".into(), "y z".into()])] {
+                for answer in [
+                    Answer::Text,
+                    Answer::Json(gemd_engine::constraint::any_json()),
+                    Answer::Json(json!({"type": "array", "items": {"type": "integer"}})),
+                    Answer::Enum(vec!["x".into(), "y z".into()]),
+                ] {
                     for max_calls in [1, 1 + names.len()] {
-                        let plan = Plan { declared: two.clone(), callable: names.clone(), calls, answer: answer.clone(), max_calls };
+                        let plan = Plan {
+                            declared: two.clone(),
+                            callable: names.clone(),
+                            calls,
+                            answer: answer.clone(),
+                            max_calls,
+                        };
                         if let Some(c) = plan.constraint(syntax) {
-                            gemd_engine::constraint::check(&c).unwrap_or_else(|e| panic!("{syntax:?}, {max_calls} calls: {e}\n{c:?}"));
+                            gemd_engine::constraint::check(&c)
+                                .unwrap_or_else(|e| panic!("{syntax:?}, {max_calls} calls: {e}\n{c:?}"));
                         }
                     }
                 }

@@ -84,7 +84,8 @@ impl CallGate {
             // the model's calls (a model that repeats a call until the cap is common); a
             // half-written one is not reported.
             let finished = self.syntax.finished_calls(&held);
-            let ending = if finished.is_empty() { Ending::MaxTokens } else { Ending::CallsCut(function_calls(finished)) };
+            let ending =
+                if finished.is_empty() { Ending::MaxTokens } else { Ending::CallsCut(function_calls(finished)) };
             return (String::new(), ending);
         }
         match self.syntax.parse(&held) {
@@ -141,7 +142,10 @@ mod tests {
             assert_eq!((calls[0].name.as_str(), calls[0].args.clone()), ("f", Some(json!({"a": 1}))));
         }
         // JSON that is not a call is text.
-        assert_eq!(read("{\"answer\": 42}", Finish::Stop, true, ToolSyntax::Hermes), ("{\"answer\": 42}".to_string(), Ending::Stop));
+        assert_eq!(
+            read("{\"answer\": 42}", Finish::Stop, true, ToolSyntax::Hermes),
+            ("{\"answer\": 42}".to_string(), Ending::Stop)
+        );
     }
 
     #[test]

@@ -22,7 +22,8 @@ pub fn from_gemini(schema: &Value, at: &str) -> Result<Value, ApiError> {
 
 /// A 400 naming `at` if `schema` is larger than gemd compiles.
 fn within_limits(schema: &Value, at: &str) -> Result<(), ApiError> {
-    schema_limits::check(schema).map_err(|e| ApiError::invalid(format!("The schema at {at} {e}."), Some(at.to_string())))
+    schema_limits::check(schema)
+        .map_err(|e| ApiError::invalid(format!("The schema at {at} {e}."), Some(at.to_string())))
 }
 
 fn convert(schema: &Value, at: &str) -> Result<Value, ApiError> {
@@ -39,7 +40,9 @@ fn convert(schema: &Value, at: &str) -> Result<Value, ApiError> {
             out.insert(key.into(), v.clone());
         }
     }
-    for key in ["minItems", "maxItems", "minProperties", "maxProperties", "minLength", "maxLength", "minimum", "maximum"] {
+    for key in
+        ["minItems", "maxItems", "minProperties", "maxProperties", "minLength", "maxLength", "minimum", "maximum"]
+    {
         if let Some(v) = s.get(key) {
             out.insert(key.into(), number(v, &format!("{at}.{}", snake(key)))?);
         }
@@ -56,7 +59,11 @@ fn convert(schema: &Value, at: &str) -> Result<Value, ApiError> {
         out.insert("items".into(), convert(items, &format!("{at}.items"))?);
     }
     if let Some(props) = s.get("properties").and_then(Value::as_object) {
-        let order: Vec<&str> = s.get("propertyOrdering").and_then(Value::as_array).map(|o| o.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
+        let order: Vec<&str> = s
+            .get("propertyOrdering")
+            .and_then(Value::as_array)
+            .map(|o| o.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
         let mut converted = Map::new();
         // Listed properties first, in the listed order; the rest as sent.
         for name in order.iter().copied().chain(props.keys().map(String::as_str)) {
@@ -73,7 +80,11 @@ fn convert(schema: &Value, at: &str) -> Result<Value, ApiError> {
         out.insert("additionalProperties".into(), json!(false));
     }
     if let Some(any) = s.get("anyOf").and_then(Value::as_array) {
-        let alternatives = any.iter().enumerate().map(|(i, a)| convert(a, &format!("{at}.any_of[{i}]"))).collect::<Result<Vec<_>, _>>()?;
+        let alternatives = any
+            .iter()
+            .enumerate()
+            .map(|(i, a)| convert(a, &format!("{at}.any_of[{i}]")))
+            .collect::<Result<Vec<_>, _>>()?;
         out.insert("anyOf".into(), Value::Array(alternatives));
     }
     let out = Value::Object(out);
@@ -86,9 +97,18 @@ fn enum_values(values: &[Value], kind: Option<&str>, at: &str) -> Result<Value, 
         Some("integer" | "number") => values
             .iter()
             .map(|v| {
-                v.as_str().and_then(|t| serde_json::from_str::<serde_json::Number>(t).ok()).map(Value::Number).ok_or_else(|| {
-                    ApiError::invalid(format!("enum value {v} is not a number, but the schema's type is {}.", kind.unwrap_or_default().to_uppercase()), Some(at.to_string()))
-                })
+                v.as_str()
+                    .and_then(|t| serde_json::from_str::<serde_json::Number>(t).ok())
+                    .map(Value::Number)
+                    .ok_or_else(|| {
+                        ApiError::invalid(
+                            format!(
+                                "enum value {v} is not a number, but the schema's type is {}.",
+                                kind.unwrap_or_default().to_uppercase()
+                            ),
+                            Some(at.to_string()),
+                        )
+                    })
             })
             .collect::<Result<Vec<_>, _>>()
             .map(Value::Array),
@@ -100,7 +120,9 @@ fn enum_values(values: &[Value], kind: Option<&str>, at: &str) -> Result<Value, 
 fn number(v: &Value, at: &str) -> Result<Value, ApiError> {
     match v {
         Value::Number(_) => Ok(v.clone()),
-        Value::String(s) => serde_json::from_str::<serde_json::Number>(s).map(Value::Number).map_err(|_| ApiError::invalid(format!("{at} must be a number, got \"{s}\"."), Some(at.to_string()))),
+        Value::String(s) => serde_json::from_str::<serde_json::Number>(s)
+            .map(Value::Number)
+            .map_err(|_| ApiError::invalid(format!("{at} must be a number, got \"{s}\"."), Some(at.to_string()))),
         other => Err(ApiError::invalid(format!("{at} must be a number, got {other}."), Some(at.to_string()))),
     }
 }
@@ -137,13 +159,18 @@ pub fn close_objects(schema: &Value, at: &str) -> Result<Value, ApiError> {
 fn close(schema: &Value) -> Value {
     let Value::Object(s) = schema else { return schema.clone() };
     let mut out = Map::new();
-    let order: Vec<String> = s.get("propertyOrdering").and_then(Value::as_array).map(|o| o.iter().filter_map(|v| v.as_str().map(String::from)).collect()).unwrap_or_default();
+    let order: Vec<String> = s
+        .get("propertyOrdering")
+        .and_then(Value::as_array)
+        .map(|o| o.iter().filter_map(|v| v.as_str().map(String::from)).collect())
+        .unwrap_or_default();
     for (key, value) in s {
         let closed = match key.as_str() {
             "propertyOrdering" => continue,
             "properties" | "$defs" | "definitions" | "patternProperties" => match value {
                 Value::Object(map) => {
-                    let mut names: Vec<&String> = order.iter().filter_map(|n| map.get_key_value(n).map(|(k, _)| k)).collect();
+                    let mut names: Vec<&String> =
+                        order.iter().filter_map(|n| map.get_key_value(n).map(|(k, _)| k)).collect();
                     names.extend(map.keys().filter(|k| key != "properties" || !order.contains(k)));
                     Value::Object(names.into_iter().map(|k| (k.clone(), close(&map[k]))).collect())
                 }
@@ -212,7 +239,8 @@ mod tests {
         assert_eq!(c["properties"]["n"]["additionalProperties"], false);
         assert_eq!(c["properties"]["open"]["additionalProperties"], true);
         assert_eq!(c["$defs"]["d"]["additionalProperties"], false);
-        let ordered = close_objects(&json!({"properties": {"a": {}, "b": {}}, "propertyOrdering": ["b", "a"]}), "p").unwrap();
+        let ordered =
+            close_objects(&json!({"properties": {"a": {}, "b": {}}, "propertyOrdering": ["b", "a"]}), "p").unwrap();
         assert_eq!(ordered["properties"].as_object().unwrap().keys().collect::<Vec<_>>(), ["b", "a"]);
         assert!(ordered.get("propertyOrdering").is_none());
     }
@@ -227,8 +255,10 @@ mod tests {
         let (at, message) = field(from_gemini(&deep, "generation_config.response_schema").unwrap_err());
         assert_eq!(at, "generation_config.response_schema");
         assert!(message.contains("nesting depth"), "{message}");
-        let props: Map<String, Value> = (0..schema_limits::MAX_OBJECT_PROPERTIES + 1).map(|i| (format!("p{i}"), json!({}))).collect();
-        let (at, message) = field(close_objects(&json!({"properties": props}), "response_format.json_schema.schema").unwrap_err());
+        let props: Map<String, Value> =
+            (0..schema_limits::MAX_OBJECT_PROPERTIES + 1).map(|i| (format!("p{i}"), json!({}))).collect();
+        let (at, message) =
+            field(close_objects(&json!({"properties": props}), "response_format.json_schema.schema").unwrap_err());
         assert_eq!(at, "response_format.json_schema.schema");
         assert!(message.contains("properties"), "{message}");
     }

@@ -23,7 +23,8 @@ fn any_json() -> impl Strategy<Value = Value> {
         any::<i64>().prop_map(Value::from),
         (-1e20f64..1e20).prop_map(Value::from),
         "[a-zA-Z0-9 #/$.]{0,8}".prop_map(Value::from),
-        prop_oneof![Just("STRING"), Just("OBJECT"), Just("ARRAY"), Just("integer"), Just("#"), Just("#/$defs/a")].prop_map(Value::from),
+        prop_oneof![Just("STRING"), Just("OBJECT"), Just("ARRAY"), Just("integer"), Just("#"), Just("#/$defs/a")]
+            .prop_map(Value::from),
     ];
     let key = prop_oneof![
         3 => prop_oneof![Just("type"), Just("properties"), Just("items"), Just("anyOf"), Just("enum"), Just("nullable"), Just("required"),
@@ -31,14 +32,32 @@ fn any_json() -> impl Strategy<Value = Value> {
             .prop_map(String::from),
         1 => "[a-z]{1,5}",
     ];
-    leaf.prop_recursive(5, 48, 6, move |inner| prop_oneof![vec(inner.clone(), 0..6).prop_map(Value::from), btree_map(key.clone(), inner, 0..6).prop_map(|m| Value::Object(m.into_iter().collect()))])
+    leaf.prop_recursive(5, 48, 6, move |inner| {
+        prop_oneof![
+            vec(inner.clone(), 0..6).prop_map(Value::from),
+            btree_map(key.clone(), inner, 0..6).prop_map(|m| Value::Object(m.into_iter().collect()))
+        ]
+    })
 }
 
 /// Gemini Schemas, valid or nearly: every field the converter reads, with odd values too.
 fn gemini_schema() -> impl Strategy<Value = Value> {
-    let kind = prop_oneof![Just("STRING"), Just("INTEGER"), Just("NUMBER"), Just("BOOLEAN"), Just("string"), Just("TYPE_UNSPECIFIED"), Just("NULL")];
-    let leaf = (kind, proptest::option::of(vec("[a-c1-3]{1,3}", 1..4)), proptest::option::of(prop_oneof![Just(json!(3)), Just(json!("5")), Just(json!("x"))]), any::<bool>(),
-                proptest::option::of(prop_oneof![Just("date-time"), Just("email"), Just("enum"), Just("^[a-z]+$"), Just("(")]))
+    let kind = prop_oneof![
+        Just("STRING"),
+        Just("INTEGER"),
+        Just("NUMBER"),
+        Just("BOOLEAN"),
+        Just("string"),
+        Just("TYPE_UNSPECIFIED"),
+        Just("NULL")
+    ];
+    let leaf = (
+        kind,
+        proptest::option::of(vec("[a-c1-3]{1,3}", 1..4)),
+        proptest::option::of(prop_oneof![Just(json!(3)), Just(json!("5")), Just(json!("x"))]),
+        any::<bool>(),
+        proptest::option::of(prop_oneof![Just("date-time"), Just("email"), Just("enum"), Just("^[a-z]+$"), Just("(")]),
+    )
         .prop_map(|(kind, values, bound, nullable, text)| {
             let mut s = json!({"type": kind, "nullable": nullable});
             if let Some(values) = values {
@@ -54,7 +73,8 @@ fn gemini_schema() -> impl Strategy<Value = Value> {
         });
     leaf.prop_recursive(4, 32, 5, |inner| {
         prop_oneof![
-            (inner.clone(), proptest::option::of(0..4u32)).prop_map(|(items, max)| json!({"type": "ARRAY", "items": items, "maxItems": max})),
+            (inner.clone(), proptest::option::of(0..4u32))
+                .prop_map(|(items, max)| json!({"type": "ARRAY", "items": items, "maxItems": max})),
             (btree_map("[a-e]{1,2}", inner.clone(), 0..5), any::<bool>()).prop_map(|(props, ordered)| {
                 let names: Vec<&String> = props.keys().collect();
                 let mut s = json!({"type": "OBJECT", "required": names.iter().take(2).collect::<Vec<_>>()});
@@ -102,7 +122,11 @@ fn json_schema() -> impl Strategy<Value = Value> {
 }
 
 fn json_schema_leaf_def() -> impl Strategy<Value = Value> {
-    prop_oneof![Just(json!({"type": "integer"})), Just(json!({"$ref": "#/$defs/a"})), Just(json!({"type": "object", "properties": {"next": {"$ref": "#/$defs/a"}}}))]
+    prop_oneof![
+        Just(json!({"type": "integer"})),
+        Just(json!({"$ref": "#/$defs/a"})),
+        Just(json!({"type": "object", "properties": {"next": {"$ref": "#/$defs/a"}}}))
+    ]
 }
 
 /// The field a refusal names, if it is a refusal of the request.
@@ -119,7 +143,13 @@ fn compiles_or_is_refused(schema: &Value) -> Result<(), TestCaseError> {
     // Styling walks the whole schema (number bounds): it must not panic either.
     let _ = styled_schema(schema);
     let declared = vec![ToolSpec { name: "f".into(), description: String::new(), parameters: schema.clone() }];
-    let plan = Plan { declared, callable: vec!["f".into()], calls: Some(CallPolicy::May), answer: Answer::Json(schema.clone()), ..Plan::default() };
+    let plan = Plan {
+        declared,
+        callable: vec!["f".into()],
+        calls: Some(CallPolicy::May),
+        answer: Answer::Json(schema.clone()),
+        ..Plan::default()
+    };
     let grammars = [Some(Constraint::JsonSchema(schema.clone())), plan.constraint(ToolSyntax::Hermes)];
     for grammar in grammars.iter().flatten() {
         if let Err(e) = check(grammar) {
