@@ -12,24 +12,22 @@ use super::views::{KeyView, ProjectView};
 use crate::http::body::JsonBody;
 use crate::http::error::ErrorResponse;
 use crate::http::state::AppState;
+use crate::service::admin_input::AdminInputError;
 use crate::service::error::ApiError;
 
 /// Longest display name accepted for a project or key.
 const MAX_NAME: usize = 100;
 
-fn display_name(name: Option<String>, field: &str, fallback: &str) -> Result<String, ApiError> {
+fn display_name(name: Option<String>, field: &'static str, fallback: &str) -> Result<String, ApiError> {
     let name = name.map(|n| n.trim().to_string()).filter(|n| !n.is_empty()).unwrap_or_else(|| fallback.to_string());
     if name.chars().count() > MAX_NAME {
-        return Err(ApiError::invalid(
-            format!("{field} must be at most {MAX_NAME} characters."),
-            Some(field.to_string()),
-        ));
+        return Err(AdminInputError::NameTooLong { field, max: MAX_NAME }.into());
     }
     Ok(name)
 }
 
 fn tier(name: &str) -> Result<Tier, ApiError> {
-    name.parse().map_err(|e: String| ApiError::invalid(e, Some("tier".to_string())))
+    name.parse().map_err(|e: String| AdminInputError::UnknownTier(e).into())
 }
 
 pub async fn list(_: Admin, State(state): State<AppState>) -> Result<Json<Value>, ErrorResponse> {

@@ -16,7 +16,7 @@ use serde_json::Value;
 
 use crate::service::catalog::Served;
 use crate::service::error::ApiError;
-use crate::service::generation::GenerateOptions;
+use crate::service::generation::{ContentError, GenerateOptions};
 use crate::service::tools::Ending;
 
 /// Checks what the request asks for against what the model and its backend can do.
@@ -128,12 +128,8 @@ fn content_pieces(content: &Content, served: &Served, at: &str) -> Result<Vec<Pi
 fn inline_text(mime: &str, data: &str, served: &Served, field: &str) -> Result<String, ApiError> {
     if mime.starts_with("text/") || mime == "application/json" {
         let bytes = decode_base64(data).unwrap_or_default();
-        return String::from_utf8(bytes).map_err(|_| {
-            ApiError::invalid(
-                format!("inline_data of type {mime} is not valid UTF-8."),
-                Some(format!("{field}.inline_data.data")),
-            )
-        });
+        return String::from_utf8(bytes)
+            .map_err(|_| ContentError::InlineNotUtf8 { mime: mime.to_string(), part: field.to_string() }.into());
     }
     Err(served.refuse_media(mime, format!("{field}.inline_data")))
 }

@@ -12,6 +12,7 @@ use crate::http::error::ErrorResponse;
 use crate::http::json::json_response;
 use crate::http::query::RequestQuery;
 use crate::http::state::AppState;
+use crate::service::catalog::PageError;
 use crate::service::error::ApiError;
 use crate::service::version::ApiVersion;
 
@@ -31,13 +32,7 @@ pub async fn list(
         Some(s) => match s.parse::<i64>() {
             Ok(n) if n <= 0 => DEFAULT_PAGE_SIZE,
             Ok(n) => (n as usize).min(MAX_PAGE_SIZE),
-            Err(_) => {
-                return Err(ApiError::invalid(
-                    format!("Invalid value at 'page_size' (TYPE_INT32), \"{s}\""),
-                    Some("page_size".into()),
-                )
-                .into())
-            }
+            Err(_) => return Err(ApiError::from(PageError::PageSize { value: s.to_string() }).into()),
         },
     };
     let models = state.catalog.wire_models();
@@ -50,7 +45,7 @@ pub async fn list(
                 .ok()
                 .and_then(|b| String::from_utf8(b).ok())
                 .and_then(|id| models.iter().position(|m| m.name.strip_prefix("models/") == Some(id.as_str())))
-                .ok_or_else(|| ApiError::invalid("Invalid page token.", Some("page_token".into())))?;
+                .ok_or(ApiError::from(PageError::PageToken))?;
             last + 1
         }
     };

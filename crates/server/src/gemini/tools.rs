@@ -11,7 +11,8 @@ use serde_json::{json, Value};
 use crate::service::error::ApiError;
 use crate::service::tools::names::check_function_name;
 use crate::service::tools::plan::{Answer, Plan};
-use crate::service::tools::schema::{close_objects, describes_object, from_gemini, snake};
+use crate::service::tools::schema::{close_objects, describes_object, from_gemini};
+use crate::service::tools::ToolError;
 
 /// Reads the request's tools, tool config and response format.
 pub fn plan(req: &GenerateContentRequest) -> Result<Plan, ApiError> {
@@ -19,10 +20,7 @@ pub fn plan(req: &GenerateContentRequest) -> Result<Plan, ApiError> {
     let (mode, allowed) = calling_config(req.tool_config.as_ref())?;
     for (i, name) in allowed.iter().enumerate() {
         if !declared.iter().any(|t| &t.name == name) {
-            return Err(ApiError::invalid(
-                format!("allowed_function_names contains \"{name}\", which is not a declared function."),
-                Some(format!("tool_config.function_calling_config.allowed_function_names[{i}]")),
-            ));
+            return Err(ToolError::AllowedNotDeclared { name: name.clone(), index: i }.into());
         }
     }
     let calls = match mode.as_str() {
@@ -32,10 +30,7 @@ pub fn plan(req: &GenerateContentRequest) -> Result<Plan, ApiError> {
         _ => Some(CallPolicy::May),
     };
     if mode == "ANY" && declared.is_empty() {
-        return Err(ApiError::invalid(
-            "Function calling mode ANY needs at least one function declaration in tools.",
-            Some("tool_config.function_calling_config.mode".into()),
-        ));
+        return Err(ToolError::AnyWithoutDeclarations.into());
     }
     let callable = if allowed.is_empty() { declared.iter().map(|t| t.name.clone()).collect() } else { allowed };
     Ok(Plan { declared, callable, calls, answer: answer(req.generation_config.as_ref())?, ..Plan::default() })
@@ -46,20 +41,14 @@ fn declarations(tools: &[Value]) -> Result<Vec<ToolSpec>, ApiError> {
     for (i, tool) in tools.iter().enumerate() {
         let Some(obj) = tool.as_object() else { continue };
         if let Some(kind) = obj.keys().find(|k| k.as_str() != "functionDeclarations") {
-            return Err(ApiError::invalid(
-                format!("Tool \"{kind}\" is not supported on this server yet; only functionDeclarations are."),
-                Some(format!("tools[{i}].{}", snake(kind))),
-            ));
+            return Err(ToolError::ToolKindUnsupported { kind: kind.clone(), tool: i }.into());
         }
         let list = obj.get("functionDeclarations").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
         for (j, d) in list.iter().enumerate() {
             let at = format!("tools[{i}].function_declarations[{j}]");
             let spec = declaration(d, &at)?;
             if out.iter().any(|t| t.name == spec.name) {
-                return Err(ApiError::invalid(
-                    format!("Duplicate function declaration \"{}\".", spec.name),
-                    Some(format!("{at}.name")),
-                ));
+                return Err(ToolError::DuplicateDeclaration { name: spec.name, at }.into());
             }
             out.push(spec);
         }
@@ -72,30 +61,18 @@ fn declaration(d: &Value, at: &str) -> Result<ToolSpec, ApiError> {
     check_function_name(name, &format!("{at}.name"))?;
     let parameters = match (d.get("parameters"), d.get("parametersJsonSchema")) {
         (Some(_), Some(_)) => {
-            return Err(ApiError::invalid(
-                "parameters and parameters_json_schema cannot both be set.",
-                Some(format!("{at}.parameters_json_schema")),
-            ));
+            return Err(ToolError::BothParameters { at: at.to_string() }.into());
         }
         (Some(schema), None) => {
-            let field = format!("{at}.parameters");
-            let converted = from_gemini(schema, &field)?;
+            let converted = from_gemini(schema, &format!("{at}.parameters"))?;
             if converted.get("type") != Some(&json!("object")) {
-                return Err(ApiError::invalid(
-                    format!("{field}.type must be OBJECT for function \"{name}\"."),
-                    Some(format!("{field}.type")),
-                ));
+                return Err(ToolError::ParametersNotObject { name: name.to_string(), at: at.to_string() }.into());
             }
             converted
         }
         (None, Some(schema)) => {
             if !describes_object(schema) {
-                return Err(ApiError::invalid(
-                    format!(
-                        "parameters_json_schema of function \"{name}\" must describe an object (\"type\": \"object\")."
-                    ),
-                    Some(format!("{at}.parameters_json_schema")),
-                ));
+                return Err(ToolError::JsonParametersNotObject { name: name.to_string(), at: at.to_string() }.into());
             }
             close_objects(schema, &format!("{at}.parameters_json_schema"))?
         }
@@ -121,10 +98,7 @@ fn calling_config(config: Option<&Value>) -> Result<(String, Vec<String>), ApiEr
         .map(|a| a.iter().filter_map(|n| n.as_str().map(String::from)).collect())
         .unwrap_or_default();
     if !allowed.is_empty() && !matches!(mode.as_str(), "ANY" | "VALIDATED") {
-        return Err(ApiError::invalid(
-            format!("allowed_function_names may only be set when the function calling mode is ANY or VALIDATED, not {mode}."),
-            Some("tool_config.function_calling_config.allowed_function_names".into()),
-        ));
+        return Err(ToolError::AllowedNeedsAnyMode { mode }.into());
     }
     Ok((mode, allowed))
 }
@@ -134,20 +108,14 @@ fn answer(cfg: Option<&GenerationConfig>) -> Result<Answer, ApiError> {
     let mime = cfg.response_mime_type.as_deref().unwrap_or("text/plain");
     let schema = match (&cfg.response_schema, &cfg.response_json_schema) {
         (Some(_), Some(_)) => {
-            return Err(ApiError::invalid(
-                "response_schema and response_json_schema cannot both be set.",
-                Some("generation_config.response_json_schema".into()),
-            ));
+            return Err(ToolError::BothResponseSchemas.into());
         }
         (Some(s), None) => Some(from_gemini(s, "generation_config.response_schema")?),
         (None, Some(s)) => Some(close_objects(s, "generation_config.response_json_schema")?),
         (None, None) => None,
     };
     match mime {
-        "" | "text/plain" if schema.is_some() => Err(ApiError::invalid(
-            "response_schema and response_json_schema need response_mime_type \"application/json\" or \"text/x.enum\".",
-            Some("generation_config.response_mime_type".into()),
-        )),
+        "" | "text/plain" if schema.is_some() => Err(ToolError::SchemaNeedsStructuredMime.into()),
         "" | "text/plain" => Ok(Answer::Text),
         "application/json" => Ok(Answer::Json(schema.unwrap_or_else(any_json))),
         "text/x.enum" => {
@@ -158,14 +126,11 @@ fn answer(cfg: Option<&GenerationConfig>) -> Result<Answer, ApiError> {
                 .map(|v| v.iter().filter_map(|e| e.as_str().map(String::from)).collect())
                 .unwrap_or_default();
             if values.is_empty() {
-                return Err(ApiError::invalid("response_mime_type \"text/x.enum\" needs a response_schema of type STRING with enum values.", Some("generation_config.response_schema".into())));
+                return Err(ToolError::EnumNeedsValues.into());
             }
             Ok(Answer::Enum(values))
         }
-        other => Err(ApiError::invalid(
-            format!("response_mime_type \"{other}\" is not supported; use \"text/plain\", \"application/json\" or \"text/x.enum\"."),
-            Some("generation_config.response_mime_type".into()),
-        )),
+        other => Err(ToolError::MimeUnsupported { mime: other.to_string() }.into()),
     }
 }
 
@@ -204,10 +169,7 @@ mod tests {
 
     #[test]
     fn bad_declarations_name_their_field() {
-        let field = |body: &str| match plan_of(body).unwrap_err() {
-            ApiError::InvalidArgument { field, .. } => field.unwrap_or_default(),
-            e => panic!("{e:?}"),
-        };
+        let field = |body: &str| plan_of(body).unwrap_err().field().unwrap_or_default().into_owned();
         assert_eq!(
             field(r#"{"tools":[{"functionDeclarations":[{"name":"9lives"}]}]}"#),
             "tools[0].function_declarations[0].name"

@@ -116,7 +116,7 @@ fn read_error(e: &axum::Error, limit: usize) -> HttpError {
         }
         cause = c.source();
     }
-    ApiError::invalid(format!("Could not read the request body: {e}"), None).into()
+    ApiError::BodyUnreadable { cause: e.to_string() }.into()
 }
 
 /// A declared `Content-Length` over `limit`: the refusal to answer at once.

@@ -17,7 +17,7 @@ use serde_json::Value;
 
 use crate::service::catalog::Served;
 use crate::service::error::ApiError;
-use crate::service::generation::{response_id, GenerateOptions};
+use crate::service::generation::{response_id, ContentError, GenerateOptions};
 use crate::service::tools::Ending;
 
 /// Checks what the request asks for against what the model and its backend can do.
@@ -107,10 +107,7 @@ fn part_text(part: &ContentPart, served: &Served, field: String) -> Result<Strin
             let mime = data.and_then(data_url_mime).unwrap_or("application/octet-stream");
             Err(served.refuse_media(mime, format!("{field}.file")))
         }
-        other => Err(ApiError::invalid(
-            format!("Content part type \"{other}\" is not supported; use \"text\", \"image_url\", \"input_audio\" or \"file\"."),
-            Some(format!("{field}.type")),
-        )),
+        other => Err(ContentError::PartTypeUnsupported { kind: other.to_string(), part: field }.into()),
     }
 }
 

@@ -12,6 +12,7 @@ use crate::service::error::ApiError;
 use crate::service::tools::names::check_function_name;
 use crate::service::tools::plan::{Answer, Plan, MAX_PARALLEL_CALLS};
 use crate::service::tools::schema::{close_objects, describes_object};
+use crate::service::tools::ToolError;
 
 pub fn plan(req: &ChatCompletionRequest) -> Result<Plan, ApiError> {
     let declared = req.tools.iter().enumerate().map(|(i, t)| tool(t, i)).collect::<Result<Vec<_>, _>>()?;
@@ -22,12 +23,7 @@ pub fn plan(req: &ChatCompletionRequest) -> Result<Plan, ApiError> {
             "none" => None,
             "auto" => (!declared.is_empty()).then_some(CallPolicy::May),
             "required" if !declared.is_empty() => Some(CallPolicy::Must),
-            "required" => {
-                return Err(ApiError::invalid(
-                    "tool_choice \"required\" needs at least one tool.",
-                    Some("tool_choice".into()),
-                ))
-            }
+            "required" => return Err(ToolError::RequiredWithoutTools.into()),
             other => return Err(bad_choice(&json!(other))),
         },
         Some(choice @ Value::Object(o)) => {
@@ -37,10 +33,7 @@ pub fn plan(req: &ChatCompletionRequest) -> Result<Plan, ApiError> {
                 .and_then(Value::as_str)
                 .ok_or_else(|| bad_choice(choice))?;
             if !callable.iter().any(|n| n == name) {
-                return Err(ApiError::invalid(
-                    format!("tool_choice names \"{name}\", which is not one of the tools."),
-                    Some("tool_choice.function.name".into()),
-                ));
+                return Err(ToolError::ChoiceNotATool { name: name.to_string() }.into());
             }
             callable = vec![name.to_string()];
             Some(CallPolicy::Must)
@@ -53,32 +46,22 @@ pub fn plan(req: &ChatCompletionRequest) -> Result<Plan, ApiError> {
 }
 
 fn bad_choice(v: &Value) -> ApiError {
-    ApiError::invalid(format!("tool_choice must be \"none\", \"auto\", \"required\" or {{\"type\": \"function\", \"function\": {{\"name\": …}}}}, got {v}."), Some("tool_choice".into()))
+    ToolError::BadToolChoice { got: v.clone() }.into()
 }
 
 fn tool(t: &Value, i: usize) -> Result<ToolSpec, ApiError> {
-    let at = format!("tools[{i}]");
     let kind = t.get("type").and_then(Value::as_str).unwrap_or_default();
     if kind != "function" {
-        return Err(ApiError::invalid(
-            format!("Tool type \"{kind}\" is not supported; use \"function\"."),
-            Some(format!("{at}.type")),
-        ));
+        return Err(ToolError::ToolTypeUnsupported { kind: kind.to_string(), tool: i }.into());
     }
-    let f = t.get("function").ok_or_else(|| {
-        ApiError::invalid("A function tool needs a \"function\" object.", Some(format!("{at}.function")))
-    })?;
+    let f = t.get("function").ok_or(ToolError::FunctionMissing { tool: i })?;
     let name = f.get("name").and_then(Value::as_str).unwrap_or_default();
-    check_function_name(name, &format!("{at}.function.name"))?;
+    let at = format!("tools[{i}].function");
+    check_function_name(name, &format!("{at}.name"))?;
     let parameters = match f.get("parameters") {
         None | Some(Value::Null) => json!({"type": "object", "properties": {}, "additionalProperties": false}),
-        Some(p) if describes_object(p) => close_objects(p, &format!("{at}.function.parameters"))?,
-        Some(_) => {
-            return Err(ApiError::invalid(
-                format!("The parameters of function \"{name}\" must describe an object (\"type\": \"object\")."),
-                Some(format!("{at}.function.parameters")),
-            ));
-        }
+        Some(p) if describes_object(p) => close_objects(p, &format!("{at}.parameters"))?,
+        Some(_) => return Err(ToolError::OpenAiParametersNotObject { name: name.to_string(), tool: i }.into()),
     };
     let description = f.get("description").and_then(Value::as_str).unwrap_or_default().to_string();
     Ok(ToolSpec { name: name.to_string(), description, parameters })
@@ -96,20 +79,11 @@ fn answer(format: Option<&ResponseFormat>) -> Result<Answer, ApiError> {
             Ok(Answer::Json(object))
         }
         "json_schema" => {
-            let schema = format.json_schema.as_ref().and_then(|j| j.get("schema")).ok_or_else(|| {
-                ApiError::invalid(
-                    "response_format \"json_schema\" needs json_schema.schema.",
-                    Some("response_format.json_schema.schema".into()),
-                )
-            })?;
+            let schema =
+                format.json_schema.as_ref().and_then(|j| j.get("schema")).ok_or(ToolError::JsonSchemaMissing)?;
             Ok(Answer::Json(close_objects(schema, "response_format.json_schema.schema")?))
         }
-        kind => Err(ApiError::invalid(
-            format!(
-                "response_format type \"{kind}\" is not supported; use \"text\", \"json_object\" or \"json_schema\"."
-            ),
-            Some("response_format.type".into()),
-        )),
+        kind => Err(ToolError::ResponseFormatUnsupported { kind: kind.to_string() }.into()),
     }
 }
 

@@ -1,9 +1,13 @@
 //! The one error type of the service layer. Each variant carries the data of one kind of
-//! refusal and its `#[error]` writes the message, so no caller composes one; [`ApiError::code`]
+//! refusal and its `#[error]` writes the message, so no caller composes one; the refusals of one
+//! domain are an enum of their own next to the checks that raise them ([`ToolError`],
+//! [`SchemaError`], [`ContentError`], …), wrapped here, each naming its field. [`ApiError::code`]
 //! is the table of `google.rpc` codes, one line per kind, and [`ApiError::status`] the
 //! `google.rpc.Status` envelope (with its details) that every surface answers, whole or as the
 //! last event of a stream. How a status becomes an HTTP response is the http layer's
 //! (`crate::http::error`).
+
+use std::borrow::Cow;
 
 use gemd_engine::EngineError;
 use gemd_wire::parse::WireError;
@@ -11,6 +15,12 @@ use gemd_wire::rpc::{self, Code, Status};
 use serde_json::{json, Value};
 
 use super::access::quota_error::{self, QuotaSurface};
+use super::admin_input::AdminInputError;
+use super::catalog::PageError;
+use super::generation::ContentError;
+use super::tools::names::InvalidFunctionName;
+use super::tools::schema::SchemaError;
+use super::tools::ToolError;
 use super::version::ApiVersion;
 
 #[derive(Debug, thiserror::Error)]
@@ -24,10 +34,30 @@ pub enum ApiError {
     AmbiguousKey { places: Vec<&'static str> },
     #[error("{0}")]
     Wire(#[from] WireError),
-    /// A valid request gemd refuses by a check of one field that only one place makes (a tool
-    /// declaration, a schema keyword, a response format), with that field.
-    #[error("{message}")]
-    InvalidArgument { message: String, field: Option<String> },
+    /// A request's tools, calling config or response format refused ([`ToolError`]).
+    #[error(transparent)]
+    Tool(#[from] ToolError),
+    /// A declared function's name that breaks the naming rules.
+    #[error(transparent)]
+    FunctionName(#[from] InvalidFunctionName),
+    /// A schema (parameters, response schema) gemd cannot read or compile.
+    #[error(transparent)]
+    Schema(#[from] SchemaError),
+    /// Message content that is malformed or of a kind the surface does not know.
+    #[error(transparent)]
+    Content(#[from] ContentError),
+    /// A `models.list` page request refused.
+    #[error(transparent)]
+    Page(#[from] PageError),
+    /// An admin body's value refused.
+    #[error(transparent)]
+    AdminInput(#[from] AdminInputError),
+    /// A constraint the engine's grammar compiler refused before decoding began
+    /// (`EngineError::InvalidConstraint`). The message is the compiler's, forwarded as is; kept
+    /// apart from [`ApiError::Engine`] because this refusal (the request's fault, found when
+    /// the generation starts) carries a `BadRequest` detail like the other checks of a request.
+    #[error("{0}")]
+    GrammarRefused(String),
     /// A system instruction for an id that has none (the real service's words).
     #[error("Developer instruction is not enabled for models/{model}")]
     SystemInstructionDisabled { model: String, field: String },
@@ -49,6 +79,10 @@ pub enum ApiError {
     OutputCapOutOfRange { requested: i64, limit: i64, field: String },
     #[error("Request payload size exceeds the limit: {limit} bytes.")]
     PayloadTooLarge { limit: usize },
+    /// A body the transport could not read (cut off, malformed framing); `cause` is the
+    /// transport error's own words, which the service layer cannot name by type (no axum).
+    #[error("Could not read the request body: {cause}")]
+    BodyUnreadable { cause: String },
     /// An admin body that is not the JSON its call takes.
     #[error("Invalid JSON payload received. {0}")]
     InvalidJson(#[source] serde_json::Error),
@@ -144,11 +178,6 @@ impl From<gemd_store::StoreError> for ApiError {
 }
 
 impl ApiError {
-    /// A refusal of one field by a check only one place makes.
-    pub fn invalid(message: impl Into<String>, field: impl Into<Option<String>>) -> Self {
-        ApiError::InvalidArgument { message: message.into(), field: field.into() }
-    }
-
     /// `model` does not serve `method` (or is not served) under `version`.
     pub fn model_not_found(version: ApiVersion, model: &str, method: &str) -> Self {
         ApiError::ModelNotFound { model: model.to_string(), version, method: method.to_string() }
@@ -167,7 +196,9 @@ impl ApiError {
         use ApiError::*;
         match self {
             MissingKey => Code::PermissionDenied,
-            InvalidKey | AmbiguousKey { .. } | Wire(_) | InvalidArgument { .. } => Code::InvalidArgument,
+            InvalidKey | AmbiguousKey { .. } | Wire(_) => Code::InvalidArgument,
+            Tool(_) | FunctionName(_) | Schema(_) | Content(_) | Page(_) | AdminInput(_) => Code::InvalidArgument,
+            GrammarRefused(_) | BodyUnreadable { .. } => Code::InvalidArgument,
             SystemInstructionDisabled { .. } | MediaUnsupported { .. } => Code::InvalidArgument,
             NotYetSupported { .. } | PartUnsupported { .. } | ModalityUnsupported { .. } => Code::InvalidArgument,
             OutputCapOutOfRange { .. } | InvalidJson(_) => Code::InvalidArgument,
@@ -202,16 +233,21 @@ impl ApiError {
         }
     }
 
-    /// The field a refusal of one field names (`google.rpc.BadRequest`).
-    fn field(&self) -> Option<&str> {
+    /// The field a refusal of one field names (`google.rpc.BadRequest`): each kind's own.
+    pub fn field(&self) -> Option<Cow<'_, str>> {
         match self {
-            ApiError::InvalidArgument { field, .. } => field.as_deref(),
+            ApiError::Tool(e) => Some(e.field()),
+            ApiError::FunctionName(e) => Some(Cow::Borrowed(&e.field)),
+            ApiError::Schema(e) => Some(Cow::Borrowed(e.field())),
+            ApiError::Content(e) => Some(Cow::Owned(e.field())),
+            ApiError::Page(e) => Some(Cow::Borrowed(e.field())),
+            ApiError::AdminInput(e) => Some(Cow::Borrowed(e.field())),
             ApiError::SystemInstructionDisabled { field, .. }
             | ApiError::MediaUnsupported { field, .. }
             | ApiError::PartUnsupported { field, .. }
-            | ApiError::OutputCapOutOfRange { field, .. } => Some(field),
-            ApiError::NotYetSupported { field, .. } => Some(field),
-            ApiError::ModalityUnsupported { .. } => Some("generation_config.response_modalities"),
+            | ApiError::OutputCapOutOfRange { field, .. } => Some(Cow::Borrowed(field)),
+            ApiError::NotYetSupported { field, .. } => Some(Cow::Borrowed(field)),
+            ApiError::ModalityUnsupported { .. } => Some(Cow::Borrowed("generation_config.response_modalities")),
             _ => None,
         }
     }
@@ -253,7 +289,14 @@ impl ApiError {
                 let violations = e.violations();
                 vec![rpc::bad_request(violations.iter().map(|v| (v.field.as_deref(), v.description.as_str())))]
             }
-            ApiError::InvalidArgument { .. }
+            ApiError::Tool(_)
+            | ApiError::FunctionName(_)
+            | ApiError::Schema(_)
+            | ApiError::Content(_)
+            | ApiError::Page(_)
+            | ApiError::AdminInput(_)
+            | ApiError::GrammarRefused(_)
+            | ApiError::BodyUnreadable { .. }
             | ApiError::AmbiguousKey { .. }
             | ApiError::InvalidJson(_)
             | ApiError::SystemInstructionDisabled { .. }
@@ -261,7 +304,7 @@ impl ApiError {
             | ApiError::NotYetSupported { .. }
             | ApiError::PartUnsupported { .. }
             | ApiError::ModalityUnsupported { .. }
-            | ApiError::OutputCapOutOfRange { .. } => vec![rpc::bad_request([(self.field(), message)])],
+            | ApiError::OutputCapOutOfRange { .. } => vec![rpc::bad_request([(self.field().as_deref(), message)])],
             _ => Vec::new(),
         }
     }
@@ -306,6 +349,24 @@ mod tests {
         assert_eq!(n.to_string(), "n > 1 is not supported on this server yet; send one request per choice.");
         let cached = ApiError::NotYetSupported { feature: "cachedContent", advice: None, field: "cached_content" };
         assert_eq!(cached.to_string(), "cachedContent is not supported on this server yet.");
+    }
+
+    #[test]
+    fn typed_refusals_name_their_field_in_the_bad_request() {
+        let tool: ApiError = ToolError::FunctionMissing { tool: 2 }.into();
+        let s = tool.status();
+        assert_eq!((s.code, s.status.as_str()), (400, "INVALID_ARGUMENT"));
+        assert_eq!(s.details[0]["fieldViolations"][0]["field"], "tools[2].function");
+        assert_eq!(s.details[0]["fieldViolations"][0]["description"], s.message.as_str());
+        // Forwarded messages name no field, but are still a BadRequest.
+        for e in [ApiError::GrammarRefused("bad regex".into()), ApiError::BodyUnreadable { cause: "cut".into() }] {
+            let s = e.status();
+            assert_eq!((s.code, s.details[0]["fieldViolations"][0].get("field")), (400, None));
+        }
+        assert_eq!(
+            ApiError::BodyUnreadable { cause: "cut".into() }.to_string(),
+            "Could not read the request body: cut"
+        );
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! embedded embedder; configuration can add, remove and remap entries. Generative and
 //! embedding ids share one namespace.
 
+mod page_error;
 mod served;
 pub mod spec;
 
@@ -14,6 +15,7 @@ use std::sync::Arc;
 use gemd_engine::{Embedder, Engine};
 use gemd_wire::gemini::Model;
 
+pub use page_error::PageError;
 pub use served::Served;
 pub use spec::{
     builtin_embedding_models, builtin_models, GenerativeSpec, ModelKind, ModelSpec, ServedBy, DEFAULT_BACKEND,

@@ -6,6 +6,7 @@
 //! function declarations to the prompt and a grammar to the sampling, and its output is read
 //! back as text or function calls ([`Ending`]).
 
+pub mod content_error;
 mod request;
 pub mod stream;
 
@@ -15,6 +16,7 @@ use gemd_engine::{ChatPrompt, EngineError, Event, EventStream, PrepareBounds, Pr
 use rand::distributions::Alphanumeric;
 use rand::Rng;
 
+pub use content_error::ContentError;
 pub use request::{GenerateOptions, GenerateRequest, ValidGenerateRequest};
 pub use stream::{Frames, StreamWriter};
 
@@ -78,7 +80,7 @@ pub async fn start(
             // not charged.
             ticket.refund();
             return Err(match e {
-                EngineError::InvalidConstraint(message) => ApiError::invalid(message, None),
+                EngineError::InvalidConstraint(message) => ApiError::GrammarRefused(message),
                 e => e.into(),
             });
         }

@@ -5,10 +5,12 @@
 //! function with arguments valid against its schema, and every JSON answer validates. The
 //! generated text is read back into text or calls by [`reply`].
 
+pub mod error;
 pub mod names;
 pub mod plan;
 pub mod reply;
 pub mod schema;
 
+pub use error::ToolError;
 pub use plan::{Answer, Plan, MAX_PARALLEL_CALLS};
 pub use reply::{CallGate, Ending};

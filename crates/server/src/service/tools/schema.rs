@@ -9,26 +9,27 @@
 use gemd_engine::schema_limits;
 use serde_json::{json, Map, Value};
 
-use crate::service::error::ApiError;
+mod error;
+
+pub use error::SchemaError;
 
 /// String formats the grammar can enforce; any other `format` is documentation only.
 const ENFORCED_FORMATS: &[&str] = &["date-time", "date", "time", "duration", "email", "hostname", "uuid", "uri"];
 
 /// Converts a Gemini Schema at request path `at` (for errors) into JSON Schema.
-pub fn from_gemini(schema: &Value, at: &str) -> Result<Value, ApiError> {
+pub fn from_gemini(schema: &Value, at: &str) -> Result<Value, SchemaError> {
     within_limits(schema, at)?;
     convert(schema, at)
 }
 
 /// A 400 naming `at` if `schema` is larger than gemd compiles.
-fn within_limits(schema: &Value, at: &str) -> Result<(), ApiError> {
-    schema_limits::check(schema)
-        .map_err(|e| ApiError::invalid(format!("The schema at {at} {e}."), Some(at.to_string())))
+fn within_limits(schema: &Value, at: &str) -> Result<(), SchemaError> {
+    schema_limits::check(schema).map_err(|limit| SchemaError::TooLarge { at: at.to_string(), limit })
 }
 
-fn convert(schema: &Value, at: &str) -> Result<Value, ApiError> {
+fn convert(schema: &Value, at: &str) -> Result<Value, SchemaError> {
     let Some(s) = schema.as_object() else {
-        return Err(ApiError::invalid(format!("{at} must be a Schema object."), Some(at.to_string())));
+        return Err(SchemaError::NotASchema { at: at.to_string() });
     };
     let mut out = Map::new();
     let kind = s.get("type").and_then(Value::as_str).filter(|t| *t != "TYPE_UNSPECIFIED").map(str::to_ascii_lowercase);
@@ -92,7 +93,7 @@ fn convert(schema: &Value, at: &str) -> Result<Value, ApiError> {
 }
 
 /// `enum` holds strings on the wire; for a numeric type they must read as numbers.
-fn enum_values(values: &[Value], kind: Option<&str>, at: &str) -> Result<Value, ApiError> {
+fn enum_values(values: &[Value], kind: Option<&str>, at: &str) -> Result<Value, SchemaError> {
     match kind {
         Some("integer" | "number") => values
             .iter()
@@ -100,14 +101,10 @@ fn enum_values(values: &[Value], kind: Option<&str>, at: &str) -> Result<Value, 
                 v.as_str()
                     .and_then(|t| serde_json::from_str::<serde_json::Number>(t).ok())
                     .map(Value::Number)
-                    .ok_or_else(|| {
-                        ApiError::invalid(
-                            format!(
-                                "enum value {v} is not a number, but the schema's type is {}.",
-                                kind.unwrap_or_default().to_uppercase()
-                            ),
-                            Some(at.to_string()),
-                        )
+                    .ok_or_else(|| SchemaError::EnumNotNumber {
+                        value: v.clone(),
+                        kind: kind.unwrap_or_default().to_string(),
+                        at: at.to_string(),
                     })
             })
             .collect::<Result<Vec<_>, _>>()
@@ -117,13 +114,13 @@ fn enum_values(values: &[Value], kind: Option<&str>, at: &str) -> Result<Value, 
 }
 
 /// Integer fields arrive as numbers or (int64 in proto3 JSON) as decimal strings.
-fn number(v: &Value, at: &str) -> Result<Value, ApiError> {
+fn number(v: &Value, at: &str) -> Result<Value, SchemaError> {
     match v {
         Value::Number(_) => Ok(v.clone()),
         Value::String(s) => serde_json::from_str::<serde_json::Number>(s)
             .map(Value::Number)
-            .map_err(|_| ApiError::invalid(format!("{at} must be a number, got \"{s}\"."), Some(at.to_string()))),
-        other => Err(ApiError::invalid(format!("{at} must be a number, got {other}."), Some(at.to_string()))),
+            .map_err(|_| SchemaError::NumberText { text: s.clone(), at: at.to_string() }),
+        other => Err(SchemaError::NotANumber { value: other.clone(), at: at.to_string() }),
     }
 }
 
@@ -151,7 +148,7 @@ fn is_object_schema(s: &Map<String, Value>) -> bool {
 /// `schema` (a JSON Schema at request path `at`, for errors) with every object closed unless
 /// it says what extra keys may hold, and the non-standard `propertyOrdering` applied to
 /// `properties`.
-pub fn close_objects(schema: &Value, at: &str) -> Result<Value, ApiError> {
+pub fn close_objects(schema: &Value, at: &str) -> Result<Value, SchemaError> {
     within_limits(schema, at)?;
     Ok(close(schema))
 }
@@ -248,10 +245,7 @@ mod tests {
     #[test]
     fn oversized_schemas_are_refused_naming_their_field() {
         let deep = (0..100).fold(json!({"type": "STRING"}), |inner, _| json!({"type": "ARRAY", "items": inner}));
-        let field = |e: ApiError| match e {
-            ApiError::InvalidArgument { field, message } => (field.unwrap_or_default(), message),
-            e => panic!("{e:?}"),
-        };
+        let field = |e: SchemaError| (e.field().to_string(), e.to_string());
         let (at, message) = field(from_gemini(&deep, "generation_config.response_schema").unwrap_err());
         assert_eq!(at, "generation_config.response_schema");
         assert!(message.contains("nesting depth"), "{message}");

@@ -11,8 +11,7 @@ use proptest::collection::{btree_map, vec};
 use proptest::prelude::*;
 use serde_json::{json, Map, Value};
 
-use super::{close_objects, from_gemini};
-use crate::service::error::ApiError;
+use super::{close_objects, from_gemini, SchemaError};
 use crate::service::tools::plan::{Answer, Plan};
 
 /// Any JSON, keys often schema keywords (so the converters take their deeper paths).
@@ -129,12 +128,9 @@ fn json_schema_leaf_def() -> impl Strategy<Value = Value> {
     ]
 }
 
-/// The field a refusal names, if it is a refusal of the request.
-fn refused_field(e: &ApiError) -> Option<&str> {
-    match e {
-        ApiError::InvalidArgument { field, .. } => field.as_deref(),
-        _ => None,
-    }
+/// The field a refusal names.
+fn refused_field(e: &SchemaError) -> Option<&str> {
+    Some(e.field())
 }
 
 /// `schema` compiles, alone and inside a calls-or-answer grammar (as a function's arguments
