@@ -12,6 +12,7 @@ pub mod admin_auth;
 pub mod catalog;
 pub mod embedding;
 pub mod error;
+pub mod estimate;
 pub mod generation;
 pub mod tools;
 pub mod version;
