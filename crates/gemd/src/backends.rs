@@ -4,6 +4,7 @@
 //! its own `[backends.NAME.engine]` keys over the shared `[engine]` ones (which flags and
 //! environment set, settings/), over the engine's defaults (`LlamaConfig::new`).
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use gemd_engine::llama::kernels::Kernels;
@@ -11,7 +12,7 @@ use gemd_engine::llama::LlamaConfig;
 use gemd_server::DEFAULT_BACKEND;
 
 use crate::chat_template::ChatTemplate;
-use crate::config::Config;
+use crate::config::{BackendSection, Config, UpstreamSection};
 use crate::model_ref::ModelRef;
 use crate::settings::options::{either, EngineOptions};
 
@@ -34,19 +35,40 @@ pub fn backends(
     chat_template: Option<ChatTemplate>,
 ) -> Vec<Backend> {
     let configured = config.backends.get(DEFAULT_BACKEND);
+    if configured.is_some_and(|b| b.upstream().is_some()) && model.is_none() {
+        // `[backends.default]` is an upstream: no local default engine, unless `--model`
+        // asks for one (a flag wins over the file).
+        return others(config, engine).collect();
+    }
+    let configured = configured.and_then(BackendSection::llama);
     let default = Backend {
         name: DEFAULT_BACKEND.into(),
         model: model.or_else(|| configured.map(|b| b.model.clone())).unwrap_or_else(ModelRef::default_model),
         chat_template: chat_template.or_else(|| configured.and_then(|b| b.chat_template.clone())),
         engine: configured.map(|b| b.engine.over(engine)).unwrap_or_else(|| engine.clone()),
     };
-    let others = config.backends.iter().filter(|(n, _)| n.as_str() != DEFAULT_BACKEND).map(|(name, b)| Backend {
+    std::iter::once(default).chain(others(config, engine)).collect()
+}
+
+/// The llama backends other than the default.
+fn others<'a>(config: &'a Config, engine: &'a EngineOptions) -> impl Iterator<Item = Backend> + 'a {
+    let llama = config.backends.iter().filter_map(|(name, b)| b.llama().map(|l| (name, l)));
+    llama.filter(|(n, _)| n.as_str() != DEFAULT_BACKEND).map(|(name, b)| Backend {
         name: name.clone(),
         model: b.model.clone(),
         chat_template: b.chat_template.clone(),
         engine: b.engine.over(engine),
-    });
-    std::iter::once(default).chain(others).collect()
+    })
+}
+
+/// The upstream backends, by name: every `kind = "gemini"` table, except a default one that
+/// `--model` replaced with a local engine.
+pub fn upstreams(config: &Config, model_flag: bool) -> BTreeMap<String, UpstreamSection> {
+    let upstream = config.backends.iter().filter_map(|(name, b)| b.upstream().map(|u| (name, u)));
+    upstream
+        .filter(|(n, _)| !(model_flag && n.as_str() == DEFAULT_BACKEND))
+        .map(|(n, u)| (n.clone(), u.clone()))
+        .collect()
 }
 
 impl Backend {

@@ -95,9 +95,17 @@ pub struct LimitSection {
     pub rpd: Option<u64>,
 }
 
+/// One `[backends.NAME]` table: a local llama.cpp backend (`kind = "llama"`, the default) or
+/// an upstream server (`kind = "gemini"`). The keys of each kind are refused on the other.
 #[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct BackendSection {
+#[serde(try_from = "RawBackendSection")]
+pub enum BackendSection {
+    Llama(LlamaSection),
+    Gemini(UpstreamSection),
+}
+
+#[derive(Debug, Clone)]
+pub struct LlamaSection {
     /// A known model's short name (fetched when missing) or the path of a GGUF file
     /// (relative paths are relative to the config file).
     pub model: ModelRef,
@@ -105,8 +113,121 @@ pub struct BackendSection {
     /// (relative to the config file; it must exist).
     pub chat_template: Option<ChatTemplate>,
     /// This backend's sizing, over the top-level `[engine]` values.
-    #[serde(default)]
     pub engine: EngineOptions,
+}
+
+/// A server gemd forwards to.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UpstreamSection {
+    /// The API's root, without the version (`https://…`, `http://127.0.0.1:8081`).
+    pub base_url: String,
+    /// The upstream's id for the model; absent: the public id.
+    pub model: Option<String>,
+    pub api_keys: Vec<String>,
+    /// An environment variable holding more keys, separated by commas.
+    pub api_keys_env: Option<String>,
+    pub timeout_seconds: Option<u64>,
+    pub proxy: Option<String>,
+    pub headers: BTreeMap<String, String>,
+}
+
+/// What kind of backend a section is.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BackendKind {
+    #[default]
+    Llama,
+    Gemini,
+    Openai,
+}
+
+/// A `[backends.NAME]` table as written, before its keys are checked against its kind.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawBackendSection {
+    #[serde(default)]
+    kind: BackendKind,
+    model: Option<String>,
+    chat_template: Option<ChatTemplate>,
+    engine: Option<EngineOptions>,
+    base_url: Option<String>,
+    api_keys: Option<Vec<String>>,
+    api_keys_env: Option<String>,
+    timeout_seconds: Option<u64>,
+    proxy: Option<String>,
+    headers: Option<BTreeMap<String, String>>,
+}
+
+impl TryFrom<RawBackendSection> for BackendSection {
+    type Error = String;
+
+    fn try_from(r: RawBackendSection) -> Result<Self, String> {
+        let upstream_keys = [
+            ("base_url", r.base_url.is_some()),
+            ("api_keys", r.api_keys.is_some()),
+            ("api_keys_env", r.api_keys_env.is_some()),
+            ("timeout_seconds", r.timeout_seconds.is_some()),
+            ("proxy", r.proxy.is_some()),
+            ("headers", r.headers.is_some()),
+        ];
+        match r.kind {
+            BackendKind::Llama => {
+                if let Some((key, _)) = upstream_keys.iter().find(|(_, set)| *set) {
+                    return Err(format!(
+                        "`{key}` is a key of upstream backends (kind = \"gemini\"), not of a llama one"
+                    ));
+                }
+                let model = r.model.ok_or("a llama backend needs `model` (a known model's name or a GGUF path)")?;
+                Ok(BackendSection::Llama(LlamaSection {
+                    model: ModelRef::parse(&model),
+                    chat_template: r.chat_template,
+                    engine: r.engine.unwrap_or_default(),
+                }))
+            }
+            BackendKind::Gemini => {
+                if r.chat_template.is_some() || r.engine.is_some() {
+                    return Err(
+                        "`chat_template` and `engine` are keys of llama backends; an upstream prompts its own model"
+                            .into(),
+                    );
+                }
+                let base_url =
+                    r.base_url.ok_or("a gemini backend needs `base_url` (the API's root, without /v1beta)")?;
+                if r.timeout_seconds == Some(0) {
+                    return Err("`timeout_seconds` must be at least 1".into());
+                }
+                Ok(BackendSection::Gemini(UpstreamSection {
+                    base_url,
+                    model: r.model,
+                    api_keys: r.api_keys.unwrap_or_default(),
+                    api_keys_env: r.api_keys_env,
+                    timeout_seconds: r.timeout_seconds,
+                    proxy: r.proxy,
+                    headers: r.headers.unwrap_or_default(),
+                }))
+            }
+            BackendKind::Openai => {
+                Err("kind = \"openai\" is not supported by this version of gemd yet; use \"llama\" or \"gemini\""
+                    .into())
+            }
+        }
+    }
+}
+
+impl BackendSection {
+    pub fn llama(&self) -> Option<&LlamaSection> {
+        match self {
+            BackendSection::Llama(l) => Some(l),
+            BackendSection::Gemini(_) => None,
+        }
+    }
+
+    pub fn upstream(&self) -> Option<&UpstreamSection> {
+        match self {
+            BackendSection::Gemini(u) => Some(u),
+            BackendSection::Llama(_) => None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -114,6 +235,8 @@ pub struct BackendSection {
 pub struct ModelSection {
     pub id: String,
     pub backend: Option<String>,
+    /// Backends in the order they are tried (`backend` is the one-element form).
+    pub backends: Option<Vec<String>>,
     pub aliases: Option<Vec<String>>,
     pub display_name: Option<String>,
     pub description: Option<String>,
@@ -142,6 +265,7 @@ impl Config {
     /// every chat template file exists.
     fn resolve_paths(&mut self, base: &Path) -> Result<(), ConfigError> {
         for (name, b) in &mut self.backends {
+            let BackendSection::Llama(b) = b else { continue };
             b.model = b.model.clone().relative_to(base);
             if let Some(t) = b.chat_template.take() {
                 let resolved =
@@ -201,10 +325,11 @@ mod tests {
             &[],
         );
         let c = c.unwrap();
-        assert_eq!(c.backends["a"].model, ModelRef::Known(crate::known_models::find("smollm2-135m-instruct").unwrap()));
-        assert_eq!(c.backends["b"].model, ModelRef::Path(dir.join("m/x.gguf")));
-        assert_eq!(c.backends["c"].model, ModelRef::Path("/abs/y.gguf".into()));
-        assert_eq!(c.backends["d"].model, ModelRef::Path(dir.join("./smollm2-135m-instruct")), "./NAME is a file");
+        let model = |name: &str| c.backends[name].llama().expect("a llama backend").model.clone();
+        assert_eq!(model("a"), ModelRef::Known(crate::known_models::find("smollm2-135m-instruct").unwrap()));
+        assert_eq!(model("b"), ModelRef::Path(dir.join("m/x.gguf")));
+        assert_eq!(model("c"), ModelRef::Path("/abs/y.gguf".into()));
+        assert_eq!(model("d"), ModelRef::Path(dir.join("./smollm2-135m-instruct")), "./NAME is a file");
         let _ = std::fs::remove_dir_all(dir);
     }
 
@@ -223,8 +348,10 @@ mod tests {
         std::fs::create_dir_all(dir.join("t")).unwrap();
         std::fs::write(dir.join("t/qwen.jinja"), "{{ messages }}").unwrap();
         let c = Config::load(Some(&dir.join("gemd.toml"))).unwrap();
-        assert_eq!(c.backends["a"].chat_template, Some(ChatTemplate::BuiltIn("chatml")));
-        let Some(ChatTemplate::File(path)) = &c.backends["b"].chat_template else { panic!("a file template") };
+        assert_eq!(c.backends["a"].llama().unwrap().chat_template, Some(ChatTemplate::BuiltIn("chatml")));
+        let Some(ChatTemplate::File(path)) = &c.backends["b"].llama().unwrap().chat_template else {
+            panic!("a file template")
+        };
         assert!(path.is_absolute() && path.ends_with("t/qwen.jinja") && path.is_file(), "{}", path.display());
         let _ = std::fs::remove_dir_all(dir);
     }
@@ -236,9 +363,43 @@ mod tests {
         let cwd = std::env::current_dir().unwrap();
         let rel = pathdiff(&dir, &cwd);
         let c = Config::load(Some(&rel.join("gemd.toml"))).unwrap();
-        let Some(ChatTemplate::File(path)) = &c.backends["a"].chat_template else { panic!("a file template") };
+        let Some(ChatTemplate::File(path)) = &c.backends["a"].llama().unwrap().chat_template else {
+            panic!("a file template")
+        };
         assert!(path.is_absolute() && path.is_file(), "{}", path.display());
         let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn an_upstream_backend_takes_its_keys_and_refuses_the_other_kinds() {
+        let c: Config = toml::from_str(
+            "[backends.google]\nkind = \"gemini\"\nbase_url = \"https://api.example\"\napi_keys = [\"k1\", \"k2\"]\n\
+             api_keys_env = \"MORE_KEYS\"\nmodel = \"gemini-2.5-flash-001\"\ntimeout_seconds = 30\nproxy = \"http://127.0.0.1:3128\"\n\
+             headers = { x-team = \"a\" }\n[[models]]\nid = \"gemini-2.5-flash\"\nbackends = [\"google\", \"default\"]",
+        )
+        .unwrap();
+        let u = c.backends["google"].upstream().expect("an upstream");
+        assert_eq!((u.base_url.as_str(), u.api_keys.len(), u.timeout_seconds), ("https://api.example", 2, Some(30)));
+        assert_eq!(
+            (u.model.as_deref(), u.proxy.as_deref()),
+            (Some("gemini-2.5-flash-001"), Some("http://127.0.0.1:3128"))
+        );
+        assert_eq!(u.headers["x-team"], "a");
+        assert_eq!(c.models[0].backends.as_deref(), Some(&["google".to_string(), "default".to_string()][..]));
+        for (toml, needle) in [
+            ("[backends.a]\nmodel = \"m.gguf\"\nbase_url = \"http://x\"", "`base_url` is a key of upstream backends"),
+            ("[backends.a]\nkind = \"gemini\"", "needs `base_url`"),
+            (
+                "[backends.a]\nkind = \"gemini\"\nbase_url = \"http://x\"\nchat_template = \"chatml\"",
+                "keys of llama backends",
+            ),
+            ("[backends.a]\nkind = \"openai\"\nbase_url = \"http://x\"", "not supported by this version"),
+            ("[backends.a]\nkind = \"grpc\"", "unknown variant"),
+            ("[backends.a]\nkind = \"gemini\"\nbase_url = \"http://x\"\ntimeout_seconds = 0", "at least 1"),
+        ] {
+            let e = toml::from_str::<Config>(toml).unwrap_err().to_string();
+            assert!(e.contains(needle), "{toml}: {e}");
+        }
     }
 
     /// `to` as a path relative to `from` (both absolute).

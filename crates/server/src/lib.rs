@@ -40,7 +40,7 @@ pub use http::state::{AppState, ServerLimits};
 pub use service::access::{Access, Caller, KeyRing, QuotaTable, DEFAULT_PROJECT};
 pub use service::admin_auth::{AdminAuth, SignInLimits};
 pub use service::catalog::{
-    builtin_embedding_models, builtin_models, Catalog, CatalogError, GenerativeSpec, ModelKind, ModelSpec,
+    builtin_embedding_models, builtin_models, Backends, Catalog, CatalogError, GenerativeSpec, ModelKind, ModelSpec,
     DEFAULT_BACKEND, DEFAULT_EMBEDDER,
 };
 pub use service::error::ApiError;

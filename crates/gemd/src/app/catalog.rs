@@ -31,6 +31,12 @@ pub fn generative(t: &CatalogTables) -> anyhow::Result<Vec<ModelSpec>> {
         }
     }
     for m in &t.models {
+        if m.backend.is_some() && m.backends.is_some() {
+            bail!("models entry \"{}\": give `backend` or `backends`, not both", m.id);
+        }
+        if m.backends.as_ref().is_some_and(Vec::is_empty) {
+            bail!("models entry \"{}\": `backends` names no backend", m.id);
+        }
         let spec = match specs.iter_mut().find(|s| s.id == m.id) {
             Some(existing) => existing,
             None => {
@@ -56,6 +62,7 @@ pub fn embeddings(t: &CatalogTables) -> anyhow::Result<Vec<ModelSpec>> {
     specs.retain(|s| !t.remove_models.contains(&s.id));
     for m in &t.embedding_models {
         let generative_only = [
+            ("backends", m.backends.is_some()),
             ("output_token_limit", m.output_token_limit.is_some()),
             ("temperature", m.temperature.is_some()),
             ("top_p", m.top_p.is_some()),
@@ -106,6 +113,10 @@ fn apply(spec: &mut ModelSpec, m: &ModelSection) {
         };
     }
     set!(backend);
+    if let Some(list) = &m.backends {
+        spec.backend = list[0].clone();
+        spec.fallbacks = list[1..].to_vec();
+    }
     set!(aliases);
     set!(display_name);
     set!(version);

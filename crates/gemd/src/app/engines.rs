@@ -1,5 +1,6 @@
 //! Loading what `serve` runs: the llama backends (after the memory check, so an oversized
-//! configuration is refused before anything is loaded) and the embedders the catalog uses.
+//! configuration is refused before anything is loaded), the clients of the upstream backends
+//! and the embedders the catalog uses.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -8,10 +9,11 @@ use std::sync::Arc;
 use anyhow::Context;
 use gemd_engine::embed::{BertEmbedder, BertEmbedderConfig};
 use gemd_engine::llama::{LlamaConfig, LlamaEngine};
+use gemd_engine::upstream::{GeminiUpstream, UpstreamConfig, DEFAULT_TIMEOUT};
 use gemd_engine::{Embedder, Engine};
 use gemd_server::{ModelSpec, DEFAULT_EMBEDDER};
 
-use crate::config::EmbedderSection;
+use crate::config::{EmbedderSection, UpstreamSection};
 use crate::{memory, pull};
 
 /// Estimates every backend's memory from its GGUF header and refuses to start when they
@@ -50,6 +52,34 @@ pub fn load_llama(config: LlamaConfig) -> anyhow::Result<Arc<dyn Engine>> {
     let ms = started.elapsed().as_millis() as u64;
     tracing::info!(backend = %engine.info().name, ms, "model loaded");
     Ok(Arc::new(engine))
+}
+
+/// The client of each upstream backend. Keys come from `api_keys` and the variable
+/// `api_keys_env` names (comma-separated); a named variable that is unset is an error, so a
+/// deployment that forgot its secret does not start sending no key.
+pub fn upstreams(
+    sections: &BTreeMap<String, UpstreamSection>,
+    lookup: impl Fn(&str) -> Option<String>,
+) -> anyhow::Result<BTreeMap<String, Arc<GeminiUpstream>>> {
+    let mut out = BTreeMap::new();
+    for (name, u) in sections {
+        let mut c = UpstreamConfig::new(name, &u.base_url);
+        c.model = u.model.clone();
+        c.api_keys = u.api_keys.clone();
+        if let Some(var) = &u.api_keys_env {
+            let value =
+                lookup(var).with_context(|| format!("[backends.{name}] api_keys_env names {var}, which is not set"))?;
+            c.api_keys.extend(value.split(',').map(str::trim).filter(|k| !k.is_empty()).map(String::from));
+        }
+        c.timeout = u.timeout_seconds.map(std::time::Duration::from_secs).unwrap_or(DEFAULT_TIMEOUT);
+        c.proxy = u.proxy.clone();
+        c.headers = u.headers.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        let keys = c.api_keys.len();
+        let upstream = GeminiUpstream::new(c).with_context(|| format!("[backends.{name}]"))?;
+        tracing::info!(backend = %name, base_url = %u.base_url, keys, "upstream backend (Gemini API)");
+        out.insert(name.clone(), Arc::new(upstream));
+    }
+    Ok(out)
 }
 
 /// Loads the embedders some embedding id uses (none when every embedding id is removed): a

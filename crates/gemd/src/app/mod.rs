@@ -1,7 +1,8 @@
 //! `App::build`: what `gemd serve` runs, built from resolved `Settings`: the catalog and the
 //! quota table (checked first: a bad file fails before any model is fetched), the llama
 //! backends (fetched when known models are missing, then the memory check, then loaded), the
-//! key store and the limiter, the embedders and the admin token, into gemd-server's state.
+//! key store and the limiter, the upstream clients, the embedders and the admin token, into
+//! gemd-server's state.
 //! `App::serve` binds the listeners and serves until told to drain. The runtime and the
 //! signals stay in main.
 //!
@@ -19,7 +20,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use gemd_engine::Engine;
 use gemd_server::{Access, DEFAULT_PROJECT};
-use gemd_server::{AppState, Catalog, CorsPolicy, KeyRing, Listeners, ServerLimits};
+use gemd_server::{AppState, Backends, Catalog, CorsPolicy, KeyRing, Listeners, ServerLimits};
 
 use crate::admin_token;
 use crate::settings::{Listen, Settings};
@@ -57,8 +58,10 @@ impl App {
         for (name, c) in llama_configs {
             backends.insert(name, engines::load_llama(c)?);
         }
+        let gemini = engines::upstreams(&settings.upstreams, |var| std::env::var(var).ok())?;
         let embedders = engines::load_embedders(&settings.catalog.embedders, &embedding_specs, home)?;
-        let catalog = Catalog::new(generative, &backends)?.with_embeddings(embedding_specs, &embedders)?;
+        let all = Backends { engines: backends.clone(), gemini };
+        let catalog = Catalog::with_backends(generative, &all)?.with_embeddings(embedding_specs, &embedders)?;
         let admin_token = match &settings.admin_token {
             Some(t) => t.clone(),
             None => admin_token::load_or_create(home)?,

@@ -19,6 +19,7 @@ pub mod options;
 #[cfg(test)]
 pub(crate) mod tests;
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -30,7 +31,7 @@ pub use layers::Sourced;
 
 use crate::backends::{self, Backend};
 use crate::cli::ServeArgs;
-use crate::config::{CatalogTables, Config};
+use crate::config::{CatalogTables, Config, UpstreamSection};
 use layers::{pick, Layers};
 use options::either;
 
@@ -50,6 +51,8 @@ pub struct Settings {
     pub database_url: Option<String>,
     /// The llama backends, the default first, each with its sizing resolved.
     pub backends: Vec<Backend>,
+    /// The upstream backends (`kind = "gemini"`), by name.
+    pub upstreams: BTreeMap<String, UpstreamSection>,
     /// The file's catalog changes, embedders and quota overrides.
     pub catalog: CatalogTables,
 }
@@ -171,7 +174,9 @@ impl Settings {
             None => None,
         };
         let engine = cli.engine.over(&env.engine).over(&file.engine);
-        let backends = backends::backends(&file, &engine, pick!(model, model).map(|s| s.value), chat_template);
+        let model_choice = pick!(model, model).map(|s| s.value);
+        let upstreams = backends::upstreams(&file, model_choice.is_some());
+        let backends = backends::backends(&file, &engine, model_choice, chat_template);
         Ok(Settings {
             home,
             listen,
@@ -181,6 +186,7 @@ impl Settings {
             quota,
             database_url: pick!(store, database_url).map(|s| s.value),
             backends,
+            upstreams,
             catalog: file.catalog_tables(),
         })
     }

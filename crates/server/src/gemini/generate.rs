@@ -10,7 +10,7 @@ use gemd_wire::parse::{parse_count_tokens, parse_generate};
 
 use super::convert::{chat_prompt, check_supported, options, response};
 use super::stream::{Framing, NativeChunks};
-use super::Gate;
+use super::{upstream, Gate};
 use crate::http::auth::Authenticated;
 use crate::http::backend_header::tag_backend;
 use crate::http::body::LimitedBody;
@@ -57,11 +57,21 @@ pub async fn handle(
     if !matches!(method, "generateContent" | "streamGenerateContent" | "countTokens") {
         return Err(not_found().into());
     }
-    let served = state.catalog.get(model).cloned().ok_or_else(not_found)?;
-    let bytes = body.bytes().await?;
     let query = RequestQuery::parse(raw.unwrap_or(""));
     let model_version = model.strip_prefix("models/").unwrap_or(model).to_string();
     let gate = Gate { access: &state.access, caller };
+    if let Some(route) = state.catalog.route(model) {
+        let call = match method {
+            "generateContent" => upstream::Call::Generate,
+            "streamGenerateContent" if query.wants_sse() => upstream::Call::Stream(Framing::Sse),
+            "streamGenerateContent" => upstream::Call::Stream(Framing::JsonArray),
+            _ => upstream::Call::CountTokens,
+        };
+        let bytes = body.bytes().await?;
+        return Ok(upstream::handle(route, version, model_version, call, bytes, gate).await?);
+    }
+    let served = state.catalog.get(model).cloned().ok_or_else(not_found)?;
+    let bytes = body.bytes().await?;
     let resp = match method {
         "generateContent" => generate(&served, &model_version, &bytes, gate).await?,
         "streamGenerateContent" => {
@@ -82,7 +92,12 @@ async fn start(served: &Served, bytes: &Bytes, gate: Gate<'_>) -> Result<Started
     generation::start(served, chat_prompt(&req, served)?, request, gate.access, gate.caller).await
 }
 
-async fn generate(served: &Served, model_version: &str, bytes: &Bytes, gate: Gate<'_>) -> Result<Response, ApiError> {
+pub(super) async fn generate(
+    served: &Served,
+    model_version: &str,
+    bytes: &Bytes,
+    gate: Gate<'_>,
+) -> Result<Response, ApiError> {
     let done = start(served, bytes, gate).await?;
     let response_id = done.response_id.clone();
     let c = done.complete().await?;
@@ -96,7 +111,7 @@ async fn generate(served: &Served, model_version: &str, bytes: &Bytes, gate: Gat
     Ok(json_response(StatusCode::OK, &body))
 }
 
-async fn stream_generate(
+pub(super) async fn stream_generate(
     served: &Served,
     model_version: String,
     bytes: &Bytes,
@@ -110,7 +125,7 @@ async fn stream_generate(
 
 /// Counts the prompt's tokens, however many (the body limit bounds them, and tokenising is
 /// linear), after admitting the call against the model's `countTokens` bucket.
-async fn count_tokens(served: &Served, bytes: &Bytes, gate: Gate<'_>) -> Result<Response, ApiError> {
+pub(super) async fn count_tokens(served: &Served, bytes: &Bytes, gate: Gate<'_>) -> Result<Response, ApiError> {
     let req = parse_count_tokens(bytes)?;
     let gen = match req.generate_content_request {
         Some(inner) => inner,

@@ -1,5 +1,6 @@
 //! The native Gemini REST surface, served identically under `/v1beta` and `/v1`: its routes,
-//! handlers, and the conversion of its requests and answers ([`convert`], [`tools`]).
+//! handlers, the conversion of its requests and answers ([`convert`], [`tools`]), and the
+//! pass-through of routed ids to their backends ([`upstream`]).
 
 mod convert;
 mod embed;
@@ -7,6 +8,7 @@ mod generate;
 mod models;
 mod stream;
 mod tools;
+mod upstream;
 
 use std::sync::Arc;
 

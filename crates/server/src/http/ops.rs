@@ -1,5 +1,5 @@
-//! Operational endpoints: liveness and Prometheus-style metrics (no key required; they reveal
-//! no request data).
+//! Operational endpoints: liveness, the upstream backends' key standing and Prometheus-style
+//! metrics (no key required; they reveal no request data, no secret and no address).
 
 use std::fmt::Write as _;
 
@@ -12,13 +12,29 @@ use axum::Router;
 use super::state::AppState;
 
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/healthz", get(|| async { "ok\n" })).route("/metrics", get(metrics))
+    Router::new()
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/healthz/backends", get(backends))
+        .route("/metrics", get(metrics))
+}
+
+/// Each upstream backend and the standing of its keys (prefixes only, never an address or a
+/// secret): which keys rest after a 429 and for how long, which were refused.
+async fn backends(State(state): State<AppState>) -> impl IntoResponse {
+    let mut seen = std::collections::BTreeSet::new();
+    let mut list = Vec::new();
+    for upstream in state.catalog.upstreams() {
+        if seen.insert(upstream.name().to_string()) {
+            list.push(serde_json::json!({"name": upstream.name(), "kind": "gemini", "keys": upstream.keys()}));
+        }
+    }
+    axum::Json(serde_json::json!({"backends": list}))
 }
 
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     let mut out = String::new();
     let mut seen = std::collections::BTreeSet::new();
-    for served in state.catalog.models() {
+    for served in state.catalog.local_served() {
         let info = served.engine.info();
         if !seen.insert(info.name.clone()) {
             continue;

@@ -9,6 +9,7 @@
 
 use std::borrow::Cow;
 
+use gemd_engine::upstream::UpstreamError;
 use gemd_engine::EngineError;
 use gemd_wire::parse::WireError;
 use gemd_wire::rpc::{self, Code, Status};
@@ -125,6 +126,35 @@ pub enum ApiError {
     /// Too many wrong admin tokens from this client or in all (429, with `Retry-After`).
     #[error("Too many wrong admin tokens. Retry in {retry_after_secs} s.")]
     SignInThrottled { retry_after_secs: u64 },
+    /// No backend of a routed id could answer; each one's failure, in the order tried, is
+    /// logged and decides the code (every key rate-limited: 429; every backend too slow:
+    /// 504; else 503). The message names the backends tried, not their addresses.
+    #[error("models/{model} is currently unavailable: no backend could answer (tried {}).", .failures.iter().map(upstream_backend).collect::<Vec<_>>().join(", "))]
+    NoBackend { model: String, failures: Vec<UpstreamError> },
+    /// An upstream broke off an answer it had started: the last event of the stream.
+    #[error("The answer was cut off: backend {} stopped sending it.", upstream_backend(.0))]
+    UpstreamCut(UpstreamError),
+}
+
+fn upstream_backend(e: &UpstreamError) -> &str {
+    match e {
+        UpstreamError::Unavailable { backend, .. }
+        | UpstreamError::Timeout { backend, .. }
+        | UpstreamError::RateLimited { backend, .. }
+        | UpstreamError::Cut { backend, .. }
+        | UpstreamError::Config { backend, .. } => backend,
+    }
+}
+
+/// The code of a routed request no backend answered.
+fn no_backend_code(failures: &[UpstreamError]) -> Code {
+    if !failures.is_empty() && failures.iter().all(|f| matches!(f, UpstreamError::RateLimited { .. })) {
+        Code::ResourceExhausted
+    } else if !failures.is_empty() && failures.iter().all(|f| matches!(f, UpstreamError::Timeout { .. })) {
+        Code::DeadlineExceeded
+    } else {
+        Code::Unavailable
+    }
 }
 
 /// What cannot be reached, as the refusal names it.
@@ -212,6 +242,8 @@ impl ApiError {
             QuotaExceeded { .. } | SignInThrottled { .. } => Code::ResourceExhausted,
             Unavailable(_) => Code::Unavailable,
             Unauthenticated(_) => Code::Unauthenticated,
+            NoBackend { failures, .. } => no_backend_code(failures),
+            UpstreamCut(_) => Code::Unavailable,
             Engine(e) => match e {
                 EngineError::Overloaded | EngineError::ShuttingDown => Code::Unavailable,
                 EngineError::PromptTooLong { .. }
@@ -257,6 +289,13 @@ impl ApiError {
         match self {
             ApiError::QuotaExceeded { violations, .. } => Some(quota_error::retry_after_secs(violations)),
             ApiError::SignInThrottled { retry_after_secs } => Some(*retry_after_secs),
+            ApiError::NoBackend { failures, .. } if no_backend_code(failures) == Code::ResourceExhausted => failures
+                .iter()
+                .filter_map(|f| match f {
+                    UpstreamError::RateLimited { retry_after, .. } => Some(retry_after.as_secs_f64().ceil() as u64),
+                    _ => None,
+                })
+                .min(),
             _ => None,
         }
     }
@@ -305,6 +344,7 @@ impl ApiError {
             | ApiError::PartUnsupported { .. }
             | ApiError::ModalityUnsupported { .. }
             | ApiError::OutputCapOutOfRange { .. } => vec![rpc::bad_request([(self.field().as_deref(), message)])],
+            ApiError::NoBackend { .. } => self.retry_after_secs().map(rpc::retry_info).into_iter().collect(),
             _ => Vec::new(),
         }
     }

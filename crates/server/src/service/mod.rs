@@ -14,6 +14,7 @@ pub mod admin_input;
 pub mod catalog;
 pub mod embedding;
 pub mod error;
+pub mod estimate;
 pub mod generation;
 pub mod tools;
 pub mod version;

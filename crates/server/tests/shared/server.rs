@@ -9,7 +9,7 @@ use std::sync::Arc;
 use gemd_engine::Engine;
 use gemd_quota::MemoryLimiter;
 use gemd_server::QuotaTable;
-use gemd_server::{builtin_embedding_models, builtin_models, AppState, Catalog, KeyRing};
+use gemd_server::{builtin_embedding_models, builtin_models, AppState, Backends, Catalog, KeyRing, ModelSpec};
 use gemd_server::{Access, DEFAULT_PROJECT};
 use gemd_server::{ServerLimits, DEFAULT_BACKEND, DEFAULT_EMBEDDER};
 use gemd_store::sqlite::Sqlite;
@@ -92,21 +92,22 @@ impl TestServer {
         limits: ServerLimits,
         admin_apart: bool,
     ) -> Self {
-        let specs = builtin_models()
-            .into_iter()
-            .map(|mut s| {
-                s.generative_mut().expect("a generative model").output_token_limit = output_limit;
-                s
-            })
-            .collect();
-        let backends = BTreeMap::from([(DEFAULT_BACKEND.to_string(), engine)]);
-        let embedder = crate::harness::test_embedder();
-        let embedders = BTreeMap::from([(DEFAULT_EMBEDDER.to_string(), embedder)]);
-        let catalog =
-            Catalog::new(specs, &backends).and_then(|c| c.with_embeddings(builtin_embedding_models(), &embedders));
+        let backends =
+            Backends { engines: BTreeMap::from([(DEFAULT_BACKEND.to_string(), engine)]), ..Default::default() };
+        let catalog = test_catalog(test_specs(output_limit), &backends);
+        Self::serve_catalog(catalog, quotas, limits, admin_apart).await
+    }
+
+    /// A server of `catalog` (built with [`test_catalog`]), its default project on the free
+    /// tier of `quotas`.
+    pub async fn with_catalog(catalog: Catalog, quotas: QuotaTable) -> Self {
+        Self::serve_catalog(catalog, quotas, test_limits(), false).await
+    }
+
+    async fn serve_catalog(catalog: Catalog, quotas: QuotaTable, limits: ServerLimits, admin_apart: bool) -> Self {
         let access = Arc::new(test_access(quotas).await);
         let state = AppState {
-            catalog: Arc::new(catalog.expect("catalog")),
+            catalog: Arc::new(catalog),
             access: access.clone(),
             limits,
             admin: Arc::new(gemd_server::AdminAuth::new(ADMIN_TOKEN)),
@@ -150,6 +151,25 @@ impl TestServer {
         let status = resp.status().as_u16();
         (status, resp.json().await.expect("JSON body"))
     }
+}
+
+/// The built-in generative ids, each writing at most `output_limit` tokens.
+pub fn test_specs(output_limit: u32) -> Vec<ModelSpec> {
+    builtin_models()
+        .into_iter()
+        .map(|mut s| {
+            s.generative_mut().expect("a generative model").output_token_limit = output_limit;
+            s
+        })
+        .collect()
+}
+
+/// `specs` on `backends`, with the built-in embedding ids on the binary's test embedder.
+pub fn test_catalog(specs: Vec<ModelSpec>, backends: &Backends) -> Catalog {
+    let embedders = BTreeMap::from([(DEFAULT_EMBEDDER.to_string(), crate::harness::test_embedder())]);
+    let catalog =
+        Catalog::with_backends(specs, backends).and_then(|c| c.with_embeddings(builtin_embedding_models(), &embedders));
+    catalog.expect("catalog")
 }
 
 async fn bind() -> tokio::net::TcpListener {

@@ -21,3 +21,4 @@ mod openai;
 mod quota;
 mod refusals;
 mod streaming;
+mod upstream;

@@ -41,6 +41,12 @@ impl Ticket {
         self.output_tokens = n as i64;
     }
 
+    /// The prompt's tokens as the backend that answered counted them (an upstream's usage),
+    /// for the ledger; the admission was made on gemd's own count.
+    pub fn set_prompt_tokens(&mut self, n: u32) {
+        self.prompt_tokens = n as i64;
+    }
+
     /// Gives the admission back: the limiter's counts return and no ledger row is written.
     pub fn refund(&mut self) {
         if std::mem::replace(&mut self.closed, true) {

@@ -2,20 +2,24 @@
 //! ([`spec`]), and which backend serves it ([`Served`] for generative ids, an
 //! [`EmbeddingServed`] for embedding ones). The built-in default is the service guide's model
 //! table, every generative id mapped to the embedded local model and every embedding id to the
-//! embedded embedder; configuration can add, remove and remap entries. Generative and
+//! embedded embedder; configuration can add, remove and remap entries, and give an id an
+//! ordered list of backends, upstream servers among them ([`Route`]). Generative and
 //! embedding ids share one namespace.
 
 mod page_error;
+mod route;
 mod served;
 pub mod spec;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use gemd_engine::upstream::GeminiUpstream;
 use gemd_engine::{Embedder, Engine};
 use gemd_wire::gemini::Model;
 
 pub use page_error::PageError;
+pub use route::{Hop, Route};
 pub use served::Served;
 pub use spec::{
     builtin_embedding_models, builtin_models, GenerativeSpec, ModelKind, ModelSpec, ServedBy, DEFAULT_BACKEND,
@@ -34,10 +38,12 @@ pub enum CatalogError {
     Duplicate(String),
 }
 
-/// What an id or alias names: a generative model or an embedding model (by position).
+/// What an id or alias names: a generative model on one local engine, a routed generative
+/// model, or an embedding model (by position).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Entry {
     Generative(usize),
+    Routed(usize),
     Embedding(usize),
 }
 
@@ -45,8 +51,18 @@ enum Entry {
 #[derive(Clone, Default)]
 pub struct Catalog {
     models: Vec<Served>,
+    routes: Vec<Route>,
     embeddings: Vec<EmbeddingServed>,
     index: BTreeMap<String, Entry>,
+    /// Listing order of the generative ids (local and routed alike), as configured.
+    generative_order: Vec<Entry>,
+}
+
+/// The backends a catalog binds ids to, by name.
+#[derive(Clone, Default)]
+pub struct Backends {
+    pub engines: BTreeMap<String, Arc<dyn Engine>>,
+    pub gemini: BTreeMap<String, Arc<GeminiUpstream>>,
 }
 
 fn kind_name(embedding: bool) -> &'static str {
@@ -76,14 +92,40 @@ fn bind<B: ?Sized>(backends: &BTreeMap<String, Arc<B>>, model: &str, backend: &s
 }
 
 impl Catalog {
-    /// A catalog of the generative ids `specs`, each bound to one of `backends`.
-    pub fn new(specs: Vec<ModelSpec>, backends: &BTreeMap<String, Arc<dyn Engine>>) -> Result<Self, CatalogError> {
+    /// A catalog of the generative ids `specs`, each bound to one of the local `engines`.
+    pub fn new(specs: Vec<ModelSpec>, engines: &BTreeMap<String, Arc<dyn Engine>>) -> Result<Self, CatalogError> {
+        Self::with_backends(specs, &Backends { engines: engines.clone(), gemini: BTreeMap::new() })
+    }
+
+    /// A catalog of the generative ids `specs`, each bound to its backends: one local engine
+    /// (a plain entry), or an ordered list that may name upstreams (a [`Route`]).
+    pub fn with_backends(specs: Vec<ModelSpec>, backends: &Backends) -> Result<Self, CatalogError> {
         let mut catalog = Catalog::default();
         for spec in specs {
             check_kind(&spec, false)?;
-            let engine = bind(backends, &spec.id, &spec.backend)?;
-            catalog.register(&spec.id, &spec.aliases, Entry::Generative(catalog.models.len()))?;
-            catalog.models.push(Served { spec: Arc::new(spec), engine });
+            let spec = Arc::new(spec);
+            let mut hops = Vec::new();
+            for name in std::iter::once(&spec.backend).chain(&spec.fallbacks) {
+                hops.push(match (backends.engines.get(name), backends.gemini.get(name)) {
+                    (Some(engine), _) => Hop::Local(Served { spec: spec.clone(), engine: engine.clone() }),
+                    (None, Some(upstream)) => Hop::Gemini(upstream.clone()),
+                    (None, None) => {
+                        return Err(CatalogError::UnknownBackend { model: spec.id.clone(), backend: name.clone() })
+                    }
+                });
+            }
+            let entry = match hops.as_slice() {
+                [Hop::Local(served)] => {
+                    catalog.models.push(served.clone());
+                    Entry::Generative(catalog.models.len() - 1)
+                }
+                _ => {
+                    catalog.routes.push(Route { spec: spec.clone(), hops });
+                    Entry::Routed(catalog.routes.len() - 1)
+                }
+            };
+            catalog.register(&spec.id, &spec.aliases, entry)?;
+            catalog.generative_order.push(entry);
         }
         Ok(catalog)
     }
@@ -116,11 +158,22 @@ impl Catalog {
         self.index.get(name.strip_prefix("models/").unwrap_or(name)).copied()
     }
 
-    /// Looks up a generative model by `models/{id}` or a bare id (or alias).
+    /// Looks up a generative model on a local engine, by `models/{id}` or a bare id (or
+    /// alias): for a routed id, its first local backend (what the surfaces that only run
+    /// locally use; the native one asks [`Catalog::route`] first).
     pub fn get(&self, name: &str) -> Option<&Served> {
         match self.entry(name)? {
             Entry::Generative(i) => Some(&self.models[i]),
+            Entry::Routed(i) => self.routes[i].local(),
             Entry::Embedding(_) => None,
+        }
+    }
+
+    /// Looks up a generative model served by a list of backends or an upstream.
+    pub fn route(&self, name: &str) -> Option<&Route> {
+        match self.entry(name)? {
+            Entry::Routed(i) => Some(&self.routes[i]),
+            Entry::Generative(_) | Entry::Embedding(_) => None,
         }
     }
 
@@ -128,36 +181,69 @@ impl Catalog {
     pub fn embedding(&self, name: &str) -> Option<&EmbeddingServed> {
         match self.entry(name)? {
             Entry::Embedding(i) => Some(&self.embeddings[i]),
-            Entry::Generative(_) => None,
+            Entry::Generative(_) | Entry::Routed(_) => None,
         }
     }
 
-    /// The generative models, in listing order.
+    /// The generative models served by one local engine each, in listing order.
     pub fn models(&self) -> &[Served] {
         &self.models
+    }
+
+    /// The routed generative models, in listing order.
+    pub fn routes(&self) -> &[Route] {
+        &self.routes
+    }
+
+    /// Every id on a local engine, plain or as a hop of a route (an engine may repeat).
+    pub fn local_served(&self) -> impl Iterator<Item = &Served> {
+        let hops = self.routes.iter().flat_map(|r| r.hops.iter());
+        self.models.iter().chain(hops.filter_map(|h| match h {
+            Hop::Local(s) => Some(s),
+            Hop::Gemini(_) => None,
+        }))
+    }
+
+    /// Every upstream some route uses (one may repeat).
+    pub fn upstreams(&self) -> impl Iterator<Item = &Arc<GeminiUpstream>> {
+        self.routes.iter().flat_map(|r| r.hops.iter()).filter_map(|h| match h {
+            Hop::Gemini(u) => Some(u),
+            Hop::Local(_) => None,
+        })
     }
 
     pub fn embeddings(&self) -> &[EmbeddingServed] {
         &self.embeddings
     }
 
-    /// Every model as `models.list` shows it: generative ones, then embedding ones.
+    /// Every model as `models.list` shows it: generative ones (in configured order), then
+    /// embedding ones.
     pub fn wire_models(&self) -> Vec<Model> {
-        let generative = self.models.iter().map(|m| m.spec.to_wire(&m.served_by()));
+        let generative = self.generative_order.iter().map(|e| self.wire_entry(*e));
         generative.chain(self.embeddings.iter().map(|e| e.spec.to_wire(&e.served_by()))).collect()
     }
 
     /// One model (generative or embedding) as `models.get` shows it.
     pub fn wire_model(&self, name: &str) -> Option<Model> {
-        Some(match self.entry(name)? {
-            Entry::Generative(i) => self.models[i].spec.to_wire(&self.models[i].served_by()),
-            Entry::Embedding(i) => self.embeddings[i].spec.to_wire(&self.embeddings[i].served_by()),
-        })
+        Some(self.wire_entry(self.entry(name)?))
     }
 
-    /// Every served id, generative then embedding (what the dashboard lists).
+    fn wire_entry(&self, entry: Entry) -> Model {
+        match entry {
+            Entry::Generative(i) => self.models[i].spec.to_wire(&self.models[i].served_by()),
+            Entry::Routed(i) => self.routes[i].spec.to_wire(&self.routes[i].served_by()),
+            Entry::Embedding(i) => self.embeddings[i].spec.to_wire(&self.embeddings[i].served_by()),
+        }
+    }
+
+    /// Every served id, generative (in configured order) then embedding (what the dashboard
+    /// lists).
     pub fn ids(&self) -> Vec<String> {
-        let generative = self.models.iter().map(|m| m.spec.id.clone());
+        let generative = self.generative_order.iter().map(|e| match e {
+            Entry::Generative(i) => self.models[*i].spec.id.clone(),
+            Entry::Routed(i) => self.routes[*i].spec.id.clone(),
+            Entry::Embedding(i) => self.embeddings[*i].spec.id.clone(),
+        });
         generative.chain(self.embeddings.iter().map(|e| e.spec.id.clone())).collect()
     }
 }

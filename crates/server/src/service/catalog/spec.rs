@@ -27,9 +27,12 @@ pub struct ModelSpec {
     pub version: String,
     /// The real service's limit; listings report the smaller of this and the backend's.
     pub input_token_limit: u32,
-    /// The backend this id is served by: an engine's name for a generative id, an
-    /// embedder's for an embedding one.
+    /// The backend this id is served by: an engine's or upstream's name for a generative id,
+    /// an embedder's for an embedding one.
     pub backend: String,
+    /// Backends tried in order after `backend` when it cannot answer (`backends = [...]` in
+    /// the configuration, `backend` being its first).
+    pub fallbacks: Vec<String>,
     pub kind: ModelKind,
 }
 
@@ -127,6 +130,7 @@ impl ModelSpec {
             version: "001".into(),
             input_token_limit: input,
             backend: DEFAULT_BACKEND.into(),
+            fallbacks: Vec::new(),
             kind: ModelKind::Generative(GenerativeSpec::builtin(output, thinking, true)),
         }
     }
@@ -140,6 +144,7 @@ impl ModelSpec {
             version: "001".into(),
             input_token_limit: input,
             backend: DEFAULT_BACKEND.into(),
+            fallbacks: Vec::new(),
             kind: ModelKind::Generative(GenerativeSpec::builtin(8192, false, false)),
         }
     }
@@ -153,6 +158,7 @@ impl ModelSpec {
             version: version.into(),
             input_token_limit: 2048,
             backend: DEFAULT_EMBEDDER.into(),
+            fallbacks: Vec::new(),
             kind: ModelKind::Embedding,
         }
     }

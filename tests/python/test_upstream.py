@@ -1,0 +1,128 @@
+"""A gemd in front of another gemd (kind = "gemini"): google-genai and plain HTTP against the
+front get the upstream's answers, with the wire intact, for every native call; a dead first
+backend falls back to the next. The upstream is the session's gemd (the real model); the
+front loads no model of its own (its `[backends.default]` is the upstream)."""
+import json
+import socket
+
+import pytest
+import requests
+from google import genai
+from google.genai import types
+
+from conftest import KEY, MODEL, spawn_gemd
+
+FRONT_KEY = "AIzaSyFrontOfUpstreamTestKey000000000000"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def front_config(tmp_path, backends):
+    """A config whose every built-in id is served by `backends` (name → base_url), in order."""
+    lines = []
+    for name, url in backends.items():
+        lines += [f"[backends.{name}]", 'kind = "gemini"', f'base_url = "{url}"', f'api_keys = ["{KEY}"]',
+                  "timeout_seconds = 30"]
+    lines += ["[[models]]", f'id = "{MODEL}"', f"backends = {json.dumps(list(backends))}",
+              f'[quota.free."{MODEL}"]', "rpm = 100000", "tpm = 100000000", "rpd = 10000000"]
+    path = tmp_path / "front.toml"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@pytest.fixture(scope="module")
+def front(gemd, tmp_path_factory):
+    # `default` is the upstream too, so the other built-in ids go there and no model loads.
+    tmp = tmp_path_factory.mktemp("front")
+    config = front_config(tmp, {"default": gemd.base})
+    g = spawn_gemd("--api-key", FRONT_KEY, "--database-url", f"sqlite://{tmp / 'front.sqlite3'}", config=str(config))
+    yield g
+    g.proc.terminate()
+    assert g.proc.wait(timeout=60) == 0
+
+
+def client(base, key=FRONT_KEY):
+    return genai.Client(api_key=key, http_options=types.HttpOptions(base_url=base))
+
+
+def test_generate_through_the_front_is_the_upstreams_answer(front, gemd):
+    # A Client closes its connections when dropped: keep each one while it is used.
+    via_front, direct_client = client(front.base), client(gemd.base, KEY)
+    r = via_front.models.generate_content(
+        model=MODEL, contents="What is 2+2? Answer with one number.",
+        config=types.GenerateContentConfig(temperature=0, max_output_tokens=16))
+    direct = direct_client.models.generate_content(
+        model=MODEL, contents="What is 2+2? Answer with one number.",
+        config=types.GenerateContentConfig(temperature=0, max_output_tokens=16))
+    assert r.text and r.text == direct.text, "greedy answers of the same model through the front"
+    assert r.model_version == direct.model_version
+    u = r.usage_metadata
+    assert u.prompt_token_count == direct.usage_metadata.prompt_token_count
+
+
+def test_streams_in_both_framings_carry_the_upstreams_chunks(front):
+    c = client(front.base)
+    chunks = list(c.models.generate_content_stream(
+        model=MODEL, contents="Count from one to five.", config=types.GenerateContentConfig(max_output_tokens=24)))
+    assert "".join(c.text or "" for c in chunks)
+    assert chunks[-1].candidates[0].finish_reason in (types.FinishReason.STOP, types.FinishReason.MAX_TOKENS)
+
+    url = f"{front.base}/v1beta/models/{MODEL}:streamGenerateContent"
+    body = {"contents": [{"parts": [{"text": "Say hi"}]}], "generationConfig": {"maxOutputTokens": 8}}
+    r = requests.post(url, json=body, headers={"x-goog-api-key": FRONT_KEY}, timeout=120)
+    assert r.status_code == 200 and r.headers["x-gemd-backend"] == "default"
+    items = r.json()
+    assert isinstance(items, list) and items[-1]["candidates"][0]["finishReason"]
+
+
+def test_count_tokens_is_the_upstreams_count(front, gemd):
+    via_front, direct_client = client(front.base), client(gemd.base, KEY)
+    via = via_front.models.count_tokens(model=MODEL, contents="How many tokens is this sentence?")
+    direct = direct_client.models.count_tokens(model=MODEL, contents="How many tokens is this sentence?")
+    assert via.total_tokens == direct.total_tokens > 0
+
+
+def test_function_calling_goes_through(front):
+    weather = types.FunctionDeclaration(
+        name="get_weather", description="Get the current weather for a city.",
+        parameters=types.Schema(type="OBJECT", properties={"city": types.Schema(type="STRING")}, required=["city"]))
+    c = client(front.base)
+    r = c.models.generate_content(
+        model=MODEL, contents="What's the weather in Paris?",
+        config=types.GenerateContentConfig(
+            tools=[types.Tool(function_declarations=[weather])],
+            tool_config=types.ToolConfig(function_calling_config=types.FunctionCallingConfig(mode="ANY")),
+            automatic_function_calling=types.AutomaticFunctionCallingConfig(disable=True)))
+    calls = r.function_calls
+    assert calls and calls[0].name == "get_weather" and isinstance(calls[0].args["city"], str)
+
+
+def test_a_bad_request_is_refused_by_the_front_in_googles_envelope(front):
+    url = f"{front.base}/v1beta/models/{MODEL}:generateContent"
+    r = requests.post(url, json={"contents": [{"parts": [{"txt": "hi"}]}]},
+                      headers={"x-goog-api-key": FRONT_KEY}, timeout=30)
+    assert r.status_code == 400
+    assert r.json()["error"]["status"] == "INVALID_ARGUMENT"
+    assert "x-gemd-backend" not in r.headers, "refused before any backend"
+
+
+def test_a_dead_first_backend_falls_back_to_the_next(gemd, tmp_path):
+    dead = f"http://127.0.0.1:{free_port()}"
+    config = front_config(tmp_path, {"dead": dead, "up": gemd.base})
+    # `default` stays the local model here: start it with the small one so the test is quick.
+    g = spawn_gemd("--api-key", FRONT_KEY, "--model", "smollm2-135m-instruct",
+                   "--database-url", f"sqlite://{tmp_path / 'front.sqlite3'}", config=str(config))
+    try:
+        url = f"{g.base}/v1beta/models/{MODEL}:generateContent"
+        body = {"contents": [{"parts": [{"text": "Say hi"}]}], "generationConfig": {"maxOutputTokens": 8}}
+        r = requests.post(url, json=body, headers={"x-goog-api-key": FRONT_KEY}, timeout=120)
+        assert r.status_code == 200, r.text
+        assert r.headers["x-gemd-backend"] == "up"
+        assert r.json()["candidates"][0]["content"]["parts"][0]["text"] is not None
+    finally:
+        g.proc.terminate()
+        g.proc.wait(timeout=60)
