@@ -2,24 +2,41 @@
 //! events however the bytes arrive (an event split over reads, several in one read, `\n` or
 //! `\r\n` line ends). Comments (`:`), `event:`/`id:` fields and `[DONE]` are not payloads.
 
+/// The largest event held while waiting for its end: an upstream that never ends one cannot
+/// make gemd buffer without bound.
+pub const MAX_EVENT_BYTES: usize = 16 << 20;
+
+/// An event grew past [`MAX_EVENT_BYTES`] without ending.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("an event is longer than {MAX_EVENT_BYTES} bytes")]
+pub struct EventTooLong;
+
 /// Collects bytes and hands out each whole event's data.
 #[derive(Debug, Default)]
 pub struct SseEvents {
     pending: Vec<u8>,
+    /// How far `pending` is known to hold no event end (less three bytes, so an end split
+    /// over reads is still found): each byte is scanned about once.
+    scanned: usize,
 }
 
 impl SseEvents {
     /// The data of every event completed by `bytes`, in order.
-    pub fn feed(&mut self, bytes: &[u8]) -> Vec<String> {
+    pub fn feed(&mut self, bytes: &[u8]) -> Result<Vec<String>, EventTooLong> {
         self.pending.extend_from_slice(bytes);
         let mut out = Vec::new();
-        while let Some((end, skip)) = event_end(&self.pending) {
+        while let Some((end, skip)) = event_end(&self.pending, self.scanned) {
             let event: Vec<u8> = self.pending.drain(..end + skip).take(end).collect();
+            self.scanned = 0;
             if let Some(data) = data_of(&String::from_utf8_lossy(&event)) {
                 out.push(data);
             }
         }
-        out
+        self.scanned = self.pending.len().saturating_sub(3);
+        if self.pending.len() > MAX_EVENT_BYTES {
+            return Err(EventTooLong);
+        }
+        Ok(out)
     }
 
     /// The data of an event the stream ended in without its blank line (lenient, as
@@ -31,8 +48,8 @@ impl SseEvents {
 }
 
 /// Where the first event ends (before its blank line) and how long the blank line is.
-fn event_end(buf: &[u8]) -> Option<(usize, usize)> {
-    let mut i = 0;
+fn event_end(buf: &[u8], from: usize) -> Option<(usize, usize)> {
+    let mut i = from;
     while i < buf.len() {
         if buf[i..].starts_with(b"\r\n\r\n") {
             return Some((i, 4));
@@ -60,12 +77,12 @@ mod tests {
     #[test]
     fn events_are_whole_however_the_bytes_arrive() {
         let stream = "data: {\"a\":1}\r\n\r\n: comment\n\ndata: {\"b\":\ndata: 2}\n\nevent: x\ndata: [DONE]\n\n";
-        let whole = SseEvents::default().feed(stream.as_bytes());
+        let whole = SseEvents::default().feed(stream.as_bytes()).unwrap();
         assert_eq!(whole, ["{\"a\":1}", "{\"b\":\n2}"]);
         for cut in 1..stream.len() {
             let mut e = SseEvents::default();
-            let mut got = e.feed(&stream.as_bytes()[..cut]);
-            got.extend(e.feed(&stream.as_bytes()[cut..]));
+            let mut got = e.feed(&stream.as_bytes()[..cut]).unwrap();
+            got.extend(e.feed(&stream.as_bytes()[cut..]).unwrap());
             assert_eq!(got, whole, "cut at {cut}");
         }
     }
@@ -73,8 +90,17 @@ mod tests {
     #[test]
     fn a_last_event_without_its_blank_line_is_still_read() {
         let mut e = SseEvents::default();
-        assert!(e.feed(b"data: {\"x\":1}\n").is_empty());
+        assert!(e.feed(b"data: {\"x\":1}\n").unwrap().is_empty());
         assert_eq!(e.finish().as_deref(), Some("{\"x\":1}"));
         assert_eq!(e.finish(), None);
+    }
+
+    #[test]
+    fn an_event_that_never_ends_is_refused_past_the_cap() {
+        let mut e = SseEvents::default();
+        let piece = vec![b'x'; 1 << 20];
+        let results: Vec<_> = (0..17).map(|_| e.feed(&piece)).collect();
+        assert!(results[..16].iter().all(Result::is_ok));
+        assert_eq!(results[16], Err(EventTooLong));
     }
 }

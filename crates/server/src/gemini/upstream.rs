@@ -207,7 +207,15 @@ fn stream(reply: UpstreamReply, backend: String, framing: Framing, ticket: Optio
         loop {
             match s.chunks.next().await {
                 Some(Ok(bytes)) => {
-                    let out: String = s.events.feed(&bytes).iter().map(|d| s.frame(d)).collect();
+                    let out: String = match s.events.feed(&bytes) {
+                        Ok(events) => events.iter().map(|d| s.frame(d)).collect(),
+                        Err(e) => {
+                            s.done = true;
+                            let first = std::mem::replace(&mut s.first, false);
+                            let cut = UpstreamError::Cut { backend: s.backend.clone(), reason: e.to_string() };
+                            s.framing.error(&ApiError::UpstreamCut(cut).stream_event_json(), first)
+                        }
+                    };
                     if !out.is_empty() {
                         return Some((Ok::<_, std::convert::Infallible>(Bytes::from(out)), s));
                     }
