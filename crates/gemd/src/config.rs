@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use gemd_engine::upstream::Capability;
 use serde::Deserialize;
 
 use crate::chat_template::{ChatTemplate, TemplateError};
@@ -96,12 +97,13 @@ pub struct LimitSection {
 }
 
 /// One `[backends.NAME]` table: a local llama.cpp backend (`kind = "llama"`, the default) or
-/// an upstream server (`kind = "gemini"`). The keys of each kind are refused on the other.
+/// an upstream server (`kind = "gemini"` or `"openai"`). The keys of each kind are refused
+/// on the other.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(try_from = "RawBackendSection")]
 pub enum BackendSection {
     Llama(LlamaSection),
-    Gemini(UpstreamSection),
+    Upstream(UpstreamSection),
 }
 
 #[derive(Debug, Clone)]
@@ -119,7 +121,9 @@ pub struct LlamaSection {
 /// A server gemd forwards to.
 #[derive(Debug, Clone, PartialEq)]
 pub struct UpstreamSection {
-    /// The API's root, without the version (`https://…`, `http://127.0.0.1:8081`).
+    pub kind: UpstreamKind,
+    /// Gemini: the API's root, without the version (`https://…`, `http://127.0.0.1:8081`);
+    /// OpenAI: the root with its version prefix (`http://127.0.0.1:8000/v1`).
     pub base_url: String,
     /// The upstream's id for the model; absent: the public id.
     pub model: Option<String>,
@@ -129,6 +133,15 @@ pub struct UpstreamSection {
     pub timeout_seconds: Option<u64>,
     pub proxy: Option<String>,
     pub headers: BTreeMap<String, String>,
+    /// What the upstream can take; absent: the kind's default ([`Capabilities::of_kind`]).
+    pub capabilities: Option<Vec<Capability>>,
+}
+
+/// The protocol an upstream speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UpstreamKind {
+    Gemini,
+    OpenAi,
 }
 
 /// What kind of backend a section is.
@@ -156,6 +169,7 @@ struct RawBackendSection {
     timeout_seconds: Option<u64>,
     proxy: Option<String>,
     headers: Option<BTreeMap<String, String>>,
+    capabilities: Option<Vec<Capability>>,
 }
 
 impl TryFrom<RawBackendSection> for BackendSection {
@@ -169,12 +183,13 @@ impl TryFrom<RawBackendSection> for BackendSection {
             ("timeout_seconds", r.timeout_seconds.is_some()),
             ("proxy", r.proxy.is_some()),
             ("headers", r.headers.is_some()),
+            ("capabilities", r.capabilities.is_some()),
         ];
         match r.kind {
             BackendKind::Llama => {
                 if let Some((key, _)) = upstream_keys.iter().find(|(_, set)| *set) {
                     return Err(format!(
-                        "`{key}` is a key of upstream backends (kind = \"gemini\"), not of a llama one"
+                        "`{key}` is a key of upstream backends (kind = \"gemini\" or \"openai\"), not of a llama one"
                     ));
                 }
                 let model = r.model.ok_or("a llama backend needs `model` (a known model's name or a GGUF path)")?;
@@ -184,19 +199,23 @@ impl TryFrom<RawBackendSection> for BackendSection {
                     engine: r.engine.unwrap_or_default(),
                 }))
             }
-            BackendKind::Gemini => {
+            BackendKind::Gemini | BackendKind::Openai => {
+                let (kind, root) = match r.kind {
+                    BackendKind::Gemini => (UpstreamKind::Gemini, "the API's root, without /v1beta"),
+                    _ => (UpstreamKind::OpenAi, "the API's root with its version, such as http://host:8000/v1"),
+                };
                 if r.chat_template.is_some() || r.engine.is_some() {
                     return Err(
                         "`chat_template` and `engine` are keys of llama backends; an upstream prompts its own model"
                             .into(),
                     );
                 }
-                let base_url =
-                    r.base_url.ok_or("a gemini backend needs `base_url` (the API's root, without /v1beta)")?;
+                let base_url = r.base_url.ok_or(format!("an upstream backend needs `base_url` ({root})"))?;
                 if r.timeout_seconds == Some(0) {
                     return Err("`timeout_seconds` must be at least 1".into());
                 }
-                Ok(BackendSection::Gemini(UpstreamSection {
+                Ok(BackendSection::Upstream(UpstreamSection {
+                    kind,
                     base_url,
                     model: r.model,
                     api_keys: r.api_keys.unwrap_or_default(),
@@ -204,11 +223,8 @@ impl TryFrom<RawBackendSection> for BackendSection {
                     timeout_seconds: r.timeout_seconds,
                     proxy: r.proxy,
                     headers: r.headers.unwrap_or_default(),
+                    capabilities: r.capabilities,
                 }))
-            }
-            BackendKind::Openai => {
-                Err("kind = \"openai\" is not supported by this version of gemd yet; use \"llama\" or \"gemini\""
-                    .into())
             }
         }
     }
@@ -218,13 +234,13 @@ impl BackendSection {
     pub fn llama(&self) -> Option<&LlamaSection> {
         match self {
             BackendSection::Llama(l) => Some(l),
-            BackendSection::Gemini(_) => None,
+            BackendSection::Upstream(_) => None,
         }
     }
 
     pub fn upstream(&self) -> Option<&UpstreamSection> {
         match self {
-            BackendSection::Gemini(u) => Some(u),
+            BackendSection::Upstream(u) => Some(u),
             BackendSection::Llama(_) => None,
         }
     }
@@ -393,7 +409,9 @@ mod tests {
                 "[backends.a]\nkind = \"gemini\"\nbase_url = \"http://x\"\nchat_template = \"chatml\"",
                 "keys of llama backends",
             ),
-            ("[backends.a]\nkind = \"openai\"\nbase_url = \"http://x\"", "not supported by this version"),
+            ("[backends.a]\nkind = \"openai\"", "such as http://host:8000/v1"),
+            ("[backends.a]\nkind = \"openai\"\nbase_url = \"http://x\"\ncapabilities = [\"smell\"]", "unknown variant"),
+            ("[backends.a]\nmodel = \"m.gguf\"\ncapabilities = [\"text\"]", "`capabilities` is a key of upstream"),
             ("[backends.a]\nkind = \"grpc\"", "unknown variant"),
             ("[backends.a]\nkind = \"gemini\"\nbase_url = \"http://x\"\ntimeout_seconds = 0", "at least 1"),
         ] {

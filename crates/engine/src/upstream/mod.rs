@@ -1,26 +1,69 @@
 //! Upstream backends: other servers that answer for a public model id, reached over HTTP.
 //! [`gemini`] speaks the Gemini API (Google itself, or another gemd) and passes native
-//! requests through. Shared here: the configuration every kind takes, the HTTP client built
+//! requests through; [`openai`] speaks chat completions (any OpenAI-compatible server), with
+//! the translation done by the caller. Both send through one [`transport`]. Shared here: the configuration every kind takes, the HTTP client built
 //! from it (timeouts, proxy), the key pool, the retry backoff and the error an upstream
 //! failure is reported as, so the caller can try the next backend of an id.
 
 pub mod backoff;
+pub mod capabilities;
 pub mod gemini;
 pub mod key_pool;
+pub mod openai;
+pub mod reply;
 pub mod sse;
+pub mod transport;
 
 use std::time::Duration;
 
 pub use backoff::Backoff;
-pub use gemini::{GeminiMethod, GeminiUpstream, UpstreamReply};
+pub use capabilities::{Capabilities, Capability, UpstreamProtocol};
+pub use gemini::{GeminiMethod, GeminiUpstream};
 pub use key_pool::{key_prefix, KeyPool, KeyReport};
+pub use openai::OpenAiUpstream;
+pub use reply::UpstreamReply;
 pub use sse::SseEvents;
+pub use transport::{retry_delay, Transport};
+
+/// An upstream backend of either protocol.
+pub enum Upstream {
+    Gemini(GeminiUpstream),
+    OpenAi(OpenAiUpstream),
+}
+
+impl Upstream {
+    pub fn new(config: UpstreamConfig) -> Result<Self, UpstreamError> {
+        Ok(match config.protocol {
+            UpstreamProtocol::Gemini => Upstream::Gemini(GeminiUpstream::new(config)?),
+            UpstreamProtocol::OpenAi => Upstream::OpenAi(OpenAiUpstream::new(config)?),
+        })
+    }
+
+    pub fn transport(&self) -> &Transport {
+        match self {
+            Upstream::Gemini(u) => u.transport(),
+            Upstream::OpenAi(u) => u.transport(),
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        self.transport().name()
+    }
+
+    pub fn protocol(&self) -> UpstreamProtocol {
+        match self {
+            Upstream::Gemini(_) => UpstreamProtocol::Gemini,
+            Upstream::OpenAi(_) => UpstreamProtocol::OpenAi,
+        }
+    }
+}
 
 /// One configured upstream backend.
 #[derive(Debug, Clone)]
 pub struct UpstreamConfig {
     /// The backend's name in the configuration (what `x-gemd-backend` says).
     pub name: String,
+    pub protocol: UpstreamProtocol,
     /// Where the upstream's API lives, without the version: `https://…` or `http://127.0.0.1:8081`.
     pub base_url: String,
     /// The upstream's id for the model; `None`: the public id itself.
@@ -34,14 +77,17 @@ pub struct UpstreamConfig {
     /// Extra headers sent with every request.
     pub headers: Vec<(String, String)>,
     pub backoff: Backoff,
+    pub capabilities: Capabilities,
 }
 
 /// The default of `timeout_seconds`.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
 
 impl UpstreamConfig {
-    pub fn new(name: &str, base_url: &str) -> Self {
+    pub fn new(name: &str, base_url: &str, protocol: UpstreamProtocol) -> Self {
         UpstreamConfig {
+            capabilities: Capabilities::of_kind(protocol),
+            protocol,
             name: name.into(),
             base_url: base_url.into(),
             model: None,

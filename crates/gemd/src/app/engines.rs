@@ -9,11 +9,11 @@ use std::sync::Arc;
 use anyhow::Context;
 use gemd_engine::embed::{BertEmbedder, BertEmbedderConfig};
 use gemd_engine::llama::{LlamaConfig, LlamaEngine};
-use gemd_engine::upstream::{GeminiUpstream, UpstreamConfig, DEFAULT_TIMEOUT};
+use gemd_engine::upstream::{Capabilities, Upstream, UpstreamConfig, UpstreamProtocol, DEFAULT_TIMEOUT};
 use gemd_engine::{Embedder, Engine};
 use gemd_server::{ModelSpec, DEFAULT_EMBEDDER};
 
-use crate::config::{EmbedderSection, UpstreamSection};
+use crate::config::{EmbedderSection, UpstreamKind, UpstreamSection};
 use crate::{memory, pull};
 
 /// Estimates every backend's memory from its GGUF header and refuses to start when they
@@ -60,10 +60,17 @@ pub fn load_llama(config: LlamaConfig) -> anyhow::Result<Arc<dyn Engine>> {
 pub fn upstreams(
     sections: &BTreeMap<String, UpstreamSection>,
     lookup: impl Fn(&str) -> Option<String>,
-) -> anyhow::Result<BTreeMap<String, Arc<GeminiUpstream>>> {
+) -> anyhow::Result<BTreeMap<String, Arc<Upstream>>> {
     let mut out = BTreeMap::new();
     for (name, u) in sections {
-        let mut c = UpstreamConfig::new(name, &u.base_url);
+        let protocol = match u.kind {
+            UpstreamKind::Gemini => UpstreamProtocol::Gemini,
+            UpstreamKind::OpenAi => UpstreamProtocol::OpenAi,
+        };
+        let mut c = UpstreamConfig::new(name, &u.base_url, protocol);
+        if let Some(list) = &u.capabilities {
+            c.capabilities = Capabilities::listed(list);
+        }
         c.model = u.model.clone();
         c.api_keys = u.api_keys.clone();
         if let Some(var) = &u.api_keys_env {
@@ -75,8 +82,8 @@ pub fn upstreams(
         c.proxy = u.proxy.clone();
         c.headers = u.headers.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
         let keys = c.api_keys.len();
-        let upstream = GeminiUpstream::new(c).with_context(|| format!("[backends.{name}]"))?;
-        tracing::info!(backend = %name, base_url = %u.base_url, keys, "upstream backend (Gemini API)");
+        let upstream = Upstream::new(c).with_context(|| format!("[backends.{name}]"))?;
+        tracing::info!(backend = %name, base_url = %u.base_url, keys, kind = ?protocol, "upstream backend");
         out.insert(name.clone(), Arc::new(upstream));
     }
     Ok(out)

@@ -58,9 +58,9 @@ impl App {
         for (name, c) in llama_configs {
             backends.insert(name, engines::load_llama(c)?);
         }
-        let gemini = engines::upstreams(&settings.upstreams, |var| std::env::var(var).ok())?;
+        let upstreams = engines::upstreams(&settings.upstreams, |var| std::env::var(var).ok())?;
         let embedders = engines::load_embedders(&settings.catalog.embedders, &embedding_specs, home)?;
-        let all = Backends { engines: backends.clone(), gemini };
+        let all = Backends { engines: backends.clone(), upstreams };
         let catalog = Catalog::with_backends(generative, &all)?.with_embeddings(embedding_specs, &embedders)?;
         let admin_token = match &settings.admin_token {
             Some(t) => t.clone(),

@@ -8,39 +8,22 @@
 use gemd_engine::chat::tool_syntax::compact;
 use gemd_engine::{ChatPrompt, Piece, Role, Turn};
 use gemd_wire::gemini::{
-    Candidate, Content, FinishReason, GenerateContentRequest, GenerateContentResponse, GenerationConfig, Part,
-    UsageMetadata,
+    Candidate, Content, GenerateContentRequest, GenerateContentResponse, GenerationConfig, Part, UsageMetadata,
 };
-use gemd_wire::proto::decode_base64;
 use serde_json::Value;
 
 use crate::service::catalog::Served;
 use crate::service::error::ApiError;
-use crate::service::generation::{ContentError, GenerateOptions};
-use crate::service::tools::Ending;
+use crate::service::generation::{check_unserved_features, GenerateOptions};
+use crate::service::tools::{Ending, CALLS_MESSAGE};
+use crate::service::translate;
 
 /// Checks what the request asks for against what the model and its backend can do.
 pub fn check_supported(req: &GenerateContentRequest, served: &Served) -> Result<(), ApiError> {
-    let id = &served.spec.id;
     if req.system_instruction.is_some() {
         served.check_system_instruction("system_instruction")?;
     }
-    if req.cached_content.is_some() {
-        return Err(ApiError::NotYetSupported { feature: "cachedContent", advice: None, field: "cached_content" });
-    }
-    if let Some(cfg) = &req.generation_config {
-        if cfg.candidate_count.is_some_and(|n| n > 1) {
-            return Err(ApiError::NotYetSupported {
-                feature: "candidate_count > 1",
-                advice: Some("send one request per candidate"),
-                field: "generation_config.candidate_count",
-            });
-        }
-        if let Some(m) = cfg.response_modalities.iter().find(|m| m.as_str() != "TEXT") {
-            return Err(ApiError::ModalityUnsupported { modality: m.clone(), model: id.clone() });
-        }
-    }
-    Ok(())
+    check_unserved_features(req, &served.spec.id)
 }
 
 /// The request's generation options, as the surface-neutral [`GenerateOptions`].
@@ -126,16 +109,9 @@ fn content_pieces(content: &Content, served: &Served, at: &str) -> Result<Vec<Pi
 }
 
 fn inline_text(mime: &str, data: &str, served: &Served, field: &str) -> Result<String, ApiError> {
-    if mime.starts_with("text/") || mime == "application/json" {
-        let bytes = decode_base64(data).unwrap_or_default();
-        return String::from_utf8(bytes)
-            .map_err(|_| ContentError::InlineNotUtf8 { mime: mime.to_string(), part: field.to_string() }.into());
-    }
-    Err(served.refuse_media(mime, format!("{field}.inline_data")))
+    translate::messages::inline_text(mime, data, field)
+        .unwrap_or_else(|| Err(served.refuse_media(mime, format!("{field}.inline_data"))))
 }
-
-/// What the real service says on a candidate that ends in function calls.
-const CALLS_MESSAGE: &str = "Model generated function call(s).";
 
 /// One response chunk (or the whole response) in the wire shape: the text part, then (on the
 /// last chunk of an answer that calls functions) every `functionCall` part.
@@ -156,11 +132,7 @@ pub fn response(
     GenerateContentResponse {
         candidates: vec![Candidate {
             content,
-            finish_reason: ending.map(|e| match e {
-                Ending::Stop | Ending::Calls(_) => FinishReason::Stop,
-                Ending::MaxTokens | Ending::CallsCut(_) => FinishReason::MaxTokens,
-                Ending::MalformedCall => FinishReason::MalformedFunctionCall,
-            }),
+            finish_reason: ending.map(Ending::finish_reason),
             finish_message: matches!(ending, Some(Ending::Calls(_))).then(|| CALLS_MESSAGE.to_string()),
             index: 0,
         }],

@@ -9,6 +9,8 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::Router;
 
+use gemd_engine::upstream::UpstreamProtocol;
+
 use super::state::AppState;
 
 pub fn routes() -> Router<AppState> {
@@ -25,7 +27,11 @@ async fn backends(State(state): State<AppState>) -> impl IntoResponse {
     let mut list = Vec::new();
     for upstream in state.catalog.upstreams() {
         if seen.insert(upstream.name().to_string()) {
-            list.push(serde_json::json!({"name": upstream.name(), "kind": "gemini", "keys": upstream.keys()}));
+            let kind = match upstream.protocol() {
+                UpstreamProtocol::Gemini => "gemini",
+                UpstreamProtocol::OpenAi => "openai",
+            };
+            list.push(serde_json::json!({"name": upstream.name(), "kind": kind, "keys": upstream.transport().keys()}));
         }
     }
     axum::Json(serde_json::json!({"backends": list}))

@@ -7,7 +7,7 @@ use axum::http::{HeaderValue, StatusCode};
 use axum::response::Response;
 use gemd_wire::openai::{parse_chat_completion, ChatCompletion, ResponseMessage, Usage};
 
-use super::convert::{chat_prompt, check_supported, finish_reason, options, tool_calls};
+use super::convert::{chat_prompt, check_supported, finish_reason, tool_calls};
 use super::stream::ChunkWriter;
 use super::OpenAiResult;
 use crate::http::auth::Authenticated;
@@ -19,6 +19,7 @@ use crate::http::state::AppState;
 use crate::http::stream::stream_response;
 use crate::service::error::ApiError;
 use crate::service::generation::{self, GenerateRequest};
+use crate::service::translate;
 use crate::service::version::ApiVersion;
 
 pub async fn completions(
@@ -36,9 +37,9 @@ pub async fn completions(
         .cloned()
         .ok_or_else(|| ApiError::model_not_found(ApiVersion::V1Beta, &model, "generateContent"))?;
     check_supported(&req)?;
-    let plan = super::tools::plan(&req)?;
+    let plan = translate::plan::from_openai(&req)?;
     let chat = chat_prompt(&req, &served)?;
-    let request = GenerateRequest { options: options(&req), plan }.validate(&served)?;
+    let request = GenerateRequest { options: translate::sampling::from_openai(&req), plan }.validate(&served)?;
     let run = generation::start(&served, chat, request, &state.access, &auth.caller).await?;
     let id = format!("chatcmpl-{}", run.response_id);
     let created = unix_now();

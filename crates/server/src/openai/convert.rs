@@ -1,13 +1,13 @@
 //! From a chat-completions request to what the engine runs (the same `ChatPrompt` and
 //! surface-neutral generation options the native surface builds), with every feature this backend cannot honour
 //! refused up front with a 400 that names the field; and the finish-reason and tool-call
-//! mapping back. Tools and `response_format` are read by [`super::tools`]; earlier
+//! mapping back, through the dialect table ([`crate::service::translate`]), which also reads
+//! tools and `response_format` and the sampling fields; earlier
 //! `tool_calls` and `tool` messages enter the prompt as calls and results, which the
 //! backend's chat format spells for its model.
 
 use std::collections::HashMap;
 
-use gemd_engine::chat::tool_syntax::compact;
 use gemd_engine::{ChatPrompt, Piece, Role, Turn};
 use gemd_wire::gemini::FunctionCall as GeminiCall;
 use gemd_wire::openai::{
@@ -17,8 +17,10 @@ use serde_json::Value;
 
 use crate::service::catalog::Served;
 use crate::service::error::ApiError;
-use crate::service::generation::{response_id, ContentError, GenerateOptions};
+use crate::service::generation::{response_id, ContentError};
 use crate::service::tools::Ending;
+use crate::service::translate;
+use crate::service::translate::messages::{arguments_string, arguments_value, data_url_mime};
 
 /// Checks what the request asks for against what the model and its backend can do.
 pub fn check_supported(req: &ChatCompletionRequest) -> Result<(), ApiError> {
@@ -111,23 +113,14 @@ fn part_text(part: &ContentPart, served: &Served, field: String) -> Result<Strin
     }
 }
 
-/// The media type of a `data:` URL (`data:image/png;base64,…` → `image/png`).
-fn data_url_mime(url: &str) -> Option<&str> {
-    let rest = url.strip_prefix("data:")?;
-    let end = rest.find([';', ',']).unwrap_or(rest.len());
-    Some(&rest[..end]).filter(|m| !m.is_empty())
-}
-
 /// An assistant turn: its text, then the calls it made (kept in the history, so the tool
 /// results that follow make sense to the model).
 fn with_tool_calls(text: String, calls: &[ToolCall]) -> Vec<Piece> {
     let text = (!text.is_empty() || calls.is_empty()).then_some(Piece::Text(text));
     // Arguments are a JSON string; one that does not parse is kept as a string.
-    let calls = calls.iter().map(|c| Piece::Call {
-        name: c.function.name.clone(),
-        args: serde_json::from_str(&c.function.arguments)
-            .unwrap_or_else(|_| Value::String(c.function.arguments.clone())),
-    });
+    let calls = calls
+        .iter()
+        .map(|c| Piece::Call { name: c.function.name.clone(), args: arguments_value(&c.function.arguments) });
     text.into_iter().chain(calls).collect()
 }
 
@@ -141,48 +134,18 @@ pub fn tool_calls(calls: &[GeminiCall], streamed: bool) -> Vec<ToolCall> {
             index: streamed.then_some(i as u32),
             id: Some(format!("call_{}", response_id())),
             kind: Some("function".into()),
-            function: FunctionCall {
-                name: c.name.clone(),
-                arguments: compact(c.args.as_ref().unwrap_or(&Value::Object(Default::default()))),
-            },
+            function: FunctionCall { name: c.name.clone(), arguments: arguments_string(c.args.as_ref()) },
         })
         .collect()
 }
 
-/// The request's sampling fields as the surface-neutral options (checked against the model
-/// with the same defaults and caps as the native surface's).
-pub fn options(req: &ChatCompletionRequest) -> GenerateOptions {
-    GenerateOptions {
-        temperature: req.temperature,
-        top_p: req.top_p,
-        top_k: None,
-        seed: req.seed,
-        presence_penalty: req.presence_penalty,
-        frequency_penalty: req.frequency_penalty,
-        stop_sequences: req.stop_sequences(),
-        max_output_tokens: req.max_output_tokens(),
-        cap_field: if req.max_completion_tokens.is_some() { "max_completion_tokens" } else { "max_tokens" },
-    }
-}
-
 pub fn finish_reason(ending: &Ending) -> FinishReason {
-    match ending {
-        Ending::Stop | Ending::MalformedCall => FinishReason::Stop,
-        Ending::MaxTokens | Ending::CallsCut(_) => FinishReason::Length,
-        Ending::Calls(_) => FinishReason::ToolCalls,
-    }
+    translate::finish::to_openai(ending.finish_reason(), !ending.calls().is_empty())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn data_url_media_types() {
-        assert_eq!(data_url_mime("data:image/png;base64,iVBO"), Some("image/png"));
-        assert_eq!(data_url_mime("data:,hello"), None);
-        assert_eq!(data_url_mime("https://example.invalid/cat.png"), None);
-    }
 
     #[test]
     fn tool_calls_stay_in_the_history() {

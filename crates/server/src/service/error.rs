@@ -22,6 +22,7 @@ use super::generation::ContentError;
 use super::tools::names::InvalidFunctionName;
 use super::tools::schema::SchemaError;
 use super::tools::ToolError;
+use super::translate::TranslateError;
 use super::version::ApiVersion;
 
 #[derive(Debug, thiserror::Error)]
@@ -53,6 +54,10 @@ pub enum ApiError {
     /// An admin body's value refused.
     #[error(transparent)]
     AdminInput(#[from] AdminInputError),
+    /// An OpenAI-compatible upstream's refusal, an answer it garbled, or a request its
+    /// backend does not take.
+    #[error(transparent)]
+    Translate(#[from] TranslateError),
     /// A constraint the engine's grammar compiler refused before decoding began
     /// (`EngineError::InvalidConstraint`). The message is the compiler's, forwarded as is; kept
     /// apart from [`ApiError::Engine`] because this refusal (the request's fault, found when
@@ -243,6 +248,7 @@ impl ApiError {
             Unavailable(_) => Code::Unavailable,
             Unauthenticated(_) => Code::Unauthenticated,
             NoBackend { failures, .. } => no_backend_code(failures),
+            Translate(e) => e.code(),
             UpstreamCut(_) => Code::Unavailable,
             Engine(e) => match e {
                 EngineError::Overloaded | EngineError::ShuttingDown => Code::Unavailable,
@@ -274,6 +280,7 @@ impl ApiError {
             ApiError::Content(e) => Some(Cow::Owned(e.field())),
             ApiError::Page(e) => Some(Cow::Borrowed(e.field())),
             ApiError::AdminInput(e) => Some(Cow::Borrowed(e.field())),
+            ApiError::Translate(e) => e.field().map(Cow::Borrowed),
             ApiError::SystemInstructionDisabled { field, .. }
             | ApiError::MediaUnsupported { field, .. }
             | ApiError::PartUnsupported { field, .. }
@@ -344,6 +351,9 @@ impl ApiError {
             | ApiError::PartUnsupported { .. }
             | ApiError::ModalityUnsupported { .. }
             | ApiError::OutputCapOutOfRange { .. } => vec![rpc::bad_request([(self.field().as_deref(), message)])],
+            ApiError::Translate(e) if e.code() == Code::InvalidArgument => {
+                vec![rpc::bad_request([(self.field().as_deref(), message)])]
+            }
             ApiError::NoBackend { .. } => self.retry_after_secs().map(rpc::retry_info).into_iter().collect(),
             _ => Vec::new(),
         }

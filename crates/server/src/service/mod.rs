@@ -17,4 +17,5 @@ pub mod error;
 pub mod estimate;
 pub mod generation;
 pub mod tools;
+pub mod translate;
 pub mod version;

@@ -22,3 +22,4 @@ mod quota;
 mod refusals;
 mod streaming;
 mod upstream;
+mod upstream_openai;

@@ -8,7 +8,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use gemd_engine::upstream::{Backoff, GeminiUpstream, UpstreamConfig};
+use gemd_engine::upstream::{Backoff, Upstream, UpstreamConfig, UpstreamProtocol};
 use gemd_engine::{Engine, EngineError, Event, Finish};
 use gemd_server::{Backends, QuotaTable, DEFAULT_BACKEND, DEFAULT_PROJECT};
 use serde_json::Value;
@@ -23,22 +23,27 @@ const STREAM_ARRAY: &str = "/v1beta/models/gemini-2.5-flash:streamGenerateConten
 const COUNT: &str = "/v1beta/models/gemini-2.5-flash:countTokens";
 const HELLO: &str = r#"{"contents":[{"parts":[{"text":"Say hello"}]}]}"#;
 
-fn upstream_config(name: &str, base: &str, keys: &[&str]) -> UpstreamConfig {
-    let mut c = UpstreamConfig::new(name, base);
+pub(crate) fn upstream_config(name: &str, base: &str, keys: &[&str]) -> UpstreamConfig {
+    config_of(name, base, keys, UpstreamProtocol::Gemini)
+}
+
+/// A config with short timeouts and backoff, so failure paths take milliseconds.
+pub(crate) fn config_of(name: &str, base: &str, keys: &[&str], protocol: UpstreamProtocol) -> UpstreamConfig {
+    let mut c = UpstreamConfig::new(name, base, protocol);
     c.api_keys = keys.iter().map(|k| k.to_string()).collect();
     c.timeout = Duration::from_secs(5);
     c.backoff = Backoff { base: Duration::from_millis(10), cap: Duration::from_millis(40), retries: 1 };
     c
 }
 
-/// A front gemd whose generative ids go to `hops` in order: upstream names (each a Gemini
-/// upstream at its URL and keys) and `"default"` (a local scripted engine).
-async fn front(hops: &[(&str, Option<UpstreamConfig>)], local: Arc<dyn Engine>) -> TestServer {
+/// A front gemd whose generative ids go to `hops` in order: upstream names (each an upstream
+/// of its config) and `"default"` (a local scripted engine).
+pub(crate) async fn front(hops: &[(&str, Option<UpstreamConfig>)], local: Arc<dyn Engine>) -> TestServer {
     let mut backends = Backends::default();
     backends.engines.insert(DEFAULT_BACKEND.into(), local);
     for (name, config) in hops {
         if let Some(c) = config {
-            backends.gemini.insert(name.to_string(), Arc::new(GeminiUpstream::new(c.clone()).expect("upstream")));
+            backends.upstreams.insert(name.to_string(), Arc::new(Upstream::new(c.clone()).expect("upstream")));
         }
     }
     let names: Vec<String> = hops.iter().map(|(n, _)| n.to_string()).collect();
@@ -53,11 +58,11 @@ async fn front(hops: &[(&str, Option<UpstreamConfig>)], local: Arc<dyn Engine>) 
     TestServer::with_catalog(test_catalog(specs, &backends), QuotaTable::unlimited()).await
 }
 
-fn hello_engine(words: &[&str]) -> Arc<dyn Engine> {
+pub(crate) fn hello_engine(words: &[&str]) -> Arc<dyn Engine> {
     Arc::new(ScriptedEngine::text_then_done(words))
 }
 
-async fn post(s: &TestServer, path: &str, body: &str) -> (u16, Option<String>, String) {
+pub(crate) async fn post(s: &TestServer, path: &str, body: &str) -> (u16, Option<String>, String) {
     let resp = s.post(path, body).await;
     let backend = resp.headers().get("x-gemd-backend").map(|v| v.to_str().unwrap().to_string());
     (resp.status().as_u16(), backend, resp.text().await.unwrap())

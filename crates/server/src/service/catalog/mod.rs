@@ -14,7 +14,7 @@ pub mod spec;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use gemd_engine::upstream::GeminiUpstream;
+use gemd_engine::upstream::Upstream;
 use gemd_engine::{Embedder, Engine};
 use gemd_wire::gemini::Model;
 
@@ -62,7 +62,7 @@ pub struct Catalog {
 #[derive(Clone, Default)]
 pub struct Backends {
     pub engines: BTreeMap<String, Arc<dyn Engine>>,
-    pub gemini: BTreeMap<String, Arc<GeminiUpstream>>,
+    pub upstreams: BTreeMap<String, Arc<Upstream>>,
 }
 
 fn kind_name(embedding: bool) -> &'static str {
@@ -94,7 +94,7 @@ fn bind<B: ?Sized>(backends: &BTreeMap<String, Arc<B>>, model: &str, backend: &s
 impl Catalog {
     /// A catalog of the generative ids `specs`, each bound to one of the local `engines`.
     pub fn new(specs: Vec<ModelSpec>, engines: &BTreeMap<String, Arc<dyn Engine>>) -> Result<Self, CatalogError> {
-        Self::with_backends(specs, &Backends { engines: engines.clone(), gemini: BTreeMap::new() })
+        Self::with_backends(specs, &Backends { engines: engines.clone(), upstreams: BTreeMap::new() })
     }
 
     /// A catalog of the generative ids `specs`, each bound to its backends: one local engine
@@ -106,9 +106,9 @@ impl Catalog {
             let spec = Arc::new(spec);
             let mut hops = Vec::new();
             for name in std::iter::once(&spec.backend).chain(&spec.fallbacks) {
-                hops.push(match (backends.engines.get(name), backends.gemini.get(name)) {
+                hops.push(match (backends.engines.get(name), backends.upstreams.get(name)) {
                     (Some(engine), _) => Hop::Local(Served { spec: spec.clone(), engine: engine.clone() }),
-                    (None, Some(upstream)) => Hop::Gemini(upstream.clone()),
+                    (None, Some(upstream)) => Hop::Upstream(upstream.clone()),
                     (None, None) => {
                         return Err(CatalogError::UnknownBackend { model: spec.id.clone(), backend: name.clone() })
                     }
@@ -200,14 +200,14 @@ impl Catalog {
         let hops = self.routes.iter().flat_map(|r| r.hops.iter());
         self.models.iter().chain(hops.filter_map(|h| match h {
             Hop::Local(s) => Some(s),
-            Hop::Gemini(_) => None,
+            Hop::Upstream(_) => None,
         }))
     }
 
     /// Every upstream some route uses (one may repeat).
-    pub fn upstreams(&self) -> impl Iterator<Item = &Arc<GeminiUpstream>> {
+    pub fn upstreams(&self) -> impl Iterator<Item = &Arc<Upstream>> {
         self.routes.iter().flat_map(|r| r.hops.iter()).filter_map(|h| match h {
-            Hop::Gemini(u) => Some(u),
+            Hop::Upstream(u) => Some(u),
             Hop::Local(_) => None,
         })
     }

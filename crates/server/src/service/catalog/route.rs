@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use gemd_engine::upstream::GeminiUpstream;
+use gemd_engine::upstream::{Upstream, UpstreamProtocol};
 
 use super::spec::{ModelSpec, ServedBy};
 use super::Served;
@@ -14,8 +14,9 @@ use super::Served;
 #[derive(Clone)]
 pub enum Hop {
     Local(Served),
-    /// A Gemini-API server (Google, or another gemd): native requests pass through.
-    Gemini(Arc<GeminiUpstream>),
+    /// An upstream server: a Gemini-API one (Google, another gemd) gets native requests as
+    /// they came; an OpenAI-compatible one gets them translated to chat completions.
+    Upstream(Arc<Upstream>),
 }
 
 impl Hop {
@@ -23,7 +24,7 @@ impl Hop {
     pub fn name(&self) -> String {
         match self {
             Hop::Local(served) => served.backend_name(),
-            Hop::Gemini(upstream) => upstream.name().to_string(),
+            Hop::Upstream(upstream) => upstream.name().to_string(),
         }
     }
 }
@@ -39,7 +40,7 @@ impl Route {
     pub fn local(&self) -> Option<&Served> {
         self.hops.iter().find_map(|h| match h {
             Hop::Local(s) => Some(s),
-            Hop::Gemini(_) => None,
+            Hop::Upstream(_) => None,
         })
     }
 
@@ -52,11 +53,15 @@ impl Route {
                 by.sentence = format!("{} Backends, in order: {}.", by.sentence, names.join(", "));
                 by
             }
-            Hop::Gemini(upstream) => ServedBy {
+            Hop::Upstream(upstream) => ServedBy {
                 sentence: format!(
-                    "Served through the Gemini API upstream {} (as {}); backends, in order: {}.",
+                    "Served through the {} upstream {} (as {}); backends, in order: {}.",
+                    match upstream.protocol() {
+                        UpstreamProtocol::Gemini => "Gemini API",
+                        UpstreamProtocol::OpenAi => "OpenAI-compatible",
+                    },
                     upstream.name(),
-                    upstream.upstream_model(&self.spec.id),
+                    upstream.transport().upstream_model(&self.spec.id),
                     names.join(", ")
                 ),
                 input_token_limit: self.spec.input_token_limit,

@@ -7,6 +7,7 @@
 //! back as text or function calls ([`Ending`]).
 
 pub mod content_error;
+mod features;
 mod request;
 pub mod stream;
 
@@ -17,6 +18,7 @@ use rand::distributions::Alphanumeric;
 use rand::Rng;
 
 pub use content_error::ContentError;
+pub use features::check_unserved_features;
 pub use request::{GenerateOptions, GenerateRequest, ValidGenerateRequest};
 pub use stream::{Frames, StreamWriter};
 

@@ -13,4 +13,4 @@ pub mod schema;
 
 pub use error::ToolError;
 pub use plan::{Answer, Plan, MAX_PARALLEL_CALLS};
-pub use reply::{CallGate, Ending};
+pub use reply::{CallGate, Ending, CALLS_MESSAGE};

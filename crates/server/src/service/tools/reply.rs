@@ -5,7 +5,7 @@
 //! `functionCall` parts, as the real service sends calls.
 
 use gemd_engine::{Finish, ToolSyntax};
-use gemd_wire::gemini::FunctionCall;
+use gemd_wire::gemini::{FinishReason, FunctionCall};
 
 /// How an answer ended, in the terms both API surfaces report.
 #[derive(Debug, Clone, PartialEq)]
@@ -21,7 +21,19 @@ pub enum Ending {
     MalformedCall,
 }
 
+/// What the real service says on a candidate that ends in function calls.
+pub const CALLS_MESSAGE: &str = "Model generated function call(s).";
+
 impl Ending {
+    /// The Gemini finish reason (an answer of calls is `STOP`, a cut one `MAX_TOKENS`).
+    pub fn finish_reason(&self) -> FinishReason {
+        match self {
+            Ending::Stop | Ending::Calls(_) => FinishReason::Stop,
+            Ending::MaxTokens | Ending::CallsCut(_) => FinishReason::MaxTokens,
+            Ending::MalformedCall => FinishReason::MalformedFunctionCall,
+        }
+    }
+
     fn of(finish: Finish) -> Self {
         match finish {
             Finish::Stop => Ending::Stop,

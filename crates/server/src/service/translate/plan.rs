@@ -1,12 +1,20 @@
-//! The [`Plan`] of a chat-completions request: `tools` (`type: function` with a JSON Schema
-//! `parameters`), `tool_choice` (`none`, `auto`, `required`, or one named function: Gemini's
-//! NONE, AUTO, ANY and ANY with one allowed name) and `response_format` (`json_object`,
-//! `json_schema`), each checked with a 400 that names the field.
+//! Tools, tool choice and answer format between OpenAI chat completions and the
+//! surface-neutral [`Plan`], both ways: [`from_openai`] reads a chat-completions request's
+//! `tools` (`type: function` with a JSON Schema `parameters`), `tool_choice` (`none`, `auto`,
+//! `required`, or one named function: Gemini's NONE, AUTO, ANY and ANY with one allowed name)
+//! and `response_format` (`json_object`, `json_schema`), each checked with a 400 that names the
+//! field (gemd's OpenAI layer); [`to_openai`] writes a plan, read from a Gemini request, as
+//! those fields (an OpenAI-compatible upstream).
+//!
+//! Written out: declared functions a Gemini request does not allow now (`allowedFunctionNames`)
+//! are left out, since OpenAI has no "declared but not callable"; ANY with several allowed
+//! names is `required` over just those; an enum answer (`text/x.enum`) is a JSON Schema string
+//! enum, whose quoted answer [`unquote_enum`] reads back; any JSON is `json_object`.
 
 use gemd_engine::constraint::any_json;
 use gemd_engine::{CallPolicy, ToolSpec};
 use gemd_wire::openai::{ChatCompletionRequest, ResponseFormat};
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 
 use crate::service::error::ApiError;
 use crate::service::tools::names::check_function_name;
@@ -14,7 +22,7 @@ use crate::service::tools::plan::{Answer, Plan, MAX_PARALLEL_CALLS};
 use crate::service::tools::schema::{close_objects, describes_object};
 use crate::service::tools::ToolError;
 
-pub fn plan(req: &ChatCompletionRequest) -> Result<Plan, ApiError> {
+pub fn from_openai(req: &ChatCompletionRequest) -> Result<Plan, ApiError> {
     let declared = req.tools.iter().enumerate().map(|(i, t)| tool(t, i)).collect::<Result<Vec<_>, _>>()?;
     let mut callable: Vec<String> = declared.iter().map(|t| t.name.clone()).collect();
     let calls = match &req.tool_choice {
@@ -87,13 +95,53 @@ fn answer(format: Option<&ResponseFormat>) -> Result<Answer, ApiError> {
     }
 }
 
+/// The plan as OpenAI request fields, into `body`.
+pub fn to_openai(plan: &Plan, body: &mut Map<String, Value>) {
+    let callable: Vec<&ToolSpec> = plan.declared.iter().filter(|t| plan.callable.contains(&t.name)).collect();
+    let tools: Vec<&ToolSpec> = if plan.calls.is_some() { callable.clone() } else { plan.declared.iter().collect() };
+    if !tools.is_empty() {
+        let tools = tools.iter().map(|t| {
+            json!({"type": "function",
+                   "function": {"name": t.name, "description": t.description, "parameters": t.parameters}})
+        });
+        body.insert("tools".into(), Value::Array(tools.collect()));
+        let choice = match (plan.calls, callable.as_slice()) {
+            (None, _) => json!("none"),
+            (Some(CallPolicy::May), _) => json!("auto"),
+            (Some(CallPolicy::Must), [one]) => json!({"type": "function", "function": {"name": one.name}}),
+            (Some(CallPolicy::Must), _) => json!("required"),
+        };
+        body.insert("tool_choice".into(), choice);
+        if plan.max_calls == 1 {
+            body.insert("parallel_tool_calls".into(), json!(false));
+        }
+    }
+    let format = match &plan.answer {
+        Answer::Text => return,
+        Answer::Json(schema) if *schema == any_json() => json!({"type": "json_object"}),
+        Answer::Json(schema) => json!({"type": "json_schema", "json_schema": {"name": "response", "schema": schema}}),
+        Answer::Enum(values) => json!({"type": "json_schema",
+            "json_schema": {"name": "response", "schema": {"type": "string", "enum": values}}}),
+    };
+    body.insert("response_format".into(), format);
+}
+
+/// The answer of an enum plan as Gemini gives it: the value itself, where the upstream wrote
+/// it as the JSON string its schema asked for.
+pub fn unquote_enum(plan: &Plan, text: String) -> String {
+    match (&plan.answer, serde_json::from_str::<Value>(text.trim())) {
+        (Answer::Enum(_), Ok(Value::String(value))) => value,
+        _ => text,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use gemd_wire::openai::parse_chat_completion;
 
     fn plan_of(extra: &str) -> Result<Plan, ApiError> {
-        plan(
+        from_openai(
             &parse_chat_completion(
                 format!(r#"{{"model":"m","messages":[{{"role":"user","content":"x"}}]{extra}}}"#).as_bytes(),
             )
@@ -133,5 +181,41 @@ mod tests {
             )
         );
         assert!(plan_of(r#","response_format":{"type":"xml"}"#).is_err());
+    }
+
+    #[test]
+    fn a_gemini_plan_is_written_as_openai_fields() {
+        let weather =
+            ToolSpec { name: "get_weather".into(), description: "d".into(), parameters: json!({"type": "object"}) };
+        let now = ToolSpec { name: "now".into(), description: String::new(), parameters: json!({"type": "object"}) };
+        let fields = |plan: Plan| {
+            let mut body = Map::new();
+            to_openai(&plan, &mut body);
+            Value::Object(body)
+        };
+        let declared = vec![weather.clone(), now.clone()];
+        let auto = Plan {
+            declared: declared.clone(),
+            callable: vec!["get_weather".into(), "now".into()],
+            calls: Some(CallPolicy::May),
+            ..Plan::default()
+        };
+        let v = fields(auto.clone());
+        assert_eq!((v["tool_choice"].clone(), v["tools"].as_array().unwrap().len()), (json!("auto"), 2));
+        assert_eq!(v["tools"][0]["function"]["parameters"], json!({"type": "object"}));
+        let one = Plan { callable: vec!["now".into()], calls: Some(CallPolicy::Must), ..auto.clone() };
+        let v = fields(one);
+        assert_eq!(v["tool_choice"], json!({"type": "function", "function": {"name": "now"}}));
+        assert_eq!(v["tools"].as_array().unwrap().len(), 1, "only what may be called now");
+        assert_eq!(fields(Plan { calls: Some(CallPolicy::Must), ..auto.clone() })["tool_choice"], "required");
+        assert_eq!(fields(Plan { calls: None, ..auto })["tool_choice"], "none");
+        // Read back by the OpenAI layer, the written fields give the same plan.
+        let any = Plan { answer: Answer::Json(any_json()), ..Plan::default() };
+        assert_eq!(fields(any)["response_format"], json!({"type": "json_object"}));
+        let enumerated = Plan { answer: Answer::Enum(vec!["A".into(), "B".into()]), ..Plan::default() };
+        assert_eq!(fields(enumerated.clone())["response_format"]["json_schema"]["schema"]["enum"], json!(["A", "B"]));
+        assert_eq!(unquote_enum(&enumerated, "\"B\"".into()), "B");
+        assert_eq!(unquote_enum(&Plan::default(), "\"B\"".into()), "\"B\"");
+        assert!(fields(Plan::default()).as_object().unwrap().is_empty());
     }
 }
