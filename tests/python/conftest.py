@@ -1,7 +1,13 @@
-"""Spawns one real gemd (the release binary, the real model) for the whole Python session."""
+"""Spawns one real gemd (the release binary, the real model) for the whole Python session, and
+holds what several test files share: spawning and stopping more gemds, private stores, free
+ports, front configs (a gemd in front of upstream gemds) and the services scripts/services.sh
+starts (Redis, PostgreSQL)."""
+import json
 import os
 import re
+import socket
 import subprocess
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -53,6 +59,56 @@ def spawn_gemd(*extra_args, env=None, config="tests/python/gemd-test.toml"):
     g = Gemd(proc, found["base"])
     g.log = lines
     return g
+
+
+def stop(g):
+    """SIGTERM, then wait for the drain (a gemd killed already is just reaped)."""
+    g.proc.terminate()
+    g.proc.wait(timeout=60)
+
+
+def fresh_store():
+    """A private SQLite store, so earlier runs' usage never counts."""
+    return ["--database-url", "sqlite://" + os.path.join(tempfile.mkdtemp(), "gemd.sqlite3")]
+
+
+def free_port():
+    """A loopback port nothing listens on (free when asked; nothing else here binds it)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+UNLIMITED = {"rpm": 100000, "tpm": 100000000, "rpd": 10000000}
+
+
+def front_config(path, backends, route=None, limits=UNLIMITED):
+    """Writes a config with one `[backends.NAME] kind = "gemini"` per entry of `backends`
+    (name → base_url; KEY is sent, which every spawned gemd accepts), MODEL served by the
+    backends named in `route` (default: all of them), tried in that order, and MODEL's
+    free-tier `limits` (a missing one is unlimited)."""
+    lines = []
+    for name, url in backends.items():
+        lines += [f"[backends.{name}]", 'kind = "gemini"', f'base_url = "{url}"', f'api_keys = ["{KEY}"]',
+                  "timeout_seconds = 30"]
+    lines += ["[[models]]", f'id = "{MODEL}"', f"backends = {json.dumps(list(route or backends))}",
+              f'[quota.free."{MODEL}"]', *(f"{k} = {v}" for k, v in limits.items())]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@pytest.fixture(scope="session")
+def redis_url():
+    url = os.environ.get("GEMD_TEST_REDIS_URL")
+    assert url, "GEMD_TEST_REDIS_URL is not set: run the tests through scripts/test.sh, which starts a redis-server"
+    return url
+
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    url = os.environ.get("GEMD_TEST_POSTGRES_URL")
+    assert url, "GEMD_TEST_POSTGRES_URL is not set: run the tests through scripts/test.sh, which starts PostgreSQL"
+    return url
 
 
 @pytest.fixture(scope="session")

@@ -1,11 +1,8 @@
 """Quotas seen by the real google-genai SDK: the free tier's 16th request in a minute to
 gemini-2.5-flash is an APIError 429 whose RetryInfo, once honoured, lets the call through;
 replicas sharing Redis enforce one combined limit; an unreachable Redis is a clear 503."""
-import json
-import os
 import re
 import subprocess
-import tempfile
 import time
 
 import pytest
@@ -13,20 +10,10 @@ import requests
 from google import genai
 from google.genai import errors, types
 
-from conftest import KEY, spawn_gemd
+from conftest import KEY, free_port, fresh_store, spawn_gemd, stop
 
 MODEL = "gemini-2.5-flash"
 TINY = types.GenerateContentConfig(max_output_tokens=1)
-
-
-def fresh_store():
-    """A private SQLite store, so earlier runs' usage never counts."""
-    return ["--database-url", "sqlite://" + os.path.join(tempfile.mkdtemp(), "gemd.sqlite3")]
-
-
-def stop(g):
-    g.proc.terminate()
-    g.proc.wait(timeout=60)
 
 
 def retry_delay_seconds(err):
@@ -51,13 +38,6 @@ def test_sixteenth_request_is_429_and_retry_info_is_honoured():
         assert client.models.generate_content(model=MODEL, contents="hi", config=TINY).text is not None
     finally:
         stop(g)
-
-
-@pytest.fixture
-def redis_url():
-    url = os.environ.get("GEMD_TEST_REDIS_URL")
-    assert url, "GEMD_TEST_REDIS_URL is not set: run the tests through scripts/test.sh, which starts a redis-server"
-    return url
 
 
 def test_two_replicas_share_one_limit_through_redis(redis_url):
@@ -85,8 +65,7 @@ def test_two_replicas_share_one_limit_through_redis(redis_url):
 
 
 def test_unreachable_redis_is_503_or_fail_open():
-    port = subprocess.run(["python3", "-c", "import socket; s=socket.socket(); s.bind(('127.0.0.1',0)); print(s.getsockname()[1])"],
-                          capture_output=True, text=True).stdout.strip()
+    port = str(free_port())
     redis = subprocess.Popen(["redis-server", "--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     time.sleep(0.5)

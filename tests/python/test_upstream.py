@@ -2,43 +2,21 @@
 front get the upstream's answers, with the wire intact, for every native call; a dead first
 backend falls back to the next. The upstream is the session's gemd (the real model); the
 front loads no model of its own (its `[backends.default]` is the upstream)."""
-import json
-import socket
-
 import pytest
 import requests
 from google import genai
 from google.genai import types
 
-from conftest import KEY, MODEL, spawn_gemd
+from conftest import KEY, MODEL, free_port, front_config, spawn_gemd, stop
 
 FRONT_KEY = "AIzaSyFrontOfUpstreamTestKey000000000000"
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def front_config(tmp_path, backends):
-    """A config whose every built-in id is served by `backends` (name → base_url), in order."""
-    lines = []
-    for name, url in backends.items():
-        lines += [f"[backends.{name}]", 'kind = "gemini"', f'base_url = "{url}"', f'api_keys = ["{KEY}"]',
-                  "timeout_seconds = 30"]
-    lines += ["[[models]]", f'id = "{MODEL}"', f"backends = {json.dumps(list(backends))}",
-              f'[quota.free."{MODEL}"]', "rpm = 100000", "tpm = 100000000", "rpd = 10000000"]
-    path = tmp_path / "front.toml"
-    path.write_text("\n".join(lines) + "\n")
-    return path
 
 
 @pytest.fixture(scope="module")
 def front(gemd, tmp_path_factory):
     # `default` is the upstream too, so the other built-in ids go there and no model loads.
     tmp = tmp_path_factory.mktemp("front")
-    config = front_config(tmp, {"default": gemd.base})
+    config = front_config(tmp / "front.toml", {"default": gemd.base})
     g = spawn_gemd("--api-key", FRONT_KEY, "--database-url", f"sqlite://{tmp / 'front.sqlite3'}", config=str(config))
     yield g
     g.proc.terminate()
@@ -112,7 +90,7 @@ def test_a_bad_request_is_refused_by_the_front_in_googles_envelope(front):
 
 def test_a_dead_first_backend_falls_back_to_the_next(gemd, tmp_path):
     dead = f"http://127.0.0.1:{free_port()}"
-    config = front_config(tmp_path, {"dead": dead, "up": gemd.base})
+    config = front_config(tmp_path / "front.toml", {"dead": dead, "up": gemd.base})
     # `default` stays the local model here: start it with the small one so the test is quick.
     g = spawn_gemd("--api-key", FRONT_KEY, "--model", "smollm2-135m-instruct",
                    "--database-url", f"sqlite://{tmp_path / 'front.sqlite3'}", config=str(config))
@@ -124,5 +102,4 @@ def test_a_dead_first_backend_falls_back_to_the_next(gemd, tmp_path):
         assert r.headers["x-gemd-backend"] == "up"
         assert r.json()["candidates"][0]["content"]["parts"][0]["text"] is not None
     finally:
-        g.proc.terminate()
-        g.proc.wait(timeout=60)
+        stop(g)
