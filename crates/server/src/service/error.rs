@@ -134,6 +134,14 @@ pub enum ApiError {
     /// An upstream broke off an answer it had started: the last event of the stream.
     #[error("The answer was cut off: backend {} stopped sending it.", upstream_backend(.0))]
     UpstreamCut(UpstreamError),
+    /// The call ran past its deadline (the client's `X-Server-Timeout`, or the server's own
+    /// limit) and was cancelled, upstream requests and local generation with it. The message
+    /// is Google's canonical text for the code (UNCONFIRMED as the Gemini API's exact words).
+    #[error("Deadline expired before operation could complete.")]
+    DeadlineExceeded,
+    /// An `X-Server-Timeout` header that is not a positive number of seconds.
+    #[error("Invalid X-Server-Timeout header {value:?}: expected a positive number of seconds.")]
+    InvalidServerTimeout { value: String },
 }
 
 fn upstream_backend(e: &UpstreamError) -> &str {
@@ -231,7 +239,7 @@ impl ApiError {
             GrammarRefused(_) | BodyUnreadable { .. } => Code::InvalidArgument,
             SystemInstructionDisabled { .. } | MediaUnsupported { .. } => Code::InvalidArgument,
             NotYetSupported { .. } | PartUnsupported { .. } | ModalityUnsupported { .. } => Code::InvalidArgument,
-            OutputCapOutOfRange { .. } | InvalidJson(_) => Code::InvalidArgument,
+            OutputCapOutOfRange { .. } | InvalidJson(_) | InvalidServerTimeout { .. } => Code::InvalidArgument,
             // Google answers an oversized body INVALID_ARGUMENT; gemd keeps the name and
             // answers HTTP 413 ([`ApiError::http_status`]).
             PayloadTooLarge { .. } => Code::InvalidArgument,
@@ -244,6 +252,7 @@ impl ApiError {
             Unauthenticated(_) => Code::Unauthenticated,
             NoBackend { failures, .. } => no_backend_code(failures),
             UpstreamCut(_) => Code::Unavailable,
+            DeadlineExceeded => Code::DeadlineExceeded,
             Engine(e) => match e {
                 EngineError::Overloaded | EngineError::ShuttingDown => Code::Unavailable,
                 EngineError::PromptTooLong { .. }
@@ -338,6 +347,7 @@ impl ApiError {
             | ApiError::BodyUnreadable { .. }
             | ApiError::AmbiguousKey { .. }
             | ApiError::InvalidJson(_)
+            | ApiError::InvalidServerTimeout { .. }
             | ApiError::SystemInstructionDisabled { .. }
             | ApiError::MediaUnsupported { .. }
             | ApiError::NotYetSupported { .. }
@@ -407,6 +417,18 @@ mod tests {
             ApiError::BodyUnreadable { cause: "cut".into() }.to_string(),
             "Could not read the request body: cut"
         );
+    }
+
+    #[test]
+    fn a_deadline_is_googles_504_and_a_bad_deadline_header_a_400() {
+        let body = serde_json::to_value(ApiError::DeadlineExceeded.status().into_body()).unwrap();
+        assert_eq!(
+            body,
+            json!({"error": {"code": 504, "message": "Deadline expired before operation could complete.", "status": "DEADLINE_EXCEEDED"}})
+        );
+        let s = ApiError::InvalidServerTimeout { value: "soon".into() }.status();
+        assert_eq!((s.code, s.status.as_str()), (400, "INVALID_ARGUMENT"));
+        assert_eq!(s.message, "Invalid X-Server-Timeout header \"soon\": expected a positive number of seconds.");
     }
 
     #[test]
