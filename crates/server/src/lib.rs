@@ -8,7 +8,8 @@
 //! - [`http`]: what every surface shares on the wire: the server state and limits, the API-key
 //!   extractor (one, parameterised by the surface's error form), errors as responses, request
 //!   bodies under their limits, the envelope on every error, CORS, the operational endpoints,
-//!   the console's files, streamed answers and the connection loop.
+//!   the console's files, streamed answers, the deadline of every public call and the
+//!   connection loop.
 //! - one module per surface, each its routes, handlers and dialect conversion: [`gemini`] (the
 //!   native REST surface), [`openai`] (the OpenAI-compatible layer) and [`admin`] (the admin
 //!   API the console uses).
@@ -51,13 +52,13 @@ use http::error::ErrorResponse;
 
 /// The whole application on one listener: the public API, the admin API and the console.
 pub fn router(state: AppState) -> Router {
-    finish(public_routes().merge(admin_routes()), state)
+    finish(public_routes(&state.limits).merge(admin_routes()), state)
 }
 
 /// The public API alone (and the operational endpoints), for a public listener when the
 /// admin API has a listener of its own.
 pub fn public_router(state: AppState) -> Router {
-    finish(public_routes(), state)
+    finish(public_routes(&state.limits), state)
 }
 
 /// The admin API and the console alone (and the operational endpoints).
@@ -65,8 +66,12 @@ pub fn admin_router(state: AppState) -> Router {
     finish(admin_routes().merge(http::ops::routes()), state)
 }
 
-fn public_routes() -> Router<AppState> {
-    Router::new().merge(gemini::routes()).merge(openai::routes()).merge(http::ops::routes())
+/// The public API: the native surface and the OpenAI layer, each call within its deadline
+/// (a route layer: only calls that reach a handler are timed), and the operational endpoints.
+fn public_routes(limits: &ServerLimits) -> Router<AppState> {
+    let api = Router::new().merge(gemini::routes()).merge(openai::routes());
+    let api = api.route_layer(from_fn_with_state(limits.deadline, http::deadline::enforce));
+    api.merge(http::ops::routes())
 }
 
 fn admin_routes() -> Router<AppState> {

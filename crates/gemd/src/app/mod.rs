@@ -117,6 +117,7 @@ fn limits(settings: &Settings) -> anyhow::Result<ServerLimits> {
         body_min_bytes_per_second: l.body_min_bytes_per_second,
         idle_timeout: l.idle_timeout,
         max_connections: l.max_connections,
+        deadline: l.deadline,
         cors,
     })
 }
@@ -154,11 +155,14 @@ mod tests {
             (l.header_timeout, l.idle_timeout, l.max_connections),
             (d.header_timeout, d.idle_timeout, d.max_connections)
         );
+        assert_eq!(l.deadline, d.deadline);
         let file = "header_timeout_seconds = 5\nbody_timeout_seconds = 7\nidle_timeout_seconds = 9\n\
-            max_connections = 64\nadmin_listen = \"127.0.0.1:8081\"\n[cors]\nallow_origins = []";
+            max_connections = 64\ndeadline_seconds = 30\nadmin_listen = \"127.0.0.1:8081\"\n[cors]\nallow_origins = []";
         let settings = resolve_with(&["--max-connections", "32"], &[], file).unwrap();
         let l = limits(&settings).unwrap();
         assert_eq!((l.header_timeout.as_secs(), l.body_timeout.as_secs(), l.idle_timeout.as_secs()), (5, 7, 9));
+        assert_eq!(l.deadline.as_secs(), 30);
+        assert!(resolve_with(&[], &[], "deadline_seconds = 0").is_err());
         assert_eq!(l.max_connections, 32, "the command line wins");
         assert_eq!(settings.listen.admin_listen.as_deref(), Some("127.0.0.1:8081"));
         assert!(resolve_with(&[], &[], "idle_timeout_seconds = 0").is_err());

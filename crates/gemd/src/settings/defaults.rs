@@ -51,6 +51,7 @@ pub fn shown(id: &str) -> Option<String> {
         "body_min_bytes_per_second" => l.body_min_bytes_per_second.to_string(),
         "idle_timeout_seconds" => l.idle_timeout.as_secs().to_string(),
         "max_connections" => l.max_connections.to_string(),
+        "deadline_seconds" => l.deadline.as_secs().to_string(),
         "allow_origins" => CORS_ALLOW_ORIGINS.join(","),
         "max_age_seconds" => CORS_MAX_AGE.as_secs().to_string(),
         _ => return None,

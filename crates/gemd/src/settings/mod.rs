@@ -74,6 +74,7 @@ pub struct Limits {
     pub body_min_bytes_per_second: u64,
     pub idle_timeout: Duration,
     pub max_connections: usize,
+    pub deadline: Duration,
     pub cors: Cors,
 }
 
@@ -131,6 +132,7 @@ impl Settings {
             ))?,
             idle_timeout: seconds(pick!(limits, idle_timeout_seconds), d.idle_timeout)?,
             max_connections: at_least_one(pick!(limits, max_connections, d.max_connections))?,
+            deadline: seconds(pick!(limits, deadline_seconds), d.deadline)?,
             cors: Cors {
                 allow_origins: list(pick!(cors, allow_origins), defaults::CORS_ALLOW_ORIGINS),
                 allow_headers: list(pick!(cors, allow_headers), defaults::CORS_ALLOW_HEADERS),

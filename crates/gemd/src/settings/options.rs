@@ -56,6 +56,10 @@ pub struct LimitOptions {
     /// Connections served at once per listener; more wait to be accepted.
     #[arg(long, env = "GEMD_MAX_CONNECTIONS")]
     pub max_connections: Option<usize>,
+    /// Seconds a call to the public API may take in all, streams included (504
+    /// DEADLINE_EXCEEDED past it); a client's X-Server-Timeout can shorten it, never lengthen it.
+    #[arg(long, env = "GEMD_DEADLINE_SECONDS")]
+    pub deadline_seconds: Option<u64>,
 }
 
 /// `[cors]`: which browser origins may call the public API. Absent keys keep Google's

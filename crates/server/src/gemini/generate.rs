@@ -18,7 +18,7 @@ use crate::http::error::ErrorResponse;
 use crate::http::json::json_response;
 use crate::http::query::RequestQuery;
 use crate::http::state::AppState;
-use crate::http::stream::stream_response;
+use crate::http::stream::{stream_response, with_stream_end};
 use crate::service::access::Caller;
 use crate::service::catalog::Served;
 use crate::service::error::ApiError;
@@ -58,29 +58,32 @@ pub async fn handle(
         return Err(not_found().into());
     }
     let query = RequestQuery::parse(raw.unwrap_or(""));
+    let framing = if query.wants_sse() { Framing::Sse } else { Framing::JsonArray };
     let model_version = model.strip_prefix("models/").unwrap_or(model).to_string();
     let gate = Gate { access: &state.access, caller };
-    if let Some(route) = state.catalog.route(model) {
+    let resp = if let Some(route) = state.catalog.route(model) {
         let call = match method {
             "generateContent" => upstream::Call::Generate,
-            "streamGenerateContent" if query.wants_sse() => upstream::Call::Stream(Framing::Sse),
-            "streamGenerateContent" => upstream::Call::Stream(Framing::JsonArray),
+            "streamGenerateContent" => upstream::Call::Stream(framing),
             _ => upstream::Call::CountTokens,
         };
         let bytes = body.bytes().await?;
-        return Ok(upstream::handle(route, version, model_version, call, bytes, gate).await?);
-    }
-    let served = state.catalog.get(model).cloned().ok_or_else(not_found)?;
-    let bytes = body.bytes().await?;
-    let resp = match method {
-        "generateContent" => generate(&served, &model_version, &bytes, gate).await?,
-        "streamGenerateContent" => {
-            let framing = if query.wants_sse() { Framing::Sse } else { Framing::JsonArray };
-            stream_generate(&served, model_version, &bytes, framing, gate).await?
-        }
-        _ => count_tokens(&served, &bytes, gate).await?,
+        upstream::handle(route, version, model_version, call, bytes, gate).await?
+    } else {
+        let served = state.catalog.get(model).cloned().ok_or_else(not_found)?;
+        let bytes = body.bytes().await?;
+        let resp = match method {
+            "generateContent" => generate(&served, &model_version, &bytes, gate).await?,
+            "streamGenerateContent" => stream_generate(&served, model_version, &bytes, framing, gate).await?,
+            _ => count_tokens(&served, &bytes, gate).await?,
+        };
+        tag_backend(resp, &served.backend_name())
     };
-    Ok(tag_backend(resp, &served.backend_name()))
+    // A stream, local or an upstream's, says how it ends with an error raised outside it.
+    Ok(match method {
+        "streamGenerateContent" => with_stream_end(resp, framing.stream_end()),
+        _ => resp,
+    })
 }
 
 /// Parses and checks the request, then starts it on the engine.

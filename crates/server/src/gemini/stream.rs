@@ -7,6 +7,7 @@ use axum::http::HeaderValue;
 use gemd_wire::gemini::UsageMetadata;
 
 use super::convert::response;
+use crate::http::stream::StreamEnd;
 use crate::service::error::ApiError;
 use crate::service::generation::StreamWriter;
 use crate::service::tools::Ending;
@@ -47,6 +48,12 @@ impl Framing {
             Framing::JsonArray if first => format!("[{error_json}]"),
             Framing::JsonArray => format!("\n,\r\n{error_json}\n]"),
         }
+    }
+
+    /// How a stream in this framing ends with an error raised outside its writer (the
+    /// deadline's).
+    pub fn stream_end(self) -> StreamEnd {
+        StreamEnd::new(move |error_json, first| self.error(error_json, first))
     }
 
     /// What closes a stream that ended normally.

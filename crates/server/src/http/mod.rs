@@ -3,8 +3,9 @@
 //! parsing ([`bearer`]), the error-to-HTTP mapping ([`error`]) and JSON answers ([`json`]),
 //! request bodies under their limits ([`body`]), query parameters ([`query`]), the envelope on
 //! every error ([`envelope`]), CORS ([`cors`]), the operational endpoints ([`ops`]), the web
-//! console's files ([`console`]), streamed answers ([`stream`]), the backend header
-//! ([`backend_header`]) and the connection loop ([`transport`]). It builds on the service
+//! console's files ([`console`]), streamed answers ([`stream`]), the deadline of every call
+//! ([`deadline`]), the backend header ([`backend_header`]) and the connection loop
+//! ([`transport`]). It builds on the service
 //! layer and knows no surface.
 
 pub mod auth;
@@ -13,6 +14,7 @@ pub mod bearer;
 pub mod body;
 pub mod console;
 pub mod cors;
+pub mod deadline;
 pub mod envelope;
 pub mod error;
 pub mod json;

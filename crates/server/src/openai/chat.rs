@@ -16,7 +16,7 @@ use crate::http::body::{LimitedBody, PublicLimit};
 use crate::http::error::OpenAi;
 use crate::http::json::json_response;
 use crate::http::state::AppState;
-use crate::http::stream::stream_response;
+use crate::http::stream::{stream_response, with_stream_end};
 use crate::service::error::ApiError;
 use crate::service::generation::{self, GenerateRequest};
 use crate::service::translate;
@@ -45,7 +45,8 @@ pub async fn completions(
     let created = unix_now();
     let resp = if req.stream {
         let writer = ChunkWriter::new(id, created, model, run.prompt_tokens, req.include_usage());
-        stream_response(run.into_frames(writer).await?, HeaderValue::from_static("text/event-stream"))
+        let resp = stream_response(run.into_frames(writer).await?, HeaderValue::from_static("text/event-stream"));
+        with_stream_end(resp, super::stream::stream_end())
     } else {
         let c = run.complete().await?;
         let usage = Usage::new(c.prompt_tokens, c.output_tokens);

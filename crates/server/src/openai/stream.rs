@@ -8,6 +8,7 @@
 use gemd_wire::openai::{ChatCompletionChunk, Delta, FinishReason, Usage};
 
 use super::convert::{finish_reason, tool_calls};
+use crate::http::stream::StreamEnd;
 use crate::service::error::ApiError;
 use crate::service::generation::StreamWriter;
 use crate::service::tools::Ending;
@@ -34,6 +35,12 @@ impl ChunkWriter {
 
 fn sse(json: &str) -> String {
     format!("data: {json}\n\n")
+}
+
+/// How a chat stream ends with an error raised outside its writer (the deadline's): the same
+/// `data: {"error": …}` event as [`ChunkWriter`]'s own.
+pub fn stream_end() -> StreamEnd {
+    StreamEnd::new(|error_json, _| sse(error_json))
 }
 
 impl StreamWriter for ChunkWriter {

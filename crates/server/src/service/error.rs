@@ -139,6 +139,14 @@ pub enum ApiError {
     /// An upstream broke off an answer it had started: the last event of the stream.
     #[error("The answer was cut off: backend {} stopped sending it.", upstream_backend(.0))]
     UpstreamCut(UpstreamError),
+    /// The call ran past its deadline (the client's `X-Server-Timeout`, or the server's own
+    /// limit) and was cancelled, upstream requests and local generation with it. The message
+    /// is Google's canonical text for the code (UNCONFIRMED as the Gemini API's exact words).
+    #[error("Deadline expired before operation could complete.")]
+    DeadlineExceeded,
+    /// An `X-Server-Timeout` header that is not a positive number of seconds.
+    #[error("Invalid X-Server-Timeout header {value:?}: expected a positive number of seconds.")]
+    InvalidServerTimeout { value: String },
 }
 
 fn upstream_backend(e: &UpstreamError) -> &str {
@@ -236,7 +244,7 @@ impl ApiError {
             GrammarRefused(_) | BodyUnreadable { .. } => Code::InvalidArgument,
             SystemInstructionDisabled { .. } | MediaUnsupported { .. } => Code::InvalidArgument,
             NotYetSupported { .. } | PartUnsupported { .. } | ModalityUnsupported { .. } => Code::InvalidArgument,
-            OutputCapOutOfRange { .. } | InvalidJson(_) => Code::InvalidArgument,
+            OutputCapOutOfRange { .. } | InvalidJson(_) | InvalidServerTimeout { .. } => Code::InvalidArgument,
             // Google answers an oversized body INVALID_ARGUMENT; gemd keeps the name and
             // answers HTTP 413 ([`ApiError::http_status`]).
             PayloadTooLarge { .. } => Code::InvalidArgument,
@@ -250,6 +258,7 @@ impl ApiError {
             NoBackend { failures, .. } => no_backend_code(failures),
             Translate(e) => e.code(),
             UpstreamCut(_) => Code::Unavailable,
+            DeadlineExceeded => Code::DeadlineExceeded,
             Engine(e) => match e {
                 EngineError::Overloaded | EngineError::ShuttingDown => Code::Unavailable,
                 EngineError::PromptTooLong { .. }
@@ -345,6 +354,7 @@ impl ApiError {
             | ApiError::BodyUnreadable { .. }
             | ApiError::AmbiguousKey { .. }
             | ApiError::InvalidJson(_)
+            | ApiError::InvalidServerTimeout { .. }
             | ApiError::SystemInstructionDisabled { .. }
             | ApiError::MediaUnsupported { .. }
             | ApiError::NotYetSupported { .. }
@@ -417,6 +427,18 @@ mod tests {
             ApiError::BodyUnreadable { cause: "cut".into() }.to_string(),
             "Could not read the request body: cut"
         );
+    }
+
+    #[test]
+    fn a_deadline_is_googles_504_and_a_bad_deadline_header_a_400() {
+        let body = serde_json::to_value(ApiError::DeadlineExceeded.status().into_body()).unwrap();
+        assert_eq!(
+            body,
+            json!({"error": {"code": 504, "message": "Deadline expired before operation could complete.", "status": "DEADLINE_EXCEEDED"}})
+        );
+        let s = ApiError::InvalidServerTimeout { value: "soon".into() }.status();
+        assert_eq!((s.code, s.status.as_str()), (400, "INVALID_ARGUMENT"));
+        assert_eq!(s.message, "Invalid X-Server-Timeout header \"soon\": expected a positive number of seconds.");
     }
 
     #[test]

@@ -9,6 +9,7 @@ mod shared;
 mod admin;
 mod bad_inputs;
 mod calls_cut;
+mod deadline;
 mod embed;
 mod errors;
 mod hardening_schema;

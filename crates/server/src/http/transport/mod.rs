@@ -4,9 +4,9 @@
 //! limit new connections wait in the kernel's accept queue and hold no descriptor here), in
 //! the time its headers, its body and its idle spells may take (`read_deadlines`,
 //! `request`), and a malformed request gets the envelope (`auto_answers`). Answers are not
-//! timed: a stream runs as long as it needs. An accept error other than a client's reset
-//! (EMFILE when descriptors run out) is logged once and retried after a short, growing
-//! backoff instead of spinning.
+//! timed here (a call's deadline bounds those: `crate::http::deadline`). An accept error
+//! other than a client's reset (EMFILE when descriptors run out) is logged once and retried
+//! after a short, growing backoff instead of spinning.
 //!
 //! HTTP/1.1 only, as `axum::serve` was with axum's default features (no HTTP/2, no h2c).
 //! Shutdown is graceful as before: accepting stops, idle connections close, requests in

@@ -104,9 +104,12 @@ impl Started {
         let mut produced = false;
         loop {
             match self.events.recv().await {
-                Some(Event::Text { text: t, .. }) => {
+                Some(Event::Text { text: t, output_tokens }) => {
                     produced = true;
                     text.push_str(&t);
+                    // Counted as it comes: a call dropped before the end (its client left, its
+                    // deadline passed) is in the ledger with the output it cost.
+                    self.ticket.set_output_tokens(output_tokens);
                 }
                 Some(Event::Done { finish, prompt_tokens, output_tokens }) => {
                     self.ticket.set_output_tokens(output_tokens);
