@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use gemd_engine::upstream::{Backoff, GeminiUpstream, UpstreamConfig};
+use gemd_engine::upstream::Upstream;
 use gemd_engine::{Engine, EngineError, Event, EventStream, PreparedPrompt, SamplingParams};
 use gemd_server::{Backends, QuotaTable, ServerLimits, DEFAULT_BACKEND, DEFAULT_PROJECT};
 use serde_json::{json, Value};
@@ -20,6 +20,7 @@ use crate::harness::{test_engine, test_limits, ScriptedEngine, TestServer, KEY, 
 use crate::shared::native::sse_events;
 use crate::shared::openai::{layer_error, user, CHAT};
 use crate::shared::server::{test_catalog, test_specs};
+use crate::upstream::upstream_config;
 
 const GENERATE: &str = "/v1beta/models/gemini-2.5-flash:generateContent";
 const STREAM_SSE: &str = "/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse";
@@ -85,13 +86,11 @@ impl Hanging {
 /// A front gemd whose generative ids all go to the Gemini upstream at `url`, allowed far more
 /// than the tests' deadlines (so the deadline is what ends a call, not the upstream timeout).
 async fn front_of(url: &str) -> TestServer {
-    let mut config = UpstreamConfig::new("hang", url);
-    config.api_keys = vec![KEY.into()];
+    let mut config = upstream_config("hang", url, &[KEY]);
     config.timeout = Duration::from_secs(60);
-    config.backoff = Backoff { base: Duration::from_millis(10), cap: Duration::from_millis(40), retries: 1 };
     let mut backends = Backends::default();
     backends.engines.insert(DEFAULT_BACKEND.into(), test_engine());
-    backends.gemini.insert("hang".into(), Arc::new(GeminiUpstream::new(config).unwrap()));
+    backends.upstreams.insert("hang".into(), Arc::new(Upstream::new(config).unwrap()));
     let specs = test_specs(TEST_OUTPUT_LIMIT)
         .into_iter()
         .map(|mut s| {
