@@ -362,10 +362,15 @@ def test_health_endpoints_for_the_load_balancer(run):
         assert (r.status_code, r.text) == (200, "ok\n")
         listed = requests.get(f"{g.base}/healthz/backends", timeout=TIMEOUT).json()["backends"]
         assert {b["name"] for b in listed} == {"default", "up1", "up2"}
-        # It reports keys, not liveness: the dead up1 still shows its one key ready.
+        # Keys and passive health: the dead up1 still shows its one key ready, but its
+        # circuit opened after the failures in a row (it is skipped until a probe answers).
         for b in listed:
             assert b["kind"] == "gemini" and [k["state"] for k in b["keys"]] == ["ready"], b
             assert KEY not in json.dumps(b), "never a whole key"
+            if b["name"] != "up1":
+                assert b["circuit"]["state"] == "closed", b
+        up1 = next(b for b in listed if b["name"] == "up1")
+        assert up1["circuit"]["state"] in ("open", "probing"), up1
 
 
 def test_a_replica_when_postgresql_drops_its_connection(postgres_url, tmp_path):

@@ -50,6 +50,7 @@ pub enum NoKey {
 
 /// What the console and `/healthz` show of one key: never the secret.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct KeyReport {
     pub prefix: String,
     pub state: &'static str,

@@ -6,6 +6,7 @@
 //! failure is reported as, so the caller can try the next backend of an id.
 
 pub mod backoff;
+pub mod breaker;
 pub mod capabilities;
 pub mod gemini;
 pub mod key_pool;
@@ -17,6 +18,7 @@ pub mod transport;
 use std::time::Duration;
 
 pub use backoff::Backoff;
+pub use breaker::{BreakerPolicy, CircuitReport};
 pub use capabilities::{Capabilities, Capability, UpstreamProtocol};
 pub use gemini::{GeminiMethod, GeminiUpstream};
 pub use key_pool::{key_prefix, KeyPool, KeyReport};
@@ -77,6 +79,8 @@ pub struct UpstreamConfig {
     /// Extra headers sent with every request.
     pub headers: Vec<(String, String)>,
     pub backoff: Backoff,
+    /// When the backend is skipped as unhealthy.
+    pub breaker: BreakerPolicy,
     pub capabilities: Capabilities,
 }
 
@@ -96,6 +100,7 @@ impl UpstreamConfig {
             proxy: None,
             headers: Vec::new(),
             backoff: Backoff::default(),
+            breaker: BreakerPolicy::default(),
         }
     }
 

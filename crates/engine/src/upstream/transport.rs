@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use serde_json::Value;
 
+use super::breaker::{Admission, Breaker, CircuitReport};
 use super::key_pool::{key_prefix, KeyPool, KeyReport, LeasedKey, NoKey};
 use super::reply::{reason, UpstreamReply};
 use super::{UpstreamConfig, UpstreamError};
@@ -29,6 +30,7 @@ pub struct Transport {
     client: reqwest::Client,
     keys: KeyPool,
     key_header: KeyHeader,
+    breaker: Breaker,
 }
 
 /// How long a key rests after a 429 that gives no delay.
@@ -38,7 +40,8 @@ impl Transport {
     pub fn new(config: UpstreamConfig, key_header: KeyHeader) -> Result<Self, UpstreamError> {
         let client = config.client()?;
         let keys = KeyPool::new(config.api_keys.clone());
-        Ok(Transport { config, client, keys, key_header })
+        let breaker = Breaker::new(config.breaker);
+        Ok(Transport { config, client, keys, key_header, breaker })
     }
 
     pub fn config(&self) -> &UpstreamConfig {
@@ -71,9 +74,34 @@ impl Transport {
         self.keys.report(Instant::now())
     }
 
+    /// The circuit breaker's standing.
+    pub fn circuit(&self) -> CircuitReport {
+        self.breaker.report(Instant::now())
+    }
+
     /// POSTs the JSON `body` to `url`, retrying failures before the first byte; returns the
-    /// first answer that is the upstream's verdict.
+    /// first answer that is the upstream's verdict. While the circuit is open the backend is
+    /// not tried at all.
     pub async fn post(&self, url: &str, body: Bytes) -> Result<UpstreamReply, UpstreamError> {
+        if let Admission::Skip(wait) = self.breaker.admit(Instant::now()) {
+            let reason = format!("skipped after failures in a row; next try in {} s", wait.as_secs_f64().ceil());
+            return Err(UpstreamError::Unavailable { backend: self.name().into(), reason });
+        }
+        let result = self.attempts(url, body).await;
+        match &result {
+            Ok(_) => self.breaker.succeeded(),
+            // Keys resting after a 429 say nothing about the backend's health.
+            Err(UpstreamError::RateLimited { .. }) => {}
+            Err(e) => {
+                if self.breaker.failed(Instant::now()) {
+                    tracing::warn!(backend = %self.name(), error = %e, "upstream failing: circuit opened");
+                }
+            }
+        }
+        result
+    }
+
+    async fn attempts(&self, url: &str, body: Bytes) -> Result<UpstreamReply, UpstreamError> {
         let backoff = self.config.backoff;
         let mut last = None;
         // Attempts beyond the retries are allowed for keys refused or benched on the way, one

@@ -20,7 +20,8 @@ pub fn routes() -> Router<AppState> {
         .route("/metrics", get(metrics))
 }
 
-/// Each upstream backend and the standing of its keys (prefixes only, never an address or a
+/// Each upstream backend, its circuit (closed, open after failures in a row and for how long
+/// more, or probing) and the standing of its keys (prefixes only, never an address or a
 /// secret): which keys rest after a 429 and for how long, which were refused.
 async fn backends(State(state): State<AppState>) -> impl IntoResponse {
     let mut seen = std::collections::BTreeSet::new();
@@ -31,7 +32,10 @@ async fn backends(State(state): State<AppState>) -> impl IntoResponse {
                 UpstreamProtocol::Gemini => "gemini",
                 UpstreamProtocol::OpenAi => "openai",
             };
-            list.push(serde_json::json!({"name": upstream.name(), "kind": kind, "keys": upstream.transport().keys()}));
+            let t = upstream.transport();
+            list.push(
+                serde_json::json!({"name": upstream.name(), "kind": kind, "circuit": t.circuit(), "keys": t.keys()}),
+            );
         }
     }
     axum::Json(serde_json::json!({"backends": list}))

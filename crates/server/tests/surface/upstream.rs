@@ -141,6 +141,21 @@ async fn a_dead_first_backend_falls_back_to_the_next() {
     let (status, backend, body) = post(&front, STREAM_SSE, HELLO).await;
     assert_eq!((status, backend.as_deref()), (200, Some("scripted")), "{body}");
     assert_eq!(sse_events(&body)[0]["candidates"][0]["content"]["parts"][0]["text"], "local");
+
+    // Three failures in a row open a's circuit: it is skipped, and /healthz/backends says so.
+    for _ in 0..2 {
+        assert_eq!(post(&front, GENERATE, HELLO).await.0, 200);
+    }
+    let (_, health) = front.get_json("/healthz/backends").await;
+    let circuit = &health["backends"][0]["circuit"];
+    assert_eq!(
+        (circuit["state"].as_str(), circuit["consecutiveFailures"].as_u64()),
+        (Some("open"), Some(3)),
+        "{health}"
+    );
+    assert!(circuit["retryInSeconds"].as_u64().is_some_and(|s| (1..=10).contains(&s)), "{health}");
+    let (status, backend, _) = post(&front, GENERATE, HELLO).await;
+    assert_eq!((status, backend.as_deref()), (200, Some("scripted")), "served by the next while a is skipped");
 }
 
 async fn front_dead_then_local(dead_url: &str) -> TestServer {
