@@ -85,4 +85,13 @@ pub trait Db: Send + Sync + 'static {
     async fn query(&self, sql: &str, params: Vec<Val>) -> Result<Vec<Row>, StoreError>;
     /// Runs schema statements (no parameters) in order.
     async fn batch(&self, sql: &str) -> Result<(), StoreError>;
+    /// Held while the schema is migrated, so processes opening one database at the same
+    /// moment migrate it one after the other. Nothing by default: a SQLite file is one
+    /// process's, and its writes are serialised by SQLite itself.
+    async fn lock_migrations(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+    async fn unlock_migrations(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
 }

@@ -82,6 +82,16 @@ fn key(row: &Row) -> Result<ApiKey, StoreError> {
 impl<D: Db> SqlStore<D> {
     /// Wraps a connection and brings its schema up to date.
     pub async fn open(db: D) -> Result<Self, StoreError> {
+        // Under the lock, a process that waited for another's migration reads its version and
+        // has nothing left to do.
+        db.lock_migrations().await?;
+        let migrated = Self::migrate(&db).await;
+        let unlocked = db.unlock_migrations().await;
+        migrated.and(unlocked)?;
+        Ok(SqlStore { db, clock: Arc::new(SystemClock) })
+    }
+
+    async fn migrate(db: &D) -> Result<(), StoreError> {
         db.batch(CREATE_VERSION_TABLE).await?;
         let rows = db.query("SELECT MAX(version) FROM gemd_schema", vec![]).await?;
         let current = rows.first().and_then(|r| r[0].opt_int().ok().flatten()).unwrap_or(0) as usize;
@@ -90,7 +100,7 @@ impl<D: Db> SqlStore<D> {
             db.execute("INSERT INTO gemd_schema (version) VALUES ($1)", vec![Val::Int(i as i64 + 1)]).await?;
             tracing::info!(version = i + 1, "store schema migrated");
         }
-        Ok(SqlStore { db, clock: Arc::new(SystemClock) })
+        Ok(())
     }
 
     /// This store reading time from `clock`.

@@ -213,3 +213,65 @@ async fn the_sqlite_files_are_private() {
     drop(reopened);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// A database of its own (not a schema): these tests end every connection to it, and a
+/// reconnected session would not keep a `search_path`.
+async fn fresh_database() -> String {
+    let url = std::env::var("GEMD_TEST_POSTGRES_URL").expect("GEMD_TEST_POSTGRES_URL is not set");
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let name = format!("db{}_{}", std::process::id(), NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
+    use gemd_store::db::Db;
+    Postgres::connect(&url).await.unwrap().batch(&format!("CREATE DATABASE {name}")).await.unwrap();
+    let (base, _) = url.rsplit_once('/').unwrap();
+    format!("{base}/{name}")
+}
+
+#[tokio::test]
+async fn replicas_opening_an_empty_database_at_once_all_migrate_it() {
+    let url = fresh_database().await;
+    let opens = (0..4).map(|_| {
+        let url = url.clone();
+        tokio::spawn(async move { SqlStore::open(Postgres::connect(&url).await?).await.map(drop) })
+    });
+    for open in opens.collect::<Vec<_>>() {
+        open.await.unwrap().unwrap();
+    }
+}
+
+#[tokio::test]
+async fn a_store_whose_connection_was_ended_reconnects() {
+    let url = fresh_database().await;
+    let s = SqlStore::open(Postgres::connect(&url).await.unwrap()).await.unwrap();
+    let p = s.ensure_project("default", "Default", Tier::Free).await.unwrap();
+    let secret = s.create_key(&p.id, "k").await.unwrap().secret;
+    let row = |requests| UsageRow {
+        project_id: p.id.clone(),
+        model: "m".into(),
+        day: "2026-01-01".into(),
+        requests,
+        prompt_tokens: 0,
+        candidate_tokens: 0,
+    };
+    use gemd_store::db::Db;
+    let killer = Postgres::connect(&url).await.unwrap();
+    for round in 1..=2 {
+        let ended = killer
+            .query(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND datname = current_database()",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert_eq!(ended.len(), 1, "the store's one connection was ended");
+        // Round 1 looks a key up first, round 2 writes the ledger first: each finds its
+        // connection gone and runs once more on a new one.
+        if round == 1 {
+            assert!(s.authenticate(&secret).await.unwrap().is_some());
+            s.record_usage(&row(1), 0).await.unwrap();
+        } else {
+            s.record_usage(&row(2), 0).await.unwrap();
+            assert!(s.authenticate(&secret).await.unwrap().is_some());
+        }
+    }
+    assert_eq!(s.usage(None, None).await.unwrap()[0].requests, 3, "no ledger row lost");
+}
