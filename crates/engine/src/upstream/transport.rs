@@ -71,9 +71,18 @@ impl Transport {
         self.keys.report(Instant::now())
     }
 
+    /// POSTs the JSON `body` to `url` ([`Self::post_live`]), or records or replays the answer
+    /// where the backend is configured to ([`super::recording`]).
+    pub async fn post(&self, url: &str, body: Bytes) -> Result<UpstreamReply, UpstreamError> {
+        match &self.config.recording {
+            Some(recording) => recording.post(self, url, body).await,
+            None => self.post_live(url, body).await,
+        }
+    }
+
     /// POSTs the JSON `body` to `url`, retrying failures before the first byte; returns the
     /// first answer that is the upstream's verdict.
-    pub async fn post(&self, url: &str, body: Bytes) -> Result<UpstreamReply, UpstreamError> {
+    pub(super) async fn post_live(&self, url: &str, body: Bytes) -> Result<UpstreamReply, UpstreamError> {
         let backoff = self.config.backoff;
         let mut last = None;
         // Attempts beyond the retries are allowed for keys refused or benched on the way, one
