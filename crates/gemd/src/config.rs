@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use gemd_engine::upstream::Capability;
+use gemd_engine::upstream::{Capability, Recording};
 use serde::Deserialize;
 
 use crate::chat_template::{ChatTemplate, TemplateError};
@@ -135,6 +135,8 @@ pub struct UpstreamSection {
     pub headers: BTreeMap<String, String>,
     /// What the upstream can take; absent: the kind's default ([`Capabilities::of_kind`]).
     pub capabilities: Option<Vec<Capability>>,
+    /// `record = "DIR"` or `replay = "DIR"` (relative to the config file).
+    pub recording: Option<Recording>,
 }
 
 /// The protocol an upstream speaks.
@@ -170,6 +172,8 @@ struct RawBackendSection {
     proxy: Option<String>,
     headers: Option<BTreeMap<String, String>>,
     capabilities: Option<Vec<Capability>>,
+    record: Option<PathBuf>,
+    replay: Option<PathBuf>,
 }
 
 impl TryFrom<RawBackendSection> for BackendSection {
@@ -184,6 +188,8 @@ impl TryFrom<RawBackendSection> for BackendSection {
             ("proxy", r.proxy.is_some()),
             ("headers", r.headers.is_some()),
             ("capabilities", r.capabilities.is_some()),
+            ("record", r.record.is_some()),
+            ("replay", r.replay.is_some()),
         ];
         match r.kind {
             BackendKind::Llama => {
@@ -214,6 +220,14 @@ impl TryFrom<RawBackendSection> for BackendSection {
                 if r.timeout_seconds == Some(0) {
                     return Err("`timeout_seconds` must be at least 1".into());
                 }
+                let recording = match (r.record, r.replay) {
+                    (Some(_), Some(_)) => {
+                        return Err("`record` and `replay` are exclusive: a backend records or replays".into())
+                    }
+                    (Some(dir), None) => Some(Recording::Record(dir)),
+                    (None, Some(dir)) => Some(Recording::Replay(dir)),
+                    (None, None) => None,
+                };
                 Ok(BackendSection::Upstream(UpstreamSection {
                     kind,
                     base_url,
@@ -224,6 +238,7 @@ impl TryFrom<RawBackendSection> for BackendSection {
                     proxy: r.proxy,
                     headers: r.headers.unwrap_or_default(),
                     capabilities: r.capabilities,
+                    recording,
                 }))
             }
         }
@@ -281,7 +296,18 @@ impl Config {
     /// every chat template file exists.
     fn resolve_paths(&mut self, base: &Path) -> Result<(), ConfigError> {
         for (name, b) in &mut self.backends {
-            let BackendSection::Llama(b) = b else { continue };
+            let b = match b {
+                BackendSection::Llama(b) => b,
+                BackendSection::Upstream(u) => {
+                    if let Some(Recording::Record(dir) | Recording::Replay(dir)) = &mut u.recording {
+                        // Absolute, as a template's path is: the directory is used long after
+                        // start, whatever the working directory is by then.
+                        let joined = base.join(&*dir);
+                        *dir = std::path::absolute(&joined).unwrap_or(joined);
+                    }
+                    continue;
+                }
+            };
             b.model = b.model.clone().relative_to(base);
             if let Some(t) = b.chat_template.take() {
                 let resolved =
@@ -418,6 +444,27 @@ mod tests {
             let e = toml::from_str::<Config>(toml).unwrap_err().to_string();
             assert!(e.contains(needle), "{toml}: {e}");
         }
+    }
+
+    #[test]
+    fn record_and_replay_directories_are_relative_to_the_file_and_exclusive() {
+        let (dir, c) = config_in(
+            "recording",
+            "[backends.r]\nkind = \"gemini\"\nbase_url = \"http://x\"\nrecord = \"rec\"\n\
+             [backends.p]\nkind = \"openai\"\nbase_url = \"http://x/v1\"\nreplay = \"/abs/rec\"",
+            &[],
+        );
+        let c = c.unwrap();
+        assert_eq!(c.backends["r"].upstream().unwrap().recording, Some(Recording::Record(dir.join("rec"))));
+        assert_eq!(c.backends["p"].upstream().unwrap().recording, Some(Recording::Replay("/abs/rec".into())));
+        for (toml, needle) in [
+            ("[backends.a]\nkind = \"gemini\"\nbase_url = \"http://x\"\nrecord = \"a\"\nreplay = \"a\"", "exclusive"),
+            ("[backends.a]\nmodel = \"m.gguf\"\nreplay = \"a\"", "`replay` is a key of upstream"),
+        ] {
+            let e = toml::from_str::<Config>(toml).unwrap_err().to_string();
+            assert!(e.contains(needle), "{toml}: {e}");
+        }
+        let _ = std::fs::remove_dir_all(dir);
     }
 
     /// `to` as a path relative to `from` (both absolute).

@@ -1,9 +1,10 @@
 //! Upstream backends: other servers that answer for a public model id, reached over HTTP.
 //! [`gemini`] speaks the Gemini API (Google itself, or another gemd) and passes native
 //! requests through; [`openai`] speaks chat completions (any OpenAI-compatible server), with
-//! the translation done by the caller. Both send through one [`transport`]. Shared here: the configuration every kind takes, the HTTP client built
-//! from it (timeouts, proxy), the key pool, the retry backoff and the error an upstream
-//! failure is reported as, so the caller can try the next backend of an id.
+//! the translation done by the caller. Both send through one [`transport`], which can record
+//! or replay their answers ([`recording`]). Shared here: the configuration every kind takes,
+//! the HTTP client built from it (timeouts, proxy), the key pool, the retry backoff and the
+//! error an upstream failure is reported as, so the caller can try the next backend of an id.
 
 pub mod backoff;
 pub mod breaker;
@@ -11,6 +12,7 @@ pub mod capabilities;
 pub mod gemini;
 pub mod key_pool;
 pub mod openai;
+pub mod recording;
 pub mod reply;
 pub mod sse;
 pub mod transport;
@@ -23,6 +25,7 @@ pub use capabilities::{Capabilities, Capability, UpstreamProtocol};
 pub use gemini::{GeminiMethod, GeminiUpstream};
 pub use key_pool::{key_prefix, KeyPool, KeyReport};
 pub use openai::OpenAiUpstream;
+pub use recording::{MissingRecording, Recording};
 pub use reply::UpstreamReply;
 pub use sse::SseEvents;
 pub use transport::{retry_delay, Transport};
@@ -35,6 +38,9 @@ pub enum Upstream {
 
 impl Upstream {
     pub fn new(config: UpstreamConfig) -> Result<Self, UpstreamError> {
+        if let Some(r) = &config.recording {
+            r.check(&config.name)?;
+        }
         Ok(match config.protocol {
             UpstreamProtocol::Gemini => Upstream::Gemini(GeminiUpstream::new(config)?),
             UpstreamProtocol::OpenAi => Upstream::OpenAi(OpenAiUpstream::new(config)?),
@@ -82,6 +88,8 @@ pub struct UpstreamConfig {
     /// When the backend is skipped as unhealthy.
     pub breaker: BreakerPolicy,
     pub capabilities: Capabilities,
+    /// Record the answers into a directory, or answer from one; `None`: neither.
+    pub recording: Option<Recording>,
 }
 
 /// The default of `timeout_seconds`.
@@ -101,6 +109,7 @@ impl UpstreamConfig {
             headers: Vec::new(),
             backoff: Backoff::default(),
             breaker: BreakerPolicy::default(),
+            recording: None,
         }
     }
 
@@ -123,7 +132,8 @@ impl UpstreamConfig {
     }
 }
 
-/// Why an upstream did not answer. Every variant means "try the next backend".
+/// Why an upstream did not answer. Every variant but [`UpstreamError::NotRecorded`] means
+/// "try the next backend".
 #[derive(Debug, Clone, thiserror::Error, PartialEq)]
 pub enum UpstreamError {
     #[error("backend {backend} is unavailable: {reason}")]
@@ -138,4 +148,8 @@ pub enum UpstreamError {
     Cut { backend: String, reason: String },
     #[error("backend {backend}: {reason}")]
     Config { backend: String, reason: String },
+    /// A replaying backend has no recording of the request: the client's answer (404), not
+    /// a reason to try a live backend, which would make a replayed run depend on the network.
+    #[error(transparent)]
+    NotRecorded(MissingRecording),
 }

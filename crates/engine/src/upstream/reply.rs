@@ -3,6 +3,7 @@
 //! ([`UpstreamError::Cut`]), which the caller turns into an error event of its own stream.
 
 use bytes::Bytes;
+use futures::stream::BoxStream;
 use futures::StreamExt;
 
 use super::UpstreamError;
@@ -17,8 +18,10 @@ pub struct UpstreamReply {
 enum ReplyBody {
     /// Not read yet.
     Unread(reqwest::Response),
-    /// Read already, to look at it (a 400 that might have been about the key), or recorded.
+    /// Read already, to look at it (a 400 that might have been about the key).
     Read(Bytes),
+    /// Pieces from elsewhere: a live body being recorded as it passes, or a replayed one.
+    Pieces(BoxStream<'static, Result<Bytes, UpstreamError>>),
 }
 
 impl UpstreamReply {
@@ -32,6 +35,16 @@ impl UpstreamReply {
         UpstreamReply { status, content_type, body: ReplyBody::Read(body), backend }
     }
 
+    /// An answer whose body comes in pieces from `pieces` ([`super::recording`]).
+    pub(super) fn streamed(
+        status: u16,
+        content_type: Option<String>,
+        pieces: BoxStream<'static, Result<Bytes, UpstreamError>>,
+        backend: String,
+    ) -> Self {
+        UpstreamReply { status, content_type, body: ReplyBody::Pieces(pieces), backend }
+    }
+
     pub fn backend(&self) -> &str {
         &self.backend
     }
@@ -42,12 +55,19 @@ impl UpstreamReply {
         match self.body {
             ReplyBody::Read(b) => Ok(b),
             ReplyBody::Unread(r) => r.bytes().await.map_err(|e| UpstreamError::Cut { backend, reason: reason(&e) }),
+            ReplyBody::Pieces(mut pieces) => {
+                let mut whole = Vec::new();
+                while let Some(piece) = pieces.next().await {
+                    whole.extend_from_slice(&piece?);
+                }
+                Ok(Bytes::from(whole))
+            }
         }
     }
 
     /// The body as it arrives. An error after the first byte is a cut stream: the caller
     /// ends its own stream with an error event.
-    pub fn chunks(self) -> futures::stream::BoxStream<'static, Result<Bytes, UpstreamError>> {
+    pub fn chunks(self) -> BoxStream<'static, Result<Bytes, UpstreamError>> {
         let backend = self.backend;
         match self.body {
             ReplyBody::Read(b) => futures::stream::once(async move { Ok(b) }).boxed(),
@@ -55,6 +75,7 @@ impl UpstreamReply {
                 .bytes_stream()
                 .map(move |r| r.map_err(|e| UpstreamError::Cut { backend: backend.clone(), reason: reason(&e) }))
                 .boxed(),
+            ReplyBody::Pieces(pieces) => pieces,
         }
     }
 }

@@ -79,10 +79,19 @@ impl Transport {
         self.breaker.report(Instant::now())
     }
 
+    /// POSTs the JSON `body` to `url` ([`Self::post_live`]), or records or replays the answer
+    /// where the backend is configured to ([`super::recording`]).
+    pub async fn post(&self, url: &str, body: Bytes) -> Result<UpstreamReply, UpstreamError> {
+        match &self.config.recording {
+            Some(recording) => recording.post(self, url, body).await,
+            None => self.post_live(url, body).await,
+        }
+    }
+
     /// POSTs the JSON `body` to `url`, retrying failures before the first byte; returns the
     /// first answer that is the upstream's verdict. While the circuit is open the backend is
     /// not tried at all.
-    pub async fn post(&self, url: &str, body: Bytes) -> Result<UpstreamReply, UpstreamError> {
+    pub(super) async fn post_live(&self, url: &str, body: Bytes) -> Result<UpstreamReply, UpstreamError> {
         if let Admission::Skip(wait) = self.breaker.admit(Instant::now()) {
             let reason = format!("skipped after failures in a row; next try in {} s", wait.as_secs_f64().ceil());
             return Err(UpstreamError::Unavailable { backend: self.name().into(), reason });

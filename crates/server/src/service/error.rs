@@ -9,7 +9,7 @@
 
 use std::borrow::Cow;
 
-use gemd_engine::upstream::UpstreamError;
+use gemd_engine::upstream::{MissingRecording, UpstreamError};
 use gemd_engine::EngineError;
 use gemd_wire::parse::WireError;
 use gemd_wire::rpc::{self, Code, Status};
@@ -136,6 +136,10 @@ pub enum ApiError {
     /// 504; else 503). The message names the backends tried, not their addresses.
     #[error("models/{model} is currently unavailable: no backend could answer (tried {}).", .failures.iter().map(upstream_backend).collect::<Vec<_>>().join(", "))]
     NoBackend { model: String, failures: Vec<UpstreamError> },
+    /// A replaying backend has no recording of the request; the message names the file it
+    /// looked for.
+    #[error(transparent)]
+    NotRecorded(MissingRecording),
     /// An upstream broke off an answer it had started: the last event of the stream.
     #[error("The answer was cut off: backend {} stopped sending it.", upstream_backend(.0))]
     UpstreamCut(UpstreamError),
@@ -156,6 +160,7 @@ fn upstream_backend(e: &UpstreamError) -> &str {
         | UpstreamError::RateLimited { backend, .. }
         | UpstreamError::Cut { backend, .. }
         | UpstreamError::Config { backend, .. } => backend,
+        UpstreamError::NotRecorded(m) => &m.backend,
     }
 }
 
@@ -250,7 +255,7 @@ impl ApiError {
             PayloadTooLarge { .. } => Code::InvalidArgument,
             ModelNotFound { .. } | UnknownModel { .. } | VersionNotServed { .. } => Code::NotFound,
             MethodNotFound { .. } | NoModelMethod { .. } | NoKeyAction { .. } => Code::NotFound,
-            ProjectNotFound { .. } | NotFound { .. } => Code::NotFound,
+            ProjectNotFound { .. } | NotFound { .. } | NotRecorded(_) => Code::NotFound,
             AlreadyExists { .. } => Code::AlreadyExists,
             QuotaExceeded { .. } | SignInThrottled { .. } => Code::ResourceExhausted,
             Unavailable(_) => Code::Unavailable,

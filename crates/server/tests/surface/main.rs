@@ -24,3 +24,4 @@ mod refusals;
 mod streaming;
 mod upstream;
 mod upstream_openai;
+mod upstream_record;

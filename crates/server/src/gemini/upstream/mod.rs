@@ -8,7 +8,8 @@
 //! ([`relay`]). The ledger records the upstream's own usage. A backend that fails before its answer starts (it
 //! retried already) passes the request to the next; a 4xx from an upstream is its verdict on
 //! the request and goes back to the client; a local backend answers as for a plain id, and
-//! passes only when it is overloaded or shutting down. After an answer has started, a failure
+//! passes only when it is overloaded or shutting down; a replaying backend without a recording
+//! of the request answers 404 itself. After an answer has started, a failure
 //! ends the stream with an error event.
 
 mod pass;
@@ -104,6 +105,14 @@ pub async fn handle(
                         Sent::Estimated => translated::count_tokens(&request.json),
                     };
                     return Ok(tag_backend(resp, upstream.name()));
+                }
+                Err(UpstreamError::NotRecorded(missing)) => {
+                    // A replay backend's miss is the answer: a live fallback would make the run
+                    // depend on the network again.
+                    if let Some(mut t) = ticket {
+                        t.refund();
+                    }
+                    return Err(ApiError::NotRecorded(missing));
                 }
                 Err(e) => {
                     tracing::warn!(model = %id, error = %e, "backend failed; trying the next");
