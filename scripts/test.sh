@@ -48,6 +48,11 @@ if [ ! -x "$VENV/bin/python" ]; then
   python3 -m venv "$VENV"
 fi
 "$VENV/bin/pip" install --disable-pip-version-check -q -r tests/python/requirements.txt
+# llama-cpp-python builds from its sdist the first time (long; the wheel is cached in
+# ~/.cache/pip after): only the library, portable, CPU only.
+CMAKE_ARGS="${CMAKE_ARGS:--DGGML_NATIVE=OFF -DGGML_BLAS=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_SERVER=OFF -DLLAMA_BUILD_TOOLS=OFF}" \
+  CMAKE_BUILD_PARALLEL_LEVEL="${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc)}" \
+  "$VENV/bin/pip" install --disable-pip-version-check -q -r tests/python/requirements-upstreams.txt
 GEMD_BIN="$GEMD_BIN" "$VENV/bin/python" -m pytest -q tests/python "$@"
 # The benchmark's pure parts (report, prompt sizing, options, stream parsing): offline, seconds.
 "$VENV/bin/python" -m unittest discover -q -s bench/tests

@@ -83,14 +83,17 @@ UNLIMITED = {"rpm": 100000, "tpm": 100000000, "rpd": 10000000}
 
 
 def front_config(path, backends, route=None, limits=UNLIMITED):
-    """Writes a config with one `[backends.NAME] kind = "gemini"` per entry of `backends`
-    (name → base_url; KEY is sent, which every spawned gemd accepts), MODEL served by the
+    """Writes a config with one `[backends.NAME]` per entry of `backends`, MODEL served by the
     backends named in `route` (default: all of them), tried in that order, and MODEL's
-    free-tier `limits` (a missing one is unlimited)."""
+    free-tier `limits` (a missing one is unlimited). An entry is name → base_url for a
+    `kind = "gemini"` upstream (KEY is sent, which every spawned gemd accepts), or name → a
+    dict of the backend's own keys (e.g. `kind = "openai"`), written as they are."""
     lines = []
     for name, url in backends.items():
-        lines += [f"[backends.{name}]", 'kind = "gemini"', f'base_url = "{url}"', f'api_keys = ["{KEY}"]',
-                  "timeout_seconds = 30"]
+        keys = url if isinstance(url, dict) else {"kind": "gemini", "base_url": url, "api_keys": [KEY]}
+        keys = {"timeout_seconds": 30, **keys}
+        # JSON's strings, numbers, booleans and lists of them are TOML's too.
+        lines += [f"[backends.{name}]", *(f"{k} = {json.dumps(v)}" for k, v in keys.items())]
     lines += ["[[models]]", f'id = "{MODEL}"', f"backends = {json.dumps(list(route or backends))}",
               f'[quota.free."{MODEL}"]', *(f"{k} = {v}" for k, v in limits.items())]
     path.write_text("\n".join(lines) + "\n")
