@@ -8,6 +8,9 @@ use futures::StreamExt;
 
 use super::UpstreamError;
 
+/// The largest whole (unary) answer read from an upstream.
+pub const MAX_WHOLE_BODY_BYTES: usize = 64 << 20;
+
 pub struct UpstreamReply {
     pub status: u16,
     pub content_type: Option<String>,
@@ -54,7 +57,21 @@ impl UpstreamReply {
         let backend = self.backend;
         match self.body {
             ReplyBody::Read(b) => Ok(b),
-            ReplyBody::Unread(r) => r.bytes().await.map_err(|e| UpstreamError::Cut { backend, reason: reason(&e) }),
+            ReplyBody::Unread(mut r) => {
+                // A whole answer is held in memory: an upstream that never stops sending must
+                // not grow it without bound.
+                let mut whole = Vec::new();
+                while let Some(chunk) =
+                    r.chunk().await.map_err(|e| UpstreamError::Cut { backend: backend.clone(), reason: reason(&e) })?
+                {
+                    if whole.len() + chunk.len() > MAX_WHOLE_BODY_BYTES {
+                        let reason = format!("the answer is over {} MiB", MAX_WHOLE_BODY_BYTES >> 20);
+                        return Err(UpstreamError::Cut { backend, reason });
+                    }
+                    whole.extend_from_slice(&chunk);
+                }
+                Ok(Bytes::from(whole))
+            }
             ReplyBody::Pieces(mut pieces) => {
                 let mut whole = Vec::new();
                 while let Some(piece) = pieces.next().await {
