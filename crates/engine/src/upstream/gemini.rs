@@ -60,4 +60,13 @@ impl GeminiUpstream {
         }
         self.transport.post(&self.transport.url(&path), body).await
     }
+
+    /// A chat-completions body sent to the upstream's OpenAI layer
+    /// (`{base_url}/v1beta/openai/chat/completions`, which Google and gemd both serve), with
+    /// the key as `Authorization: Bearer`, as that layer documents it: the OpenAI-shaped
+    /// calls of an id served by a Gemini upstream.
+    pub async fn openai_chat(&self, body: Bytes) -> Result<UpstreamReply, UpstreamError> {
+        let url = self.transport.url("v1beta/openai/chat/completions");
+        self.transport.post_as(KeyHeader::Bearer, &url, body).await
+    }
 }

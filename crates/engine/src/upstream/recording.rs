@@ -33,7 +33,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use super::reply::UpstreamReply;
-use super::transport::Transport;
+use super::transport::{KeyHeader, Transport};
 use super::UpstreamError;
 
 /// What a backend does with its answers besides passing them on.
@@ -74,6 +74,7 @@ impl Recording {
     pub(super) async fn post(
         &self,
         transport: &Transport,
+        key_header: KeyHeader,
         url: &str,
         body: Bytes,
     ) -> Result<UpstreamReply, UpstreamError> {
@@ -87,7 +88,7 @@ impl Recording {
                 if let Ok(reply) = replay(dir, transport.name(), &request).await {
                     return Ok(reply);
                 }
-                let reply = transport.post_live(url, body).await?;
+                let reply = transport.post_live(key_header, url, body).await?;
                 Ok(record(dir.clone(), request, reply))
             }
         }

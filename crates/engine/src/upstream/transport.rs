@@ -82,21 +82,32 @@ impl Transport {
     /// POSTs the JSON `body` to `url` ([`Self::post_live`]), or records or replays the answer
     /// where the backend is configured to ([`super::recording`]).
     pub async fn post(&self, url: &str, body: Bytes) -> Result<UpstreamReply, UpstreamError> {
+        self.post_as(self.key_header, url, body).await
+    }
+
+    /// [`Self::post`] with the key sent as `key_header` says, for an upstream that speaks
+    /// another protocol on some paths (a Gemini API's OpenAI layer takes `Bearer`).
+    pub async fn post_as(&self, key_header: KeyHeader, url: &str, body: Bytes) -> Result<UpstreamReply, UpstreamError> {
         match &self.config.recording {
-            Some(recording) => recording.post(self, url, body).await,
-            None => self.post_live(url, body).await,
+            Some(recording) => recording.post(self, key_header, url, body).await,
+            None => self.post_live(key_header, url, body).await,
         }
     }
 
     /// POSTs the JSON `body` to `url`, retrying failures before the first byte; returns the
     /// first answer that is the upstream's verdict. While the circuit is open the backend is
     /// not tried at all.
-    pub(super) async fn post_live(&self, url: &str, body: Bytes) -> Result<UpstreamReply, UpstreamError> {
+    pub(super) async fn post_live(
+        &self,
+        key_header: KeyHeader,
+        url: &str,
+        body: Bytes,
+    ) -> Result<UpstreamReply, UpstreamError> {
         if let Admission::Skip(wait) = self.breaker.admit(Instant::now()) {
             let reason = format!("skipped after failures in a row; next try in {} s", wait.as_secs_f64().ceil());
             return Err(UpstreamError::Unavailable { backend: self.name().into(), reason });
         }
-        let result = self.attempts(url, body).await;
+        let result = self.attempts(key_header, url, body).await;
         match &result {
             Ok(_) => self.breaker.succeeded(),
             // Keys resting after a 429 say nothing about the backend's health.
@@ -110,7 +121,7 @@ impl Transport {
         result
     }
 
-    async fn attempts(&self, url: &str, body: Bytes) -> Result<UpstreamReply, UpstreamError> {
+    async fn attempts(&self, key_header: KeyHeader, url: &str, body: Bytes) -> Result<UpstreamReply, UpstreamError> {
         let backoff = self.config.backoff;
         let mut last = None;
         // Attempts beyond the retries are allowed for keys refused or benched on the way, one
@@ -131,7 +142,7 @@ impl Transport {
                     })
                 }
             };
-            let error = match self.send(url, key.as_ref(), body.clone()).await {
+            let error = match self.send(key_header, url, key.as_ref(), body.clone()).await {
                 Ok(reply) => match self.judge(reply, key.as_ref()).await {
                     Judged::Answer(reply) => return Ok(reply),
                     Judged::KeyTrouble(e) => {
@@ -155,10 +166,16 @@ impl Transport {
         }))
     }
 
-    async fn send(&self, url: &str, key: Option<&LeasedKey>, body: Bytes) -> Result<reqwest::Response, UpstreamError> {
+    async fn send(
+        &self,
+        key_header: KeyHeader,
+        url: &str,
+        key: Option<&LeasedKey>,
+        body: Bytes,
+    ) -> Result<reqwest::Response, UpstreamError> {
         let mut req = self.client.post(url).header("content-type", "application/json").body(body);
         if let Some(k) = key {
-            req = match self.key_header {
+            req = match key_header {
                 KeyHeader::GoogApiKey => req.header("x-goog-api-key", &k.secret),
                 KeyHeader::Bearer => req.bearer_auth(&k.secret),
             };

@@ -31,12 +31,7 @@ pub fn generative(t: &CatalogTables) -> anyhow::Result<Vec<ModelSpec>> {
         }
     }
     for m in &t.models {
-        if m.backend.is_some() && m.backends.is_some() {
-            bail!("models entry \"{}\": give `backend` or `backends`, not both", m.id);
-        }
-        if m.backends.as_ref().is_some_and(Vec::is_empty) {
-            bail!("models entry \"{}\": `backends` names no backend", m.id);
-        }
+        check_backends("models", m)?;
         let spec = match specs.iter_mut().find(|s| s.id == m.id) {
             Some(existing) => existing,
             None => {
@@ -62,7 +57,6 @@ pub fn embeddings(t: &CatalogTables) -> anyhow::Result<Vec<ModelSpec>> {
     specs.retain(|s| !t.remove_models.contains(&s.id));
     for m in &t.embedding_models {
         let generative_only = [
-            ("backends", m.backends.is_some()),
             ("output_token_limit", m.output_token_limit.is_some()),
             ("temperature", m.temperature.is_some()),
             ("top_p", m.top_p.is_some()),
@@ -72,6 +66,7 @@ pub fn embeddings(t: &CatalogTables) -> anyhow::Result<Vec<ModelSpec>> {
         if let Some((key, _)) = generative_only.iter().find(|(_, set)| *set) {
             bail!("embedding_models entry \"{}\": `{key}` applies to generative models only", m.id);
         }
+        check_backends("embedding_models", m)?;
         let spec = match specs.iter().position(|s| s.id == m.id) {
             Some(i) => &mut specs[i],
             None => {
@@ -82,28 +77,25 @@ pub fn embeddings(t: &CatalogTables) -> anyhow::Result<Vec<ModelSpec>> {
                 specs.last_mut().expect("just pushed")
             }
         };
-        if let Some(v) = &m.backend {
-            spec.backend = v.clone();
-        }
-        if let Some(v) = &m.aliases {
-            spec.aliases = v.clone();
-        }
-        if let Some(v) = &m.display_name {
-            spec.display_name = v.clone();
-        }
-        if let Some(v) = &m.version {
-            spec.version = v.clone();
-        }
-        if let Some(v) = m.input_token_limit {
-            spec.input_token_limit = v;
-        }
-        if m.description.is_some() {
-            spec.description = m.description.clone();
-        }
+        apply(spec, m);
     }
     Ok(specs)
 }
 
+/// `backend` and `backends` are two spellings of one setting: one of them, and a list that
+/// names a backend.
+fn check_backends(table: &str, m: &ModelSection) -> anyhow::Result<()> {
+    if m.backend.is_some() && m.backends.is_some() {
+        bail!("{table} entry \"{}\": give `backend` or `backends`, not both", m.id);
+    }
+    if m.backends.as_ref().is_some_and(Vec::is_empty) {
+        bail!("{table} entry \"{}\": `backends` names no backend", m.id);
+    }
+    Ok(())
+}
+
+/// Sets what the entry gives; the generative settings only on a generative id (the caller
+/// refuses them on an embedding one).
 fn apply(spec: &mut ModelSpec, m: &ModelSection) {
     macro_rules! set {
         ($field:ident) => {
@@ -197,6 +189,19 @@ mod tests {
         assert!(generative(&c.catalog_tables()).is_ok(), "removing an embedding id is a valid removal");
         let bad: Config = toml::from_str("[[embedding_models]]\nid = \"e\"\ntemperature = 1.0").unwrap();
         assert!(embeddings(&bad.catalog_tables()).is_err());
+    }
+
+    #[test]
+    fn embedding_ids_take_an_ordered_list_of_backends() {
+        let c: Config =
+            toml::from_str("[[embedding_models]]\nid = \"gemini-embedding-001\"\nbackends = [\"google\", \"default\"]")
+                .unwrap();
+        let specs = embeddings(&c.catalog_tables()).unwrap();
+        let spec = specs.iter().find(|s| s.id == "gemini-embedding-001").unwrap();
+        assert_eq!((spec.backend.as_str(), spec.fallbacks.clone()), ("google", vec!["default".to_string()]));
+        let both: Config =
+            toml::from_str("[[embedding_models]]\nid = \"e\"\nbackend = \"a\"\nbackends = [\"b\"]").unwrap();
+        assert!(embeddings(&both.catalog_tables()).is_err(), "one spelling or the other");
     }
 
     #[test]

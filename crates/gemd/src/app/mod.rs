@@ -60,8 +60,9 @@ impl App {
         }
         let upstreams = engines::upstreams(&settings.upstreams, |var| std::env::var(var).ok())?;
         let embedders = engines::load_embedders(&settings.catalog.embedders, &embedding_specs, home)?;
-        let all = Backends { engines: backends.clone(), upstreams };
-        let catalog = Catalog::with_backends(generative, &all)?.with_embeddings(embedding_specs, &embedders)?;
+        let catalog =
+            Catalog::with_backends(generative, &Backends { engines: backends.clone(), upstreams: upstreams.clone() })?
+                .with_embeddings(embedding_specs, &embedders, &upstreams)?;
         let admin_token = match &settings.admin_token {
             Some(t) => t.clone(),
             None => admin_token::load_or_create(home)?,

@@ -50,7 +50,7 @@ pub async fn handle(
     let Some((model, method)) = name.rsplit_once(':') else {
         return Err(ApiError::NoModelMethod { name: name.to_string() }.into());
     };
-    if matches!(method, "embedContent" | "batchEmbedContents") || state.catalog.embedding(model).is_some() {
+    if matches!(method, "embedContent" | "batchEmbedContents") || state.catalog.is_embedding(model) {
         return super::embed::dispatch(state, caller, version, model, method, body).await;
     }
     let not_found = || ApiError::model_not_found(version, model, method);

@@ -20,6 +20,7 @@ pub mod error;
 pub mod json;
 pub mod ops;
 pub mod query;
+pub mod relay;
 pub mod state;
 pub mod stream;
 pub mod transport;

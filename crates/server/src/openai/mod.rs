@@ -1,12 +1,15 @@
 //! The OpenAI-compatible layer Google serves under `/v1beta/openai/`: chat completions
 //! (whole and streamed), the model list, and embeddings. It runs on the same catalog, key
 //! ring, engines and embedders as the native surface; only the request and answer shapes
-//! differ ([`convert`], with the dialect table of [`crate::service::translate`]). Errors take the layer's form ([`OpenAi`]).
+//! differ ([`convert`], with the dialect table of [`crate::service::translate`]). Ids
+//! served through upstreams are passed on in this same dialect ([`routed`]). Errors take the
+//! layer's form ([`OpenAi`]).
 
 mod chat;
 mod convert;
 mod embeddings;
 mod models;
+mod routed;
 mod stream;
 
 use axum::extract::OriginalUri;

@@ -16,6 +16,7 @@ pub mod embedding;
 pub mod error;
 pub mod estimate;
 pub mod generation;
+pub mod routing;
 pub mod tools;
 pub mod translate;
 pub mod version;

@@ -167,8 +167,8 @@ pub fn test_specs(output_limit: u32) -> Vec<ModelSpec> {
 /// `specs` on `backends`, with the built-in embedding ids on the binary's test embedder.
 pub fn test_catalog(specs: Vec<ModelSpec>, backends: &Backends) -> Catalog {
     let embedders = BTreeMap::from([(DEFAULT_EMBEDDER.to_string(), crate::harness::test_embedder())]);
-    let catalog =
-        Catalog::with_backends(specs, backends).and_then(|c| c.with_embeddings(builtin_embedding_models(), &embedders));
+    let catalog = Catalog::with_backends(specs, backends)
+        .and_then(|c| c.with_embeddings(builtin_embedding_models(), &embedders, &backends.upstreams));
     catalog.expect("catalog")
 }
 

@@ -25,3 +25,4 @@ mod streaming;
 mod upstream;
 mod upstream_openai;
 mod upstream_record;
+mod upstream_routes;

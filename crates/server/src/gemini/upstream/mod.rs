@@ -1,22 +1,23 @@
 //! Native calls of a routed id (`backends = ["a", "b"]`, or an upstream at all): the
-//! request is checked by gemd's own parser (the same 400s as for a local id), admitted
-//! against the caller's quota on gemd's estimate of its prompt
-//! ([`crate::service::estimate`]), then tried on each backend in order. A Gemini upstream
-//! gets the request's bytes as they came and its answer goes back as it is ([`pass`]); an
-//! OpenAI-compatible one gets it translated to chat completions and its answer is translated
-//! back ([`translated`]); either's stream is re-framed, SSE or JSON array as the client asked
-//! ([`relay`]). The ledger records the upstream's own usage. A backend that fails before its answer starts (it
-//! retried already) passes the request to the next; a 4xx from an upstream is its verdict on
-//! the request and goes back to the client; a local backend answers as for a plain id, and
-//! passes only when it is overloaded or shutting down; a replaying backend without a recording
-//! of the request answers 404 itself. After an answer has started, a failure
-//! ends the stream with an error event.
+//! request is checked by gemd's own parser (the same 400s as for a local id), then tried on
+//! each backend in order by [`crate::service::routing`] (admission on gemd's estimate of the
+//! prompt, fallbacks, refunds). A Gemini upstream gets the request's bytes as they came, with
+//! the model names inside the body rewritten to the upstream's, and its answer goes back as
+//! it is ([`pass`]); an OpenAI-compatible one gets it translated to chat completions and its
+//! answer is translated back ([`translated`]); either's stream is re-framed, SSE or JSON
+//! array as the client asked ([`crate::http::relay`]); a local engine answers as for a plain
+//! id. The ledger records the upstream's own usage. After an answer has started, a failure
+//! ends the stream with an error event. Embedding ids routed the same way are served by
+//! [`embed`].
 
+pub(super) mod embed;
 mod pass;
-mod relay;
 mod translated;
 
+use std::sync::Arc;
+
 use axum::body::Bytes;
+use axum::http::HeaderValue;
 use axum::response::Response;
 use gemd_engine::upstream::{GeminiMethod, Upstream, UpstreamError, UpstreamReply};
 use gemd_engine::EngineError;
@@ -27,10 +28,12 @@ use serde_json::Value;
 use super::stream::Framing;
 use super::Gate;
 use crate::http::backend_header::tag_backend;
-use crate::service::access::Ticket;
-use crate::service::catalog::{Hop, Route};
+use crate::http::relay::Framer;
+use crate::service::access::{Access, Caller, Ticket};
+use crate::service::catalog::{Route, Served};
 use crate::service::error::ApiError;
 use crate::service::estimate;
+use crate::service::routing::{serve, HopCall};
 use crate::service::translate::answer::Reading;
 use crate::service::version::ApiVersion;
 
@@ -52,13 +55,16 @@ impl Call {
     }
 }
 
-/// The request as each kind of upstream needs it: its bytes (a Gemini upstream), its parsed
-/// form (an OpenAI one, translated), its JSON (estimates).
+/// The request as each kind of backend needs it: its bytes (a Gemini upstream, a local
+/// engine), its parsed form (an OpenAI one, translated), its JSON (estimates).
 struct Request {
     bytes: Bytes,
     json: Value,
     /// `None` for countTokens.
     generate: Option<GenerateContentRequest>,
+    version: ApiVersion,
+    model_version: String,
+    call: Call,
 }
 
 /// An upstream's answer and how to read it.
@@ -85,95 +91,125 @@ pub async fn handle(
         }
         _ => Some(parse_generate(&bytes)?),
     };
-    let request = Request { json: parse_json(&bytes)?, bytes, generate };
-    let id = route.spec.id.as_str();
-    let admit = || async {
-        match call {
-            Call::CountTokens => gate.access.admit_count_tokens(gate.caller, id).await.map(|()| None),
-            _ => gate.access.admit(gate.caller, id, estimate::prompt_tokens(&request.json)).await.map(Some),
-        }
-    };
-    let mut ticket = admit().await?;
-    let mut failures = Vec::new();
-    for hop in &route.hops {
-        match hop {
-            Hop::Upstream(upstream) => match send(upstream, version, id, &model_version, call, &request).await? {
-                Ok(sent) => {
-                    let resp = match sent {
-                        Sent::Gemini(reply) => pass::answer(reply, call, ticket.take()).await?,
-                        Sent::OpenAi(reply, reading) => translated::answer(reply, reading, call, ticket.take()).await?,
-                        Sent::Estimated => translated::count_tokens(&request.json),
-                    };
-                    return Ok(tag_backend(resp, upstream.name()));
-                }
-                Err(UpstreamError::NotRecorded(missing)) => {
-                    // A replay backend's miss is the answer: a live fallback would make the run
-                    // depend on the network again.
-                    if let Some(mut t) = ticket {
-                        t.refund();
-                    }
-                    return Err(ApiError::NotRecorded(missing));
-                }
-                Err(e) => {
-                    tracing::warn!(model = %id, error = %e, "backend failed; trying the next");
-                    failures.push(e);
-                }
-            },
-            Hop::Local(served) => {
-                // The local path admits on its own count of the prompt.
-                if let Some(mut t) = ticket.take() {
-                    t.refund();
-                }
-                let bytes = &request.bytes;
-                let local = match call {
-                    Call::Generate => super::generate::generate(served, &model_version, bytes, gate).await,
-                    Call::Stream(framing) => {
-                        super::generate::stream_generate(served, model_version.clone(), bytes, framing, gate).await
-                    }
-                    Call::CountTokens => super::generate::count_tokens(served, bytes, gate).await,
-                };
-                match local {
-                    Err(ApiError::Engine(e @ (EngineError::Overloaded | EngineError::ShuttingDown))) => {
-                        tracing::warn!(model = %id, error = %e, "local backend cannot take the request; trying the next");
-                        failures
-                            .push(UpstreamError::Unavailable { backend: served.backend_name(), reason: e.to_string() });
-                        // A later upstream hop needs an admission again.
-                        ticket = admit().await?;
-                    }
-                    other => return other.map(|resp| tag_backend(resp, &served.backend_name())),
-                }
-            }
-        }
-    }
-    if let Some(mut t) = ticket {
-        t.refund();
-    }
-    tracing::warn!(model = %id, failures = ?failures, "no backend could answer");
-    Err(ApiError::NoBackend { model: id.to_string(), failures })
+    let request = Request { json: parse_json(&bytes)?, bytes, generate, version, model_version, call };
+    let (resp, backend) = serve(route, gate.access, gate.caller, &request).await?;
+    Ok(tag_backend(resp, &backend))
 }
 
-/// Sends the request to one upstream: `Err` is a refusal to give the client (a request the
-/// translation refuses), `Ok(Err)` a failure that passes the request to the next backend.
-async fn send(
-    upstream: &Upstream,
-    version: ApiVersion,
-    id: &str,
-    model_version: &str,
-    call: Call,
-    request: &Request,
-) -> Result<Result<Sent, UpstreamError>, ApiError> {
-    Ok(match upstream {
-        Upstream::Gemini(g) => {
-            g.call(version.as_str(), id, call.method(), request.bytes.clone()).await.map(Sent::Gemini)
+impl HopCall<Served> for Request {
+    type Answer = Response;
+
+    async fn admit(&self, access: &Arc<Access>, caller: &Caller, id: &str) -> Result<Option<Ticket>, ApiError> {
+        match self.call {
+            Call::CountTokens => access.admit_count_tokens(caller, id).await.map(|()| None),
+            _ => access.admit(caller, id, estimate::prompt_tokens(&self.json)).await.map(Some),
         }
-        Upstream::OpenAi(o) => match &request.generate {
-            None => Ok(Sent::Estimated),
-            Some(req) => {
-                let (body, reading) = translated::request(o, id, model_version, req, matches!(call, Call::Stream(_)))?;
-                o.chat(body).await.map(|reply| Sent::OpenAi(reply, reading))
+    }
+
+    async fn local(
+        &self,
+        served: &Served,
+        access: &Arc<Access>,
+        caller: &Caller,
+    ) -> Result<Result<Response, UpstreamError>, ApiError> {
+        let (bytes, gate) = (&self.bytes, Gate { access, caller });
+        let local = match self.call {
+            Call::Generate => super::generate::generate(served, &self.model_version, bytes, gate).await,
+            Call::Stream(framing) => {
+                super::generate::stream_generate(served, self.model_version.clone(), bytes, framing, gate).await
             }
-        },
-    })
+            Call::CountTokens => super::generate::count_tokens(served, bytes, gate).await,
+        };
+        match local {
+            Err(ApiError::Engine(e @ (EngineError::Overloaded | EngineError::ShuttingDown))) => {
+                Ok(Err(UpstreamError::Unavailable { backend: served.backend_name(), reason: e.to_string() }))
+            }
+            other => other.map(Ok),
+        }
+    }
+
+    async fn upstream(
+        &self,
+        upstream: &Upstream,
+        id: &str,
+        ticket: &mut Option<Ticket>,
+    ) -> Result<Result<Response, UpstreamError>, ApiError> {
+        let sent = match upstream {
+            Upstream::Gemini(g) => {
+                let body = rewrite_models(&self.bytes, &self.json, g.transport().upstream_model(id));
+                g.call(self.version.as_str(), id, self.call.method(), body).await.map(Sent::Gemini)
+            }
+            Upstream::OpenAi(o) => match &self.generate {
+                None => Ok(Sent::Estimated),
+                Some(req) => {
+                    let stream = matches!(self.call, Call::Stream(_));
+                    let (body, reading) = translated::request(o, id, &self.model_version, req, stream)?;
+                    o.chat(body).await.map(|reply| Sent::OpenAi(reply, reading))
+                }
+            },
+        };
+        let sent = match sent {
+            Ok(sent) => sent,
+            Err(e) => return Ok(Err(e)),
+        };
+        Ok(Ok(match sent {
+            Sent::Gemini(reply) => pass::answer(reply, self.call, ticket.take()).await?,
+            Sent::OpenAi(reply, reading) => translated::answer(reply, reading, self.call, ticket.take()).await?,
+            Sent::Estimated => translated::count_tokens(&self.json),
+        }))
+    }
+}
+
+/// The request's bytes for a Gemini upstream, with the model names a body can carry (an
+/// embedding request's `model`, each batch request's, countTokens'
+/// `generateContentRequest.model`) rewritten to the upstream's `models/{id}`, since the
+/// upstream checks them against its path; the bytes as they came when none needs it.
+fn rewrite_models(bytes: &Bytes, json: &Value, upstream_model: &str) -> Bytes {
+    let target = format!("models/{upstream_model}");
+    let mut json = json.clone();
+    let mut changed = false;
+    let mut rewrite = |holder: Option<&mut Value>| {
+        if let Some(Value::String(m)) = holder.and_then(|h| h.get_mut("model")) {
+            if *m != target {
+                target.clone_into(m);
+                changed = true;
+            }
+        }
+    };
+    rewrite(Some(&mut json));
+    rewrite(json.get_mut("generateContentRequest"));
+    if let Some(Value::Array(requests)) = json.get_mut("requests") {
+        for r in requests {
+            rewrite(Some(r));
+        }
+    }
+    match changed {
+        true => Bytes::from(json.to_string()),
+        false => bytes.clone(),
+    }
+}
+
+/// Gemini's two stream framings, for the relay of an upstream's stream.
+impl Framer for Framing {
+    fn content_type(&self) -> HeaderValue {
+        Framing::content_type(*self)
+    }
+
+    fn element(&self, chunk: &Value, first: bool) -> String {
+        Framing::element(*self, chunk, first)
+    }
+
+    fn error(&self, error_json: &str, first: bool) -> String {
+        Framing::error(*self, error_json, first)
+    }
+
+    fn end(&self) -> &'static str {
+        Framing::end(*self)
+    }
+
+    fn record_usage(&self, ticket: &mut Ticket, chunk: &Value) {
+        record_usage(ticket, chunk);
+    }
 }
 
 /// The upstream's usage, where the answer (or chunk) carries it.

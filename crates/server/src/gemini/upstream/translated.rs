@@ -14,10 +14,10 @@ use gemd_engine::upstream::{OpenAiUpstream, UpstreamReply};
 use gemd_wire::gemini::{CountTokensResponse, GenerateContentRequest, GenerateContentResponse};
 use serde_json::Value;
 
-use super::relay::{relay, ChunkSource};
 use super::{record_usage, Call};
 use crate::gemini::{convert, tools};
 use crate::http::json::json_response;
+use crate::http::relay::{relay, ChunkSource};
 use crate::service::access::Ticket;
 use crate::service::error::ApiError;
 use crate::service::estimate;

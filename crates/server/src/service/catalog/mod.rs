@@ -19,7 +19,7 @@ use gemd_engine::{Embedder, Engine};
 use gemd_wire::gemini::Model;
 
 pub use page_error::PageError;
-pub use route::{Hop, Route};
+pub use route::{EmbeddingRoute, Hop, LocalBackend, Route, Routed};
 pub use served::Served;
 pub use spec::{
     builtin_embedding_models, builtin_models, GenerativeSpec, ModelKind, ModelSpec, ServedBy, DEFAULT_BACKEND,
@@ -36,15 +36,21 @@ pub enum CatalogError {
     WrongKind { model: String, embedding: bool },
     #[error("model id \"{0}\" is defined twice")]
     Duplicate(String),
+    #[error(
+        "embedding model {model} names the upstream \"{backend}\", whose capabilities do not list \"embeddings\" \
+         (add it to that backend's `capabilities` if its model embeds)"
+    )]
+    NoEmbeddings { model: String, backend: String },
 }
 
 /// What an id or alias names: a generative model on one local engine, a routed generative
-/// model, or an embedding model (by position).
+/// model, an embedding model on one local embedder, or a routed embedding model (by position).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Entry {
     Generative(usize),
     Routed(usize),
     Embedding(usize),
+    RoutedEmbedding(usize),
 }
 
 /// Every served id, in listing order, with an index of ids and aliases.
@@ -53,6 +59,9 @@ pub struct Catalog {
     models: Vec<Served>,
     routes: Vec<Route>,
     embeddings: Vec<EmbeddingServed>,
+    embedding_routes: Vec<EmbeddingRoute>,
+    /// Listing order of the embedding ids (local and routed alike), as configured.
+    embedding_order: Vec<Entry>,
     index: BTreeMap<String, Entry>,
     /// Listing order of the generative ids (local and routed alike), as configured.
     generative_order: Vec<Entry>,
@@ -82,13 +91,6 @@ fn check_kind(spec: &ModelSpec, embedding: bool) -> Result<(), CatalogError> {
         }
         _ => Ok(()),
     }
-}
-
-fn bind<B: ?Sized>(backends: &BTreeMap<String, Arc<B>>, model: &str, backend: &str) -> Result<Arc<B>, CatalogError> {
-    backends
-        .get(backend)
-        .cloned()
-        .ok_or_else(|| CatalogError::UnknownBackend { model: model.into(), backend: backend.into() })
 }
 
 impl Catalog {
@@ -130,17 +132,47 @@ impl Catalog {
         Ok(catalog)
     }
 
-    /// This catalog with embedding ids added, each bound to one of `embedders`.
+    /// This catalog with embedding ids added, each bound to its backends: one local embedder
+    /// (a plain entry), or an ordered list that may name upstreams whose capabilities include
+    /// embeddings (an [`EmbeddingRoute`]).
     pub fn with_embeddings(
         mut self,
         specs: Vec<ModelSpec>,
         embedders: &BTreeMap<String, Arc<dyn Embedder>>,
+        upstreams: &BTreeMap<String, Arc<Upstream>>,
     ) -> Result<Self, CatalogError> {
         for spec in specs {
             check_kind(&spec, true)?;
-            let embedder = bind(embedders, &spec.id, &spec.backend)?;
-            self.register(&spec.id, &spec.aliases, Entry::Embedding(self.embeddings.len()))?;
-            self.embeddings.push(EmbeddingServed { spec: Arc::new(spec), embedder });
+            let spec = Arc::new(spec);
+            let mut hops = Vec::new();
+            for name in std::iter::once(&spec.backend).chain(&spec.fallbacks) {
+                hops.push(match (embedders.get(name), upstreams.get(name)) {
+                    (Some(embedder), _) => {
+                        Hop::Local(EmbeddingServed { spec: spec.clone(), embedder: embedder.clone() })
+                    }
+                    (None, Some(upstream)) if upstream.transport().capabilities().embeddings => {
+                        Hop::Upstream(upstream.clone())
+                    }
+                    (None, Some(_)) => {
+                        return Err(CatalogError::NoEmbeddings { model: spec.id.clone(), backend: name.clone() })
+                    }
+                    (None, None) => {
+                        return Err(CatalogError::UnknownBackend { model: spec.id.clone(), backend: name.clone() })
+                    }
+                });
+            }
+            let entry = match hops.as_slice() {
+                [Hop::Local(served)] => {
+                    self.embeddings.push(served.clone());
+                    Entry::Embedding(self.embeddings.len() - 1)
+                }
+                _ => {
+                    self.embedding_routes.push(EmbeddingRoute { spec: spec.clone(), hops });
+                    Entry::RoutedEmbedding(self.embedding_routes.len() - 1)
+                }
+            };
+            self.register(&spec.id, &spec.aliases, entry)?;
+            self.embedding_order.push(entry);
         }
         Ok(self)
     }
@@ -165,7 +197,7 @@ impl Catalog {
         match self.entry(name)? {
             Entry::Generative(i) => Some(&self.models[i]),
             Entry::Routed(i) => self.routes[i].local(),
-            Entry::Embedding(_) => None,
+            Entry::Embedding(_) | Entry::RoutedEmbedding(_) => None,
         }
     }
 
@@ -173,16 +205,30 @@ impl Catalog {
     pub fn route(&self, name: &str) -> Option<&Route> {
         match self.entry(name)? {
             Entry::Routed(i) => Some(&self.routes[i]),
-            Entry::Generative(_) | Entry::Embedding(_) => None,
+            _ => None,
         }
     }
 
-    /// Looks up an embedding model by `models/{id}` or a bare id (or alias).
+    /// Looks up an embedding model on one local embedder by `models/{id}` or a bare id (or
+    /// alias).
     pub fn embedding(&self, name: &str) -> Option<&EmbeddingServed> {
         match self.entry(name)? {
             Entry::Embedding(i) => Some(&self.embeddings[i]),
-            Entry::Generative(_) | Entry::Routed(_) => None,
+            _ => None,
         }
+    }
+
+    /// Looks up an embedding model served by a list of backends or an upstream.
+    pub fn embedding_route(&self, name: &str) -> Option<&EmbeddingRoute> {
+        match self.entry(name)? {
+            Entry::RoutedEmbedding(i) => Some(&self.embedding_routes[i]),
+            _ => None,
+        }
+    }
+
+    /// Whether `name` is an embedding id, however it is served.
+    pub fn is_embedding(&self, name: &str) -> bool {
+        matches!(self.entry(name), Some(Entry::Embedding(_) | Entry::RoutedEmbedding(_)))
     }
 
     /// The generative models served by one local engine each, in listing order.
@@ -206,10 +252,8 @@ impl Catalog {
 
     /// Every upstream some route uses (one may repeat).
     pub fn upstreams(&self) -> impl Iterator<Item = &Arc<Upstream>> {
-        self.routes.iter().flat_map(|r| r.hops.iter()).filter_map(|h| match h {
-            Hop::Upstream(u) => Some(u),
-            Hop::Local(_) => None,
-        })
+        let generative = self.routes.iter().flat_map(Routed::upstreams);
+        generative.chain(self.embedding_routes.iter().flat_map(Routed::upstreams))
     }
 
     pub fn embeddings(&self) -> &[EmbeddingServed] {
@@ -219,8 +263,7 @@ impl Catalog {
     /// Every model as `models.list` shows it: generative ones (in configured order), then
     /// embedding ones.
     pub fn wire_models(&self) -> Vec<Model> {
-        let generative = self.generative_order.iter().map(|e| self.wire_entry(*e));
-        generative.chain(self.embeddings.iter().map(|e| e.spec.to_wire(&e.served_by()))).collect()
+        self.generative_order.iter().chain(&self.embedding_order).map(|e| self.wire_entry(*e)).collect()
     }
 
     /// One model (generative or embedding) as `models.get` shows it.
@@ -233,17 +276,22 @@ impl Catalog {
             Entry::Generative(i) => self.models[i].spec.to_wire(&self.models[i].served_by()),
             Entry::Routed(i) => self.routes[i].spec.to_wire(&self.routes[i].served_by()),
             Entry::Embedding(i) => self.embeddings[i].spec.to_wire(&self.embeddings[i].served_by()),
+            Entry::RoutedEmbedding(i) => self.embedding_routes[i].spec.to_wire(&self.embedding_routes[i].served_by()),
+        }
+    }
+
+    fn entry_id(&self, entry: Entry) -> &str {
+        match entry {
+            Entry::Generative(i) => &self.models[i].spec.id,
+            Entry::Routed(i) => &self.routes[i].spec.id,
+            Entry::Embedding(i) => &self.embeddings[i].spec.id,
+            Entry::RoutedEmbedding(i) => &self.embedding_routes[i].spec.id,
         }
     }
 
     /// Every served id, generative (in configured order) then embedding (what the dashboard
     /// lists).
     pub fn ids(&self) -> Vec<String> {
-        let generative = self.generative_order.iter().map(|e| match e {
-            Entry::Generative(i) => self.models[*i].spec.id.clone(),
-            Entry::Routed(i) => self.routes[*i].spec.id.clone(),
-            Entry::Embedding(i) => self.embeddings[*i].spec.id.clone(),
-        });
-        generative.chain(self.embeddings.iter().map(|e| e.spec.id.clone())).collect()
+        self.generative_order.iter().chain(&self.embedding_order).map(|e| self.entry_id(*e).to_string()).collect()
     }
 }

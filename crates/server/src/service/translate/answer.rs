@@ -31,7 +31,11 @@ pub struct Reading {
 
 impl Reading {
     fn malformed(&self, reason: impl Into<String>) -> TranslateError {
-        TranslateError::Malformed { backend: self.backend.clone(), reason: reason.into() }
+        TranslateError::Malformed {
+            backend: self.backend.clone(),
+            expected: "a chat completion",
+            reason: reason.into(),
+        }
     }
 
     fn response(

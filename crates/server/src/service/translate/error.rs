@@ -10,9 +10,10 @@ pub enum TranslateError {
     /// The upstream refused the request (a 4xx): its status and message.
     #[error("Backend {backend} refused the request ({status}): {message}")]
     Refused { backend: String, status: u16, message: String },
-    /// A 2xx whose body is not the chat completion (or chunk) it should be.
-    #[error("Backend {backend} answered with something that is not a chat completion: {reason}")]
-    Malformed { backend: String, reason: String },
+    /// A 2xx whose body is not the answer it should be (`expected`: "a chat completion",
+    /// "an embedding list").
+    #[error("Backend {backend} answered with something that is not {expected}: {reason}")]
+    Malformed { backend: String, expected: &'static str, reason: String },
     /// A request the backend does not take (`capabilities` in its configuration).
     #[error("models/{model} is served by backend {backend}, which does not take {what}.")]
     CapabilityMissing { what: &'static str, model: String, backend: String, field: &'static str },

@@ -4,10 +4,12 @@
 //! fields ([`sampling`]), tools, tool choice and answer formats ([`plan`], through the
 //! surface-neutral `Plan`), conversation content and call arguments ([`messages`]). For the
 //! upstream direction, [`request`] assembles a chat body from a Gemini request and [`answer`]
-//! reads the upstream's completion or stream back as Gemini responses; [`error`] holds what
-//! can go wrong on the way.
+//! reads the upstream's completion or stream back as Gemini responses; [`embeddings`] writes
+//! texts to embed in either dialect and reads the vectors back; [`error`] holds what can go
+//! wrong on the way.
 
 pub mod answer;
+pub mod embeddings;
 pub mod error;
 pub mod finish;
 pub mod messages;

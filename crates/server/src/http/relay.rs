@@ -1,25 +1,36 @@
-//! An upstream's server-sent events relayed to the client as Gemini chunks, in the framing
-//! it asked for (SSE or a JSON array), by whichever [`ChunkSource`] reads the upstream's
-//! dialect: a Gemini upstream's chunks pass as they are, an OpenAI one's are translated.
-//! Whatever goes wrong after the first byte ends the stream with an error event: a cut body,
-//! an event that does not read, an upstream stream with no chunk at all. The ticket rides
-//! along, takes the usage each chunk reports and is settled at the end (or written when the
-//! client goes away, with the usage seen so far).
+//! An upstream's server-sent events relayed to the client as chunks of the client's surface,
+//! in the framing it asked for ([`Framer`]: Gemini's SSE or JSON array, or OpenAI's chat
+//! chunks), by whichever [`ChunkSource`] reads the upstream's dialect (chunks passed as they
+//! are, or translated). Whatever goes wrong after the first byte ends the stream with an
+//! error event: a cut body, an event that does not read, an upstream stream with no chunk at
+//! all. The ticket rides along, takes the usage each chunk reports and is settled at the end
+//! (or written when the client goes away, with the usage seen so far).
 
 use axum::body::{Body, Bytes};
-use axum::http::header;
+use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use futures::stream::BoxStream;
 use futures::StreamExt;
 use gemd_engine::upstream::{SseEvents, UpstreamError, UpstreamReply};
 use serde_json::Value;
 
-use super::record_usage;
-use crate::gemini::stream::Framing;
 use crate::service::access::Ticket;
 use crate::service::error::ApiError;
 
-/// Reads one upstream dialect's events as Gemini chunks.
+/// How the client's surface frames a stream, and reads the usage of its chunks.
+pub trait Framer: Send + 'static {
+    fn content_type(&self) -> HeaderValue;
+    /// One chunk; `first`: nothing was sent before.
+    fn element(&self, chunk: &Value, first: bool) -> String;
+    /// An already-serialised error as the stream's last event.
+    fn error(&self, error_json: &str, first: bool) -> String;
+    /// What closes a stream that ended well.
+    fn end(&self) -> &'static str;
+    /// Gives `ticket` the usage `chunk` reports, if any.
+    fn record_usage(&self, ticket: &mut Ticket, chunk: &Value);
+}
+
+/// Reads one upstream dialect's events as chunks of the client's surface.
 pub trait ChunkSource: Send + 'static {
     /// The chunks one event's data gives.
     fn event(&mut self, data: &str) -> Result<Vec<Value>, ApiError>;
@@ -27,8 +38,42 @@ pub trait ChunkSource: Send + 'static {
     fn end(&mut self) -> Result<Vec<Value>, ApiError>;
 }
 
-pub fn relay(reply: UpstreamReply, framing: Framing, ticket: Option<Ticket>, source: impl ChunkSource) -> Response {
+/// A whole answer as the upstream gave it: its status, type and bytes.
+pub fn whole(status: axum::http::StatusCode, content_type: Option<String>, body: Bytes) -> Response {
+    let ct = content_type
+        .and_then(|c| HeaderValue::from_str(&c).ok())
+        .unwrap_or(HeaderValue::from_static("application/json; charset=UTF-8"));
+    (status, [(header::CONTENT_TYPE, ct)], body).into_response()
+}
+
+/// Chunks kept as they came (an upstream of the client's own dialect); one that is not JSON
+/// is not passed on. OpenAI's closing `[DONE]` is the framer's to write.
+pub struct AsItIs {
+    backend: String,
+}
+
+impl AsItIs {
+    pub fn new(backend: &str) -> Self {
+        AsItIs { backend: backend.to_string() }
+    }
+}
+
+impl ChunkSource for AsItIs {
+    fn event(&mut self, data: &str) -> Result<Vec<Value>, ApiError> {
+        if data.trim() == "[DONE]" {
+            return Ok(Vec::new());
+        }
+        serde_json::from_str(data).map(|v| vec![v]).map_err(|e| cut(&self.backend, format!("a chunk is not JSON: {e}")))
+    }
+
+    fn end(&mut self) -> Result<Vec<Value>, ApiError> {
+        Ok(Vec::new())
+    }
+}
+
+pub fn relay(reply: UpstreamReply, framing: impl Framer, ticket: Option<Ticket>, source: impl ChunkSource) -> Response {
     let backend = reply.backend().to_string();
+    let content_type = framing.content_type();
     let state = Relay {
         backend,
         chunks: reply.chunks(),
@@ -57,25 +102,25 @@ pub fn relay(reply: UpstreamReply, framing: Framing, ticket: Option<Ticket>, sou
             }
         }
     });
-    ([(header::CONTENT_TYPE, framing.content_type())], Body::from_stream(body)).into_response()
+    ([(header::CONTENT_TYPE, content_type)], Body::from_stream(body)).into_response()
 }
 
 fn cut(backend: &str, reason: String) -> ApiError {
     ApiError::UpstreamCut(UpstreamError::Cut { backend: backend.to_string(), reason })
 }
 
-struct Relay<S> {
+struct Relay<F, S> {
     backend: String,
     chunks: BoxStream<'static, Result<Bytes, UpstreamError>>,
     events: SseEvents,
-    framing: Framing,
+    framing: F,
     first: bool,
     ticket: Option<Ticket>,
     source: S,
     done: bool,
 }
 
-impl<S: ChunkSource> Relay<S> {
+impl<F: Framer, S: ChunkSource> Relay<F, S> {
     /// The framed chunks of these events, or an error event where one does not read.
     fn write(&mut self, events: Vec<String>) -> String {
         let mut out = String::new();
@@ -95,7 +140,7 @@ impl<S: ChunkSource> Relay<S> {
         let mut out = String::new();
         for v in chunks {
             if let Some(t) = &mut self.ticket {
-                record_usage(t, &v);
+                self.framing.record_usage(t, &v);
             }
             let first = std::mem::replace(&mut self.first, false);
             out.push_str(&self.framing.element(&v, first));

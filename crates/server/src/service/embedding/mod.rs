@@ -1,7 +1,10 @@
 //! Embedding for any API surface: an embedding id bound to its [`Embedder`], the checks of
 //! what a request asks of it (the output dimension), and running the embedder off the async
 //! workers after the quota admission. The native (`gemini::embed`) and OpenAI surfaces differ
-//! only in request and answer shapes.
+//! only in request and answer shapes. Ids with a list of backends, or an upstream, are served
+//! through [`route`].
+
+pub mod route;
 
 use std::sync::Arc;
 
