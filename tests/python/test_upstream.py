@@ -1,7 +1,9 @@
 """A gemd in front of another gemd (kind = "gemini"): google-genai and plain HTTP against the
 front get the upstream's answers, with the wire intact, for every native call; a dead first
-backend falls back to the next. The upstream is the session's gemd (the real model); the
-front loads no model of its own (its `[backends.default]` is the upstream)."""
+backend falls back to the next. Embeddings and the OpenAI layer (the openai SDK) go through
+too. The upstream is the session's gemd (the real model and embedder); the front loads no
+model of its own (its `[backends.default]` is the upstream)."""
+import openai
 import pytest
 import requests
 from google import genai
@@ -10,13 +12,18 @@ from google.genai import types
 from conftest import KEY, MODEL, free_port, front_config, spawn_gemd, stop
 
 FRONT_KEY = "AIzaSyFrontOfUpstreamTestKey000000000000"
+EMBEDDING_MODEL = "gemini-embedding-001"
 
 
 @pytest.fixture(scope="module")
 def front(gemd, tmp_path_factory):
     # `default` is the upstream too, so the other built-in ids go there and no model loads.
     tmp = tmp_path_factory.mktemp("front")
-    config = front_config(tmp / "front.toml", {"default": gemd.base})
+    config = front_config(tmp / "front.toml", {"default": gemd.base, "up": gemd.base}, route=["default"])
+    # The embedding id through the upstream too (a Gemini upstream embeds: no capability to add).
+    # Not as `default`: for an embedding id that name is the local embedder's.
+    with config.open("a") as f:
+        f.write(f'[[embedding_models]]\nid = "{EMBEDDING_MODEL}"\nbackends = ["up"]\n')
     g = spawn_gemd("--api-key", FRONT_KEY, "--database-url", f"sqlite://{tmp / 'front.sqlite3'}", config=str(config))
     yield g
     g.proc.terminate()
@@ -77,6 +84,41 @@ def test_function_calling_goes_through(front):
             automatic_function_calling=types.AutomaticFunctionCallingConfig(disable=True)))
     calls = r.function_calls
     assert calls and calls[0].name == "get_weather" and isinstance(calls[0].args["city"], str)
+
+
+def test_embeddings_through_the_front_are_the_upstreams_vectors(front, gemd):
+    via_front, direct_client = client(front.base), client(gemd.base, KEY)
+    texts = ["The cat sat on the mat.", "Stock markets fell today."]
+    config = types.EmbedContentConfig(output_dimensionality=64)
+    via = via_front.models.embed_content(model=EMBEDDING_MODEL, contents=texts, config=config)
+    direct = direct_client.models.embed_content(model=EMBEDDING_MODEL, contents=texts, config=config)
+    assert [e.values for e in via.embeddings] == [e.values for e in direct.embeddings]
+    assert len(via.embeddings) == 2 and len(via.embeddings[0].values) == 64
+
+    url = f"{front.base}/v1beta/models/{EMBEDDING_MODEL}:embedContent"
+    r = requests.post(url, json={"content": {"parts": [{"text": "hello"}]}},
+                      headers={"x-goog-api-key": FRONT_KEY}, timeout=60)
+    assert r.status_code == 200 and r.headers["x-gemd-backend"] == "up", r.text
+    assert len(r.json()["embedding"]["values"]) > 64
+
+
+def test_the_openai_sdk_through_the_front_gets_the_upstreams_answers(front, gemd):
+    via = openai.OpenAI(api_key=FRONT_KEY, base_url=f"{front.base}/v1beta/openai/")
+    direct = openai.OpenAI(api_key=KEY, base_url=f"{gemd.base}/v1beta/openai/")
+    ask = dict(model=MODEL, temperature=0, max_tokens=16,
+               messages=[{"role": "user", "content": "What is the capital of France? One word."}])
+    a, b = via.chat.completions.create(**ask), direct.chat.completions.create(**ask)
+    assert a.choices[0].message.content and a.choices[0].message.content == b.choices[0].message.content
+    assert a.usage.prompt_tokens == b.usage.prompt_tokens
+
+    streamed = via.chat.completions.create(**ask, stream=True, stream_options={"include_usage": True})
+    chunks = list(streamed)
+    text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    assert text == b.choices[0].message.content
+    assert chunks[-1].usage and chunks[-1].usage.completion_tokens > 0
+
+    e = via.embeddings.create(model=EMBEDDING_MODEL, input=["one", "two"], dimensions=32)
+    assert [len(d.embedding) for d in e.data] == [32, 32]
 
 
 def test_a_bad_request_is_refused_by_the_front_in_googles_envelope(front):

@@ -33,6 +33,7 @@ WEATHER = types.FunctionDeclaration(
     name="get_weather", description="Get the current weather for a city.",
     parameters=types.Schema(type="OBJECT", properties={"city": types.Schema(type="STRING")}, required=["city"]))
 GREEDY = dict(temperature=0, max_output_tokens=16)
+EMBEDDING_MODEL = "gemini-embedding-001"
 
 
 def client(base, key=FRONT_KEY):
@@ -47,10 +48,14 @@ def forced(*names):
                 automatic_function_calling=types.AutomaticFunctionCallingConfig(disable=True))
 
 
-def spawn_front(tmp, backend):
+def spawn_front(tmp, backend, embedder=None):
     """A front gemd whose `[backends.default]` is `backend`: every built-in id goes there and
-    no model is loaded."""
-    config = front_config(tmp / "front.toml", {"default": backend})
+    no model is loaded; with `embedder` (a backend's keys), EMBEDDING_MODEL goes there."""
+    backends = {"default": backend, **({"emb": embedder} if embedder else {})}
+    config = front_config(tmp / "front.toml", backends, route=["default"])
+    if embedder:
+        with config.open("a") as f:
+            f.write(f'[[embedding_models]]\nid = "{EMBEDDING_MODEL}"\nbackends = ["emb"]\n')
     return spawn_gemd("--api-key", FRONT_KEY, "--database-url", f"sqlite://{tmp / 'front.sqlite3'}",
                       config=str(config))
 
@@ -68,8 +73,9 @@ def assert_finished(r):
 @pytest.fixture(scope="module")
 def front(gemd, tmp_path_factory):
     # `model` is left out: the upstream's OpenAI layer knows the public ids themselves.
-    g = spawn_front(tmp_path_factory.mktemp("front-oa"),
-                    {"kind": "openai", "base_url": f"{gemd.base}/v1beta/openai", "api_keys": [KEY]})
+    layer = {"kind": "openai", "base_url": f"{gemd.base}/v1beta/openai", "api_keys": [KEY]}
+    # The same layer as an embedding backend: an OpenAI server embeds only when told it does.
+    g = spawn_front(tmp_path_factory.mktemp("front-oa"), layer, embedder={**layer, "capabilities": ["embeddings"]})
     yield g
     stop(g)
 
@@ -100,6 +106,21 @@ def test_stream_joins_to_the_native_answer_and_ends_with_finish_and_usage(front,
     assert last.usage_metadata.candidates_token_count == direct.usage_metadata.candidates_token_count
     assert last.usage_metadata.prompt_token_count == direct.usage_metadata.prompt_token_count
     assert all(c.candidates[0].finish_reason is None for c in chunks[:-1])
+
+
+def test_embeddings_are_the_upstreams_vectors_from_its_embeddings_endpoint(front, gemd):
+    via_front, native = client(front.base), client(gemd.base, KEY)
+    texts = ["A cat sleeps.", "Rain is forecast."]
+    config = types.EmbedContentConfig(output_dimensionality=48)
+    via = via_front.models.embed_content(model=EMBEDDING_MODEL, contents=texts, config=config)
+    direct = native.models.embed_content(model=EMBEDDING_MODEL, contents=texts, config=config)
+    assert len(via.embeddings) == 2
+    for a, b in zip(via.embeddings, direct.embeddings):
+        # Cut to 48 and renormalised by the front, as the upstream's own embedder does.
+        assert len(a.values) == 48 and max(abs(x - y) for x, y in zip(a.values, b.values)) < 1e-5
+    r = requests.post(f"{front.base}/v1beta/models/{EMBEDDING_MODEL}:embedContent",
+                      json={"content": {"parts": [{"text": "hi"}]}}, headers={"x-goog-api-key": FRONT_KEY}, timeout=60)
+    assert r.status_code == 200 and r.headers["x-gemd-backend"] == "emb", r.text
 
 
 def test_a_system_instruction_reaches_the_upstream(front, gemd):

@@ -137,6 +137,20 @@ pub struct UpstreamSection {
     pub capabilities: Option<Vec<Capability>>,
     /// `record = "DIR"` or `replay = "DIR"` (relative to the config file).
     pub recording: Option<Recording>,
+    /// Retries of a failure before the first byte (after the first attempt); absent: 2.
+    pub retries: Option<u32>,
+    /// `[backends.NAME.breaker]`: when the backend is skipped as unhealthy.
+    pub breaker: BreakerSection,
+}
+
+/// The circuit breaker's thresholds; absent keys keep the defaults (3 failures in a row
+/// open it for 10 s, doubling up to 120 s).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BreakerSection {
+    pub failures: Option<u32>,
+    pub cooldown_seconds: Option<u64>,
+    pub max_cooldown_seconds: Option<u64>,
 }
 
 /// The protocol an upstream speaks.
@@ -174,6 +188,8 @@ struct RawBackendSection {
     capabilities: Option<Vec<Capability>>,
     record: Option<PathBuf>,
     replay: Option<PathBuf>,
+    retries: Option<u32>,
+    breaker: Option<BreakerSection>,
 }
 
 impl TryFrom<RawBackendSection> for BackendSection {
@@ -190,6 +206,8 @@ impl TryFrom<RawBackendSection> for BackendSection {
             ("capabilities", r.capabilities.is_some()),
             ("record", r.record.is_some()),
             ("replay", r.replay.is_some()),
+            ("retries", r.retries.is_some()),
+            ("breaker", r.breaker.is_some()),
         ];
         match r.kind {
             BackendKind::Llama => {
@@ -220,6 +238,15 @@ impl TryFrom<RawBackendSection> for BackendSection {
                 if r.timeout_seconds == Some(0) {
                     return Err("`timeout_seconds` must be at least 1".into());
                 }
+                let breaker = r.breaker.unwrap_or_default();
+                if breaker.failures == Some(0) || breaker.cooldown_seconds == Some(0) {
+                    return Err("`breaker.failures` and `breaker.cooldown_seconds` must be at least 1".into());
+                }
+                if let (Some(c), Some(m)) = (breaker.cooldown_seconds, breaker.max_cooldown_seconds) {
+                    if m < c {
+                        return Err("`breaker.max_cooldown_seconds` must be at least `breaker.cooldown_seconds`".into());
+                    }
+                }
                 let recording = match (r.record, r.replay) {
                     (Some(_), Some(_)) => {
                         return Err("`record` and `replay` are exclusive: a backend records or replays".into())
@@ -239,6 +266,8 @@ impl TryFrom<RawBackendSection> for BackendSection {
                     headers: r.headers.unwrap_or_default(),
                     capabilities: r.capabilities,
                     recording,
+                    retries: r.retries,
+                    breaker,
                 }))
             }
         }
@@ -427,6 +456,15 @@ mod tests {
             (Some("gemini-2.5-flash-001"), Some("http://127.0.0.1:3128"))
         );
         assert_eq!(u.headers["x-team"], "a");
+        assert_eq!((u.retries, u.breaker), (None, BreakerSection::default()));
+        let tuned: Config = toml::from_str(
+            "[backends.g]\nkind = \"gemini\"\nbase_url = \"http://x\"\nretries = 0\n\
+             [backends.g.breaker]\nfailures = 5\ncooldown_seconds = 2\nmax_cooldown_seconds = 30",
+        )
+        .unwrap();
+        let t = tuned.backends["g"].upstream().unwrap();
+        let want = BreakerSection { failures: Some(5), cooldown_seconds: Some(2), max_cooldown_seconds: Some(30) };
+        assert_eq!((t.retries, t.breaker), (Some(0), want));
         assert_eq!(c.models[0].backends.as_deref(), Some(&["google".to_string(), "default".to_string()][..]));
         for (toml, needle) in [
             ("[backends.a]\nmodel = \"m.gguf\"\nbase_url = \"http://x\"", "`base_url` is a key of upstream backends"),
@@ -440,6 +478,13 @@ mod tests {
             ("[backends.a]\nmodel = \"m.gguf\"\ncapabilities = [\"text\"]", "`capabilities` is a key of upstream"),
             ("[backends.a]\nkind = \"grpc\"", "unknown variant"),
             ("[backends.a]\nkind = \"gemini\"\nbase_url = \"http://x\"\ntimeout_seconds = 0", "at least 1"),
+            ("[backends.a]\nkind = \"gemini\"\nbase_url = \"http://x\"\n[backends.a.breaker]\nfailures = 0", "at least 1"),
+            (
+                "[backends.a]\nkind = \"gemini\"\nbase_url = \"http://x\"\n[backends.a.breaker]\ncooldown_seconds = 30\nmax_cooldown_seconds = 5",
+                "at least `breaker.cooldown_seconds`",
+            ),
+            ("[backends.a]\nkind = \"gemini\"\nbase_url = \"http://x\"\n[backends.a.breaker]\nopen = 1", "unknown field"),
+            ("[backends.a]\nmodel = \"m.gguf\"\nretries = 1", "`retries` is a key of upstream"),
         ] {
             let e = toml::from_str::<Config>(toml).unwrap_err().to_string();
             assert!(e.contains(needle), "{toml}: {e}");

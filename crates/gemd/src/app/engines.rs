@@ -85,6 +85,15 @@ pub fn upstreams(
         c.timeout = u.timeout_seconds.map(std::time::Duration::from_secs).unwrap_or(DEFAULT_TIMEOUT);
         c.proxy = u.proxy.clone();
         c.headers = u.headers.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        if let Some(n) = u.retries {
+            c.backoff.retries = n;
+        }
+        let b = &u.breaker;
+        let seconds = std::time::Duration::from_secs;
+        c.breaker.failures = b.failures.unwrap_or(c.breaker.failures);
+        c.breaker.cooldown = b.cooldown_seconds.map(seconds).unwrap_or(c.breaker.cooldown);
+        c.breaker.max_cooldown =
+            b.max_cooldown_seconds.map(seconds).unwrap_or(c.breaker.max_cooldown).max(c.breaker.cooldown);
         let keys = c.api_keys.len();
         let upstream = Upstream::new(c).with_context(|| format!("[backends.{name}]"))?;
         tracing::info!(backend = %name, base_url = %u.base_url, keys, kind = ?protocol, recording = ?u.recording, "upstream backend");
@@ -123,4 +132,32 @@ pub fn load_embedders(
         loaded.insert(name.clone(), Arc::new(embedder));
     }
     Ok(loaded)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::config::Config;
+
+    #[test]
+    fn an_upstreams_retries_and_breaker_come_from_its_section() {
+        let c: Config = toml::from_str(
+            "[backends.g]\nkind = \"gemini\"\nbase_url = \"http://127.0.0.1:9\"\napi_keys_env = \"KEYS\"\nretries = 0\n\
+             [backends.g.breaker]\nfailures = 5\ncooldown_seconds = 2\n\
+             [backends.o]\nkind = \"openai\"\nbase_url = \"http://127.0.0.1:9/v1\"",
+        )
+        .unwrap();
+        let sections = c.backends.iter().filter_map(|(n, b)| Some((n.clone(), b.upstream()?.clone()))).collect();
+        let built = upstreams(&sections, |var| (var == "KEYS").then(|| "k1, k2".to_string())).unwrap();
+        let g = built["g"].transport().config();
+        assert_eq!((g.backoff.retries, g.api_keys.len()), (0, 2));
+        assert_eq!(
+            (g.breaker.failures, g.breaker.cooldown, g.breaker.max_cooldown),
+            (5, Duration::from_secs(2), Duration::from_secs(120))
+        );
+        let o = built["o"].transport().config();
+        assert_eq!((o.backoff.retries, o.breaker), (2, gemd_engine::upstream::BreakerPolicy::default()));
+    }
 }

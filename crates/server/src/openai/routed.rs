@@ -16,7 +16,6 @@ use std::sync::Arc;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::Response;
 use gemd_engine::upstream::{Upstream, UpstreamError, UpstreamReply};
-use gemd_engine::EngineError;
 use gemd_wire::openai::ChatCompletionRequest;
 use gemd_wire::parse::parse_json;
 use serde_json::Value;
@@ -28,7 +27,7 @@ use crate::service::access::{Access, Caller, Ticket};
 use crate::service::catalog::{Route, Served};
 use crate::service::error::ApiError;
 use crate::service::estimate;
-use crate::service::routing::{refund, serve, HopCall};
+use crate::service::routing::{local_outcome, refund, serve, HopCall};
 
 struct Routed<'a> {
     req: &'a ChatCompletionRequest,
@@ -64,12 +63,7 @@ impl HopCall<Served> for Routed<'_> {
         access: &Arc<Access>,
         caller: &Caller,
     ) -> Result<Result<Response, UpstreamError>, ApiError> {
-        match super::chat::local(served, self.req, access, caller).await {
-            Err(ApiError::Engine(e @ (EngineError::Overloaded | EngineError::ShuttingDown))) => {
-                Ok(Err(UpstreamError::Unavailable { backend: served.backend_name(), reason: e.to_string() }))
-            }
-            other => other.map(Ok),
-        }
+        local_outcome(super::chat::local(served, self.req, access, caller).await, served.backend_name())
     }
 
     async fn upstream(

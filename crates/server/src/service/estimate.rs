@@ -13,7 +13,12 @@ const CHARS_PER_TOKEN: usize = 4;
 
 /// The estimated prompt tokens of a JSON request body (0 strings: 1 token).
 pub fn prompt_tokens(body: &Value) -> u64 {
-    (string_chars(body).div_ceil(CHARS_PER_TOKEN) as u64).max(1)
+    tokens_of_chars(string_chars(body))
+}
+
+/// The estimated tokens of `chars` characters of text (at least 1).
+pub fn tokens_of_chars(chars: usize) -> u64 {
+    (chars.div_ceil(CHARS_PER_TOKEN) as u64).max(1)
 }
 
 fn string_chars(v: &Value) -> usize {

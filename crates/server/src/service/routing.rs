@@ -19,6 +19,7 @@
 use std::sync::Arc;
 
 use gemd_engine::upstream::{Upstream, UpstreamError};
+use gemd_engine::EngineError;
 
 use super::access::{Access, Caller, Ticket};
 use super::catalog::{Hop, LocalBackend, Routed};
@@ -96,6 +97,20 @@ pub(crate) async fn serve<L: LocalBackend, C: HopCall<L>>(
     refund(admitted.flatten());
     tracing::warn!(model = %id, failures = ?failures, "no backend could answer");
     Err(ApiError::NoBackend { model: id.to_string(), failures })
+}
+
+/// A local backend's answer as a hop's: one that cannot take the request now (overloaded,
+/// shutting down) passes it to the next backend; any other refusal is the client's.
+pub(crate) fn local_outcome<T>(
+    answer: Result<T, ApiError>,
+    backend: String,
+) -> Result<Result<T, UpstreamError>, ApiError> {
+    match answer {
+        Err(ApiError::Engine(e @ (EngineError::Overloaded | EngineError::ShuttingDown))) => {
+            Ok(Err(UpstreamError::Unavailable { backend, reason: e.to_string() }))
+        }
+        other => other.map(Ok),
+    }
 }
 
 /// Gives an admission back (nothing was served).

@@ -20,7 +20,6 @@ use axum::body::Bytes;
 use axum::http::HeaderValue;
 use axum::response::Response;
 use gemd_engine::upstream::{GeminiMethod, Upstream, UpstreamError, UpstreamReply};
-use gemd_engine::EngineError;
 use gemd_wire::gemini::GenerateContentRequest;
 use gemd_wire::parse::{parse_count_tokens, parse_generate, parse_json};
 use serde_json::Value;
@@ -33,7 +32,7 @@ use crate::service::access::{Access, Caller, Ticket};
 use crate::service::catalog::{Route, Served};
 use crate::service::error::ApiError;
 use crate::service::estimate;
-use crate::service::routing::{serve, HopCall};
+use crate::service::routing::{local_outcome, serve, HopCall};
 use crate::service::translate::answer::Reading;
 use crate::service::version::ApiVersion;
 
@@ -120,12 +119,7 @@ impl HopCall<Served> for Request {
             }
             Call::CountTokens => super::generate::count_tokens(served, bytes, gate).await,
         };
-        match local {
-            Err(ApiError::Engine(e @ (EngineError::Overloaded | EngineError::ShuttingDown))) => {
-                Ok(Err(UpstreamError::Unavailable { backend: served.backend_name(), reason: e.to_string() }))
-            }
-            other => other.map(Ok),
-        }
+        local_outcome(local, served.backend_name())
     }
 
     async fn upstream(

@@ -39,7 +39,13 @@ pub fn request(
     let options = convert::options(req.generation_config.as_ref());
     let target = Target { model, backend: transport.name(), capabilities: transport.capabilities() };
     let body = chat_body(req, &plan, &options, &target, transport.upstream_model(model), stream)?;
-    let reading = Reading { plan, model_version: model_version.to_string(), backend: transport.name().to_string() };
+    let prompt_estimate = estimate::prompt_tokens(&serde_json::to_value(req).expect("requests serialise"));
+    let reading = Reading {
+        plan,
+        model_version: model_version.to_string(),
+        backend: transport.name().to_string(),
+        prompt_estimate: prompt_estimate.min(u32::MAX as u64) as u32,
+    };
     Ok((Bytes::from(body.to_string()), reading))
 }
 

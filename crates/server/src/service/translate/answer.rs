@@ -18,15 +18,18 @@ use super::error::TranslateError;
 use super::finish;
 use super::messages::arguments_value;
 use super::plan::unquote_enum;
+use crate::service::estimate;
 use crate::service::tools::plan::{Answer, Plan};
 use crate::service::tools::CALLS_MESSAGE;
 
 /// What an answer is read for: the plan the request was sent with (an enum answer comes back
-/// quoted), the `modelVersion` to report and the backend to blame.
+/// quoted), the `modelVersion` to report, the backend to blame, and gemd's estimate of the
+/// prompt (the usage of a stream whose upstream sends none).
 pub struct Reading {
     pub plan: Plan,
     pub model_version: String,
     pub backend: String,
+    pub prompt_estimate: u32,
 }
 
 impl Reading {
@@ -128,6 +131,9 @@ pub struct ChunkReader {
     usage: Option<UsageMetadata>,
     /// An enum answer, held until it is whole (it is unquoted then).
     held_text: String,
+    /// Characters of text and call arguments streamed: the output estimate when the upstream
+    /// reports no usage (servers that ignore `stream_options.include_usage`).
+    streamed_chars: usize,
     done: bool,
 }
 
@@ -140,6 +146,7 @@ impl ChunkReader {
             finish: None,
             usage: None,
             held_text: String::new(),
+            streamed_chars: 0,
             done: false,
         }
     }
@@ -170,6 +177,7 @@ impl ChunkReader {
             }
             if let Some(piece) = f.and_then(|f| f.get("arguments")).and_then(Value::as_str) {
                 self.calls[index].arguments.push_str(piece);
+                self.streamed_chars += piece.chars().count();
             }
         }
         if let Some(reason) = choice.get("finish_reason").and_then(Value::as_str) {
@@ -179,6 +187,7 @@ impl ChunkReader {
         if text.is_empty() {
             return Ok(Vec::new());
         }
+        self.streamed_chars += text.chars().count();
         if matches!(self.reading.plan.answer, Answer::Enum(_)) {
             self.held_text.push_str(&text);
             return Ok(Vec::new());
@@ -201,7 +210,12 @@ impl ChunkReader {
             })
             .collect();
         let text = unquote_enum(&self.reading.plan, std::mem::take(&mut self.held_text));
-        let usage = self.usage.unwrap_or_default();
+        // Gemini's last chunk always has the usage: gemd's estimate where the upstream gave none.
+        let estimated = || {
+            let output = estimate::tokens_of_chars(self.streamed_chars).min(u32::MAX as u64) as u32;
+            UsageMetadata::new(self.reading.prompt_estimate, output)
+        };
+        let usage = self.usage.unwrap_or_else(estimated);
         Ok(vec![self.reading.response(parts(text, calls), Some(finish), Some(usage), &self.response_id)])
     }
 }
@@ -212,7 +226,12 @@ mod tests {
     use serde_json::json;
 
     fn reading(answer: Answer) -> Reading {
-        Reading { plan: Plan { answer, ..Plan::default() }, model_version: "m-001".into(), backend: "vllm".into() }
+        Reading {
+            plan: Plan { answer, ..Plan::default() },
+            model_version: "m-001".into(),
+            backend: "vllm".into(),
+            prompt_estimate: 10,
+        }
     }
 
     #[test]
@@ -261,6 +280,18 @@ mod tests {
         let mut cut = ChunkReader::new(reading(Answer::Text));
         cut.event(r#"{"choices":[{"delta":{"content":"Hel"}}]}"#).unwrap();
         assert!(matches!(cut.end(), Err(TranslateError::Malformed { .. })));
+    }
+
+    #[test]
+    fn a_stream_without_usage_ends_with_the_estimate() {
+        let mut r = ChunkReader::new(reading(Answer::Text));
+        r.event(r#"{"choices":[{"delta":{"content":"Hello, world"},"finish_reason":"stop"}]}"#).unwrap();
+        let last = serde_json::to_value(&r.event("[DONE]").unwrap()[0]).unwrap();
+        // The prompt as estimated before sending; 12 characters of text, 3 tokens.
+        assert_eq!(
+            last["usageMetadata"],
+            json!({"promptTokenCount": 10, "candidatesTokenCount": 3, "totalTokenCount": 13})
+        );
     }
 
     #[test]
