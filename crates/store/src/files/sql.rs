@@ -189,7 +189,9 @@ impl<D: Db> FileStore for SqlStore<D> {
         let rows = self
             .db
             .query(
-                &format!("SELECT {UPLOAD_COLS} FROM upload_sessions WHERE expires_at <= $1 ORDER BY expires_at LIMIT $2"),
+                &format!(
+                    "SELECT {UPLOAD_COLS} FROM upload_sessions WHERE expires_at <= $1 ORDER BY expires_at LIMIT $2"
+                ),
                 vec![now_ms.into(), limit.into()],
             )
             .await?;
