@@ -26,15 +26,16 @@ pub struct File {
 }
 
 /// What a client may set when it creates a file (the `file` of an upload's start or of
-/// `files.create`); everything else is the server's.
+/// `files.create`); everything else is the server's. proto3 JSON takes both spellings of a
+/// field, and python-genai sends the `file` of an upload's start in snake_case.
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct FileRequest {
     #[serde(default)]
     pub name: Option<String>,
-    #[serde(default)]
+    #[serde(default, alias = "display_name")]
     pub display_name: Option<String>,
-    #[serde(default)]
+    #[serde(default, alias = "mime_type")]
     pub mime_type: Option<String>,
 }
 
