@@ -60,6 +60,12 @@ async fn key_of_another_project(s: &TestServer) -> String {
     store.create_key(&p.id, "k").await.unwrap().secret
 }
 
+/// POST `path` with `key` and a body of `content_type`.
+async fn post_as(s: &TestServer, key: &str, path: &str, content_type: &str, body: String) -> Response {
+    let req = s.http.post(format!("{}{path}", s.base)).header("x-goog-api-key", key);
+    req.header("content-type", content_type).body(body).send().await.unwrap()
+}
+
 async fn get_as(s: &TestServer, key: &str, path: &str) -> (u16, Value) {
     let resp = s.http.get(format!("{}{path}", s.base)).header("x-goog-api-key", key).send().await.unwrap();
     (resp.status().as_u16(), resp.json().await.unwrap())
@@ -116,7 +122,7 @@ async fn a_chunked_upload_resumes_after_a_wrong_offset_and_a_query() {
     let after = command(&s, &path, "query", None, b"").await;
     assert_eq!((after.status().as_u16(), status_of(&after)), (404, "final".to_string()));
     let (_, again) = start(&s, KEY, json!({"name": "files/big-one"}), Some(1), "text/plain").await;
-    assert_eq!(again.is_empty(), true, "a taken name opens no session");
+    assert!(again.is_empty(), "a taken name opens no session");
 }
 
 #[tokio::test]
@@ -199,29 +205,14 @@ async fn files_are_listed_in_pages_got_and_deleted_by_their_project_only() {
 #[tokio::test]
 async fn media_multipart_and_metadata_only_uploads_make_files() {
     let s = TestServer::scripted().await;
-    let media = s
-        .http
-        .post(format!("{}/upload/v1beta/files?uploadType=media", s.base))
-        .header("x-goog-api-key", KEY)
-        .header("content-type", "text/csv")
-        .body("a,b\n1,2\n")
-        .send()
-        .await
-        .unwrap();
+    let media = post_as(&s, KEY, "/upload/v1beta/files?uploadType=media", "text/csv", "a,b\n1,2\n".into()).await;
     assert_eq!(status_of(&media), "final");
     let file = media.json::<Value>().await.unwrap()["file"].clone();
     assert_eq!((file["mimeType"].as_str(), file["sizeBytes"].as_str()), (Some("text/csv"), Some("8")));
 
     let body = "--b1\r\nContent-Type: application/json\r\n\r\n{\"file\":{\"displayName\":\"m\"}}\r\n--b1\r\nContent-Type: text/plain\r\n\r\nhello\r\n--b1--\r\n";
-    let multipart = s
-        .http
-        .post(format!("{}/upload/v1beta/files?uploadType=multipart", s.base))
-        .header("x-goog-api-key", KEY)
-        .header("content-type", "multipart/related; boundary=b1")
-        .body(body)
-        .send()
-        .await
-        .unwrap();
+    let related = "multipart/related; boundary=b1";
+    let multipart = post_as(&s, KEY, "/upload/v1beta/files?uploadType=multipart", related, body.into()).await;
     assert_eq!(status_of(&multipart), "final");
     let file = multipart.json::<Value>().await.unwrap()["file"].clone();
     assert_eq!((file["displayName"].as_str(), file["sizeBytes"].as_str()), (Some("m"), Some("5")));
@@ -271,14 +262,8 @@ async fn file_data_parts_read_the_callers_files_as_prompt_text() {
     let (status, body) = s.post_json("/v1beta/models/gemini-2.5-flash:generateContent", &count("files/nope")).await;
     assert_eq!((status, body["error"]["status"].as_str()), (403, Some("PERMISSION_DENIED")));
     let other = key_of_another_project(&s).await;
-    let foreign = s
-        .http
-        .post(format!("{}/v1beta/models/gemini-2.5-flash:countTokens", s.base))
-        .header("x-goog-api-key", &other)
-        .body(count(&uri))
-        .send()
-        .await
-        .unwrap();
+    let count_path = "/v1beta/models/gemini-2.5-flash:countTokens";
+    let foreign = post_as(&s, &other, count_path, "application/json", count(&uri)).await;
     assert_eq!(foreign.status(), 403);
     s.access.store.insert_file(&expired_file("old")).await.unwrap();
     let (status, _) = s.post_json("/v1beta/models/gemini-2.5-flash:countTokens", &count("files/old")).await;

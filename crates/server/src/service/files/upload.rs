@@ -231,10 +231,10 @@ impl Files {
         }
         let refused = match self.check_room(&session.project_id, size).await {
             Err(e) => Some(e),
-            Ok(()) => match self.store.get_file(&session.file_id).await? {
-                Some(_) => Some(FileError::AlreadyExists { id: session.file_id.clone() }.into()),
-                None => None,
-            },
+            Ok(()) => {
+                let taken = self.store.get_file(&session.file_id).await?;
+                taken.map(|_| FileError::AlreadyExists { id: session.file_id.clone() }.into())
+            }
         };
         if let Some(e) = refused {
             self.drop_session(&session.id).await?;
