@@ -8,8 +8,8 @@ use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::settings::defaults;
 use crate::settings::options::{
-    ConfigArg, ConsoleOptions, CorsOptions, EngineOptions, KeyOptions, LimitOptions, ListenOptions, ModelOptions,
-    QuotaOptions, StoreOptions,
+    ConfigArg, ConsoleOptions, CorsOptions, EngineOptions, FileOptions, KeyOptions, LimitOptions, ListenOptions,
+    ModelOptions, QuotaOptions, StoreOptions,
 };
 
 #[derive(Debug, Parser)]
@@ -137,6 +137,8 @@ pub struct ServeArgs {
     pub quota: QuotaOptions,
     #[command(flatten)]
     pub store: StoreOptions,
+    #[command(flatten)]
+    pub files: FileOptions,
     #[command(flatten)]
     pub console: ConsoleOptions,
     #[command(flatten)]

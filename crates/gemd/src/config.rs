@@ -12,7 +12,8 @@ use serde::Deserialize;
 use crate::chat_template::{ChatTemplate, TemplateError};
 use crate::model_ref::ModelRef;
 use crate::settings::options::{
-    ConsoleOptions, CorsOptions, EngineOptions, KeyOptions, LimitOptions, ListenOptions, QuotaOptions, StoreOptions,
+    ConsoleOptions, CorsOptions, EngineOptions, FileOptions, KeyOptions, LimitOptions, ListenOptions, QuotaOptions,
+    StoreOptions,
 };
 
 /// The file. The groups' top-level keys are flattened in; serde still refuses unknown keys
@@ -32,6 +33,8 @@ pub struct Config {
     pub quota: QuotaOptions,
     #[serde(flatten)]
     pub store: StoreOptions,
+    #[serde(flatten)]
+    pub files: FileOptions,
     /// Which browser origins may call the public API.
     #[serde(default)]
     pub cors: CorsOptions,

@@ -14,6 +14,7 @@ mod chat_template;
 mod cli;
 mod config;
 mod embedding_model;
+mod files;
 mod gguf_artifact;
 mod known_models;
 mod memory;

@@ -45,6 +45,7 @@ pub use service::catalog::{
     DEFAULT_BACKEND, DEFAULT_EMBEDDER,
 };
 pub use service::error::ApiError;
+pub use service::files::{FileLimits, Files};
 
 use http::body::refuse_declared_oversize;
 use http::envelope::every_error_enveloped;

@@ -47,6 +47,35 @@ pub const MIGRATIONS: &[&str] = &[
         retry_after_ms BIGINT NOT NULL
     );
     CREATE INDEX IF NOT EXISTS refusals_project_at ON refusals(project_id, at);",
+    // 3: the Files API: file records (bytes live in the blob store) and open upload sessions.
+    "CREATE TABLE IF NOT EXISTS files (
+        id TEXT PRIMARY KEY,
+        project_id TEXT NOT NULL REFERENCES projects(id),
+        display_name TEXT NOT NULL,
+        mime_type TEXT NOT NULL,
+        size_bytes BIGINT NOT NULL,
+        sha256 TEXT NOT NULL,
+        state TEXT NOT NULL,
+        source TEXT NOT NULL,
+        error TEXT,
+        created_at BIGINT NOT NULL,
+        updated_at BIGINT NOT NULL,
+        expires_at BIGINT NOT NULL
+    );
+    CREATE INDEX IF NOT EXISTS files_project_created ON files(project_id, created_at);
+    CREATE INDEX IF NOT EXISTS files_expires ON files(expires_at);
+    CREATE TABLE IF NOT EXISTS upload_sessions (
+        id TEXT PRIMARY KEY,
+        project_id TEXT NOT NULL REFERENCES projects(id),
+        file_id TEXT NOT NULL,
+        display_name TEXT NOT NULL,
+        mime_type TEXT NOT NULL,
+        declared_size BIGINT,
+        received BIGINT NOT NULL,
+        created_at BIGINT NOT NULL,
+        expires_at BIGINT NOT NULL
+    );
+    CREATE INDEX IF NOT EXISTS upload_sessions_expires ON upload_sessions(expires_at);",
 ];
 
 pub const CREATE_VERSION_TABLE: &str = "CREATE TABLE IF NOT EXISTS gemd_schema (version BIGINT NOT NULL)";

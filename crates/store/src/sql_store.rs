@@ -50,7 +50,7 @@ fn add_usage_sql(table: &str, period: &str) -> String {
 }
 
 pub struct SqlStore<D: Db> {
-    db: D,
+    pub(crate) db: D,
     clock: Arc<dyn Clock>,
 }
 

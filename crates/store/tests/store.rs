@@ -275,3 +275,69 @@ async fn a_store_whose_connection_was_ended_reconnects() {
     }
     assert_eq!(s.usage(None, None).await.unwrap()[0].requests, 3, "no ledger row lost");
 }
+
+fn stored_file(id: &str, project: &str, created: i64) -> gemd_store::StoredFile {
+    gemd_store::StoredFile {
+        id: id.into(),
+        project_id: project.into(),
+        display_name: format!("{id}.txt"),
+        mime_type: "text/plain".into(),
+        size_bytes: 10,
+        sha256_base64: "AAAA".into(),
+        state: gemd_store::FileState::Active,
+        source: gemd_store::FileSource::Uploaded,
+        error: None,
+        created_at_ms: created,
+        updated_at_ms: created,
+        expires_at_ms: created + 1000,
+    }
+}
+
+#[tokio::test]
+async fn files_are_listed_newest_first_in_pages_and_expire() {
+    for (name, s) in backends().await {
+        s.ensure_project("a", "A", Tier::Free).await.unwrap();
+        s.ensure_project("b", "B", Tier::Free).await.unwrap();
+        for (i, id) in ["f1", "f2", "f3"].iter().enumerate() {
+            s.insert_file(&stored_file(id, "a", 100 + i as i64)).await.unwrap();
+        }
+        s.insert_file(&stored_file("g1", "b", 100)).await.unwrap();
+        assert!(matches!(s.insert_file(&stored_file("f1", "b", 1)).await, Err(StoreError::Conflict(_))), "{name}");
+        let first = s.list_files("a", None, 2).await.unwrap();
+        let ids: Vec<_> = first.files.iter().map(|f| f.id.as_str()).collect();
+        assert_eq!(ids, ["f3", "f2"], "{name}");
+        let second = s.list_files("a", first.next_cursor.as_deref(), 2).await.unwrap();
+        assert_eq!(second.files.iter().map(|f| f.id.as_str()).collect::<Vec<_>>(), ["f1"], "{name}");
+        assert_eq!(second.next_cursor, None, "{name}");
+        assert_eq!(s.project_file_bytes("a").await.unwrap(), 30, "{name}");
+        assert_eq!(s.get_file("g1").await.unwrap().unwrap().project_id, "b", "{name}");
+        let expired: Vec<_> = s.expired_files(1101, 10).await.unwrap().into_iter().map(|f| f.id).collect();
+        assert_eq!(expired, ["f1", "g1", "f2"], "{name}");
+        assert!(s.delete_file("f1").await.unwrap() && !s.delete_file("f1").await.unwrap(), "{name}");
+    }
+}
+
+#[tokio::test]
+async fn upload_sessions_persist_their_received_bytes() {
+    for (name, s) in backends().await {
+        s.ensure_project("a", "A", Tier::Free).await.unwrap();
+        let session = gemd_store::UploadSession {
+            id: "u1".into(),
+            project_id: "a".into(),
+            file_id: "f".into(),
+            display_name: "d".into(),
+            mime_type: "text/plain".into(),
+            declared_size: Some(20),
+            received: 0,
+            created_at_ms: 5,
+            expires_at_ms: 50,
+        };
+        s.create_upload(&session).await.unwrap();
+        s.set_upload_received("u1", 8).await.unwrap();
+        assert_eq!(s.get_upload("u1").await.unwrap().unwrap().received, 8, "{name}");
+        assert_eq!(s.expired_uploads(49, 10).await.unwrap().len(), 0, "{name}");
+        assert_eq!(s.expired_uploads(50, 10).await.unwrap()[0].id, "u1", "{name}");
+        assert!(s.delete_upload("u1").await.unwrap(), "{name}");
+        assert_eq!(s.get_upload("u1").await.unwrap(), None, "{name}");
+    }
+}

@@ -2,6 +2,7 @@
 //! output), of its OpenAI-compatible layer, and the `google.rpc.Status` error envelope. Pure
 //! data: no I/O.
 
+pub mod files;
 pub mod gemini;
 pub mod openai;
 pub mod openai_embeddings;

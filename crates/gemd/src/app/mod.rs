@@ -67,7 +67,9 @@ impl App {
             Some(t) => t.clone(),
             None => admin_token::load_or_create(home)?,
         };
+        let files = crate::files::open(&settings.files, access.store.clone())?;
         let state = AppState {
+            files,
             catalog: Arc::new(catalog),
             access: Arc::new(access),
             limits,

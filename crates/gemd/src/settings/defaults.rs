@@ -54,6 +54,9 @@ pub fn shown(id: &str) -> Option<String> {
         "deadline_seconds" => l.deadline.as_secs().to_string(),
         "allow_origins" => CORS_ALLOW_ORIGINS.join(","),
         "max_age_seconds" => CORS_MAX_AGE.as_secs().to_string(),
+        "max_file_bytes" => gemd_server::FileLimits::default().max_file_bytes.to_string(),
+        "max_project_file_bytes" => gemd_server::FileLimits::default().max_project_bytes.to_string(),
+        "file_retention_hours" => (gemd_server::FileLimits::default().retention_ms / 3_600_000).to_string(),
         _ => return None,
     })
 }

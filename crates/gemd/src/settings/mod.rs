@@ -49,6 +49,7 @@ pub struct Settings {
     pub quota: Quota,
     /// `None`: SQLite under the home.
     pub database_url: Option<String>,
+    pub files: FileSettings,
     /// The llama backends, the default first, each with its sizing resolved.
     pub backends: Vec<Backend>,
     /// The upstream backends (`kind = "gemini"`), by name.
@@ -86,6 +87,14 @@ pub struct Cors {
     pub max_age: Duration,
 }
 
+/// The Files API's storage and limits.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FileSettings {
+    /// Where the bytes live: `files` under the home unless set.
+    pub dir: PathBuf,
+    pub limits: gemd_server::FileLimits,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Quota {
     pub redis_url: Option<String>,
@@ -112,6 +121,7 @@ impl Settings {
         let cors = Layers { flag: &cli.cors, env: &env.cors, file: &file.cors, table: Some("cors") };
         let quota = Layers { flag: &cli.quota, env: &env.quota, file: &file.quota, table: None };
         let store = Layers { flag: &cli.store, env: &env.store, file: &file.store, table: None };
+        let files = Layers { flag: &cli.files, env: &env.files, file: &file.files, table: None };
         let d = defaults::limits();
 
         let listen = Listen {
@@ -156,6 +166,18 @@ impl Settings {
                 }
             },
         };
+        let fd = gemd_server::FileLimits::default();
+        let retention = pick!(files, file_retention_hours).map(at_least_one).transpose()?;
+        let retention_ms = retention.map_or(fd.retention_ms, |h| (h as i64).saturating_mul(3_600_000));
+        let files = FileSettings {
+            dir: pick!(files, files_dir).map_or_else(|| home.join("files"), |s| s.value),
+            limits: gemd_server::FileLimits {
+                max_file_bytes: at_least_one(pick!(files, max_file_bytes, fd.max_file_bytes))?,
+                max_project_bytes: at_least_one(pick!(files, max_project_file_bytes, fd.max_project_bytes))?,
+                retention_ms,
+                upload_session_ms: retention_ms,
+            },
+        };
         // Keys add up rather than override: the file's are accepted too (its `api_keys` are
         // "more static keys"). Between flag and variable the flag wins, as everywhere.
         let mut api_keys: Vec<String> = cli.keys.api_keys.or(env.keys.api_keys).unwrap_or_default();
@@ -187,6 +209,7 @@ impl Settings {
             admin_token: cli.console.admin_token.or(env.console.admin_token).filter(|t| !t.is_empty()),
             quota,
             database_url: pick!(store, database_url).map(|s| s.value),
+            files,
             backends,
             upstreams,
             catalog: file.catalog_tables(),

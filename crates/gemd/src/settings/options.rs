@@ -181,6 +181,24 @@ pub struct StoreOptions {
     pub database_url: Option<String>,
 }
 
+/// The Files API: where uploaded files' bytes live and how much a project may keep.
+#[derive(Debug, Default, Clone, Args, Deserialize)]
+#[command(next_help_heading = "Files API")]
+pub struct FileOptions {
+    /// Folder of uploaded files' bytes (default: `files` under the home).
+    #[arg(long, env = "GEMD_FILES_DIR")]
+    pub files_dir: Option<PathBuf>,
+    /// Largest uploaded file, in bytes (Google's 2 GB).
+    #[arg(long, env = "GEMD_MAX_FILE_BYTES")]
+    pub max_file_bytes: Option<u64>,
+    /// Most bytes one project's files may hold (Google's 20 GB).
+    #[arg(long, env = "GEMD_MAX_PROJECT_FILE_BYTES")]
+    pub max_project_file_bytes: Option<u64>,
+    /// Hours a file is kept after its upload (Google's 48); an unfinished upload session too.
+    #[arg(long, env = "GEMD_FILE_RETENTION_HOURS")]
+    pub file_retention_hours: Option<u64>,
+}
+
 /// The default backend's model and chat template. The file sets them in
 /// `[backends.default]`, which these flags override.
 #[derive(Debug, Default, Clone, Args)]

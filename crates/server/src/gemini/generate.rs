@@ -67,11 +67,12 @@ pub async fn handle(
             "streamGenerateContent" => upstream::Call::Stream(framing),
             _ => upstream::Call::CountTokens,
         };
-        let bytes = body.bytes().await?;
+        let bytes = state.files.resolve_parts(&caller.project_id, body.bytes().await?).await?;
         upstream::handle(route, version, model_version, call, bytes, gate).await?
     } else {
         let served = state.catalog.get(model).cloned().ok_or_else(not_found)?;
-        let bytes = body.bytes().await?;
+        // Files the request names are read into it (as text) before it is parsed.
+        let bytes = state.files.resolve_parts(&caller.project_id, body.bytes().await?).await?;
         let resp = match method {
             "generateContent" => generate(&served, &model_version, &bytes, gate).await?,
             "streamGenerateContent" => stream_generate(&served, model_version, &bytes, framing, gate).await?,

@@ -4,6 +4,7 @@
 
 mod convert;
 mod embed;
+mod files;
 mod generate;
 mod models;
 mod stream;
@@ -45,4 +46,5 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/{version}/models", get(models::list))
         .route("/{version}/models/{name}", get(models::get).post(generate::dispatch))
+        .merge(files::routes())
 }

@@ -125,9 +125,16 @@ pub fn declared_too_large(headers: &HeaderMap, limit: usize) -> Option<ApiError>
     (declared > limit as u64).then_some(ApiError::PayloadTooLarge { limit })
 }
 
+/// Where file uploads are sent: their bodies are streamed into storage under the Files API's
+/// own limits (a file may be 2 GB), so the request body limit does not apply to them.
+pub const UPLOAD_PREFIX: &str = "/upload/";
+
 /// Middleware: refuses a request whose declared body is over `limit` before its handler
 /// runs. The connection is closed after the answer: the body it announced is never read.
 pub async fn refuse_declared_oversize(State(limit): State<usize>, req: Request, next: Next) -> Response {
+    if req.uri().path().starts_with(UPLOAD_PREFIX) {
+        return next.run(req).await;
+    }
     match declared_too_large(req.headers(), limit) {
         Some(refusal) => closing(HttpError::from(refusal).render(Form::for_path(req.uri().path()))),
         None => next.run(req).await,

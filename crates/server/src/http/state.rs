@@ -9,6 +9,7 @@ use super::cors::CorsPolicy;
 use crate::service::access::Access;
 use crate::service::admin_auth::AdminAuth;
 use crate::service::catalog::Catalog;
+use crate::service::files::Files;
 
 /// Limits the server applies: before any model runs, on what a request may be, how long its
 /// connection may take to send it, and how many connections are served at once; and how long
@@ -67,4 +68,6 @@ pub struct AppState {
     pub limits: ServerLimits,
     /// The admin token's verifier, for the admin API and the console.
     pub admin: Arc<AdminAuth>,
+    /// The Files API: uploads, file records and bytes.
+    pub files: Arc<Files>,
 }

@@ -18,6 +18,7 @@ use serde_json::{json, Value};
 use super::access::quota_error::{self, QuotaSurface};
 use super::admin_input::AdminInputError;
 use super::catalog::PageError;
+use super::files::FileError;
 use super::generation::ContentError;
 use super::tools::names::InvalidFunctionName;
 use super::tools::schema::SchemaError;
@@ -48,6 +49,9 @@ pub enum ApiError {
     /// Message content that is malformed or of a kind the surface does not know.
     #[error(transparent)]
     Content(#[from] ContentError),
+    /// A Files API refusal: a file, an upload session or a `fileData` part ([`FileError`]).
+    #[error(transparent)]
+    File(#[from] FileError),
     /// A `models.list` page request refused.
     #[error(transparent)]
     Page(#[from] PageError),
@@ -262,6 +266,7 @@ impl ApiError {
             Unauthenticated(_) => Code::Unauthenticated,
             NoBackend { failures, .. } => no_backend_code(failures),
             Translate(e) => e.code(),
+            File(e) => e.code(),
             UpstreamCut(_) => Code::Unavailable,
             DeadlineExceeded => Code::DeadlineExceeded,
             Engine(e) => match e {
@@ -293,6 +298,7 @@ impl ApiError {
             ApiError::Schema(e) => Some(Cow::Borrowed(e.field())),
             ApiError::Content(e) => Some(Cow::Owned(e.field())),
             ApiError::Page(e) => Some(Cow::Borrowed(e.field())),
+            ApiError::File(e) => e.field().map(Cow::Borrowed),
             ApiError::AdminInput(e) => Some(Cow::Borrowed(e.field())),
             ApiError::Translate(e) => e.field().map(Cow::Borrowed),
             ApiError::SystemInstructionDisabled { field, .. }
@@ -331,6 +337,10 @@ impl ApiError {
                 tracing::error!(%detail, "engine failure");
                 INTERNAL_MESSAGE.to_string()
             }
+            ApiError::File(FileError::Storage(detail)) => {
+                tracing::error!(%detail, "file storage failure");
+                INTERNAL_MESSAGE.to_string()
+            }
             _ => self.to_string(),
         };
         let details = self.details(&message);
@@ -366,6 +376,9 @@ impl ApiError {
             | ApiError::PartUnsupported { .. }
             | ApiError::ModalityUnsupported { .. }
             | ApiError::OutputCapOutOfRange { .. } => vec![rpc::bad_request([(self.field().as_deref(), message)])],
+            ApiError::File(e) if e.code() == Code::InvalidArgument => {
+                vec![rpc::bad_request([(self.field().as_deref(), message)])]
+            }
             ApiError::Translate(e) if e.code() == Code::InvalidArgument => {
                 vec![rpc::bad_request([(self.field().as_deref(), message)])]
             }

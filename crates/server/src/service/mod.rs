@@ -4,7 +4,8 @@
 //! credential ([`admin_auth`]) and the checks of admin bodies ([`admin_input`]), generation
 //! ([`generation`], from a surface-neutral [`generation::GenerateRequest`] to a validated one
 //! to text or a stream of frames), embedding ([`embedding`]), function calling and structured
-//! output ([`tools`]), and the one error type with its `google.rpc` code table ([`error`]).
+//! output ([`tools`]), the Files API ([`files`]: uploads, records and bytes, `fileData` parts),
+//! and the one error type with its `google.rpc` code table ([`error`]).
 //! Modules here import only each other and the lower crates; the http layer and the surfaces
 //! build on them.
 
@@ -15,6 +16,7 @@ pub mod catalog;
 pub mod embedding;
 pub mod error;
 pub mod estimate;
+pub mod files;
 pub mod generation;
 pub mod routing;
 pub mod tools;

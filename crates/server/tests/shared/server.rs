@@ -32,6 +32,8 @@ pub struct TestServer {
     pub http: reqwest::Client,
     /// The server's keys, limiter and ledger, for tests that check what a request was charged.
     pub access: Arc<Access>,
+    /// The Files API's service, for tests that look at storage or sweep.
+    pub files: Arc<gemd_server::Files>,
     /// Held as long as the server lives: a turn on a shared engine ([`TestServer::holding`]).
     _held: Option<Box<dyn Send + Sync>>,
 }
@@ -106,7 +108,9 @@ impl TestServer {
 
     async fn serve_catalog(catalog: Catalog, quotas: QuotaTable, limits: ServerLimits, admin_apart: bool) -> Self {
         let access = Arc::new(test_access(quotas).await);
+        let files = test_files(&access);
         let state = AppState {
+            files: files.clone(),
             catalog: Arc::new(catalog),
             access: access.clone(),
             limits,
@@ -122,7 +126,7 @@ impl TestServer {
         let listeners = gemd_server::Listeners { public: listener, admin };
         tokio::spawn(gemd_server::serve(listeners, state, std::future::pending()));
         let http = reqwest::Client::new();
-        TestServer { base, admin_base, http, access, _held: None }
+        TestServer { base, admin_base, http, access, files, _held: None }
     }
 
     /// POST `path` with the test key in `x-goog-api-key`.
@@ -183,4 +187,18 @@ pub async fn test_access(quotas: QuotaTable) -> Access {
     project.expect("default project");
     let limiter = Arc::new(MemoryLimiter::default());
     Access::new(Arc::new(store), KeyRing::new([KEY]), limiter, quotas, false)
+}
+
+/// The Files API of a test server: its store, bytes in a fresh temporary folder, Google's
+/// limits.
+pub fn test_files(access: &Access) -> Arc<gemd_server::Files> {
+    let dir = std::env::temp_dir().join(format!("gemd-test-files-{}-{}", std::process::id(), rand_suffix()));
+    let blobs = gemd_store::blobs::local::LocalDir::open(&dir).expect("files folder");
+    Arc::new(gemd_server::Files::new(access.store.clone(), Arc::new(blobs), gemd_server::FileLimits::default()))
+}
+
+fn rand_suffix() -> u64 {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64);
+    nanos ^ NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
 }

@@ -12,6 +12,7 @@ mod calls_cut;
 mod deadline;
 mod embed;
 mod errors;
+mod files;
 mod hardening_schema;
 mod hardening_small;
 mod hardening_surface;
