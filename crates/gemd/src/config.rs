@@ -310,6 +310,8 @@ pub struct ModelSection {
     pub top_p: Option<f32>,
     pub top_k: Option<u32>,
     pub system_instruction: Option<bool>,
+    /// The fewest tokens a context cache for this id may hold.
+    pub min_cache_tokens: Option<u32>,
 }
 
 impl Config {

@@ -1,9 +1,10 @@
-//! gemd-store: projects, API keys, the daily usage ledger, and the Files API's records and
-//! bytes ([`files`], [`blobs`]). SQLite (WAL, under the gemd
+//! gemd-store: projects, API keys, the daily usage ledger, the Files API's records and
+//! bytes ([`files`], [`blobs`]), and context caches ([`caches`]). SQLite (WAL, under the gemd
 //! home) by default; PostgreSQL by URL for replicas. Both run the same SQL through `Db`, and
 //! the same test suite (tests/store.rs) runs against both.
 
 pub mod blobs;
+pub mod caches;
 pub mod db;
 pub mod files;
 pub mod model;
@@ -18,6 +19,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
+pub use caches::{CacheStore, CachesPage, StoredCache};
 pub use files::{FileSource, FileState, FileStore, FilesPage, StoredFile, UploadSession};
 pub use model::{ApiKey, HourlyRow, NewKey, Project, Refusal, Tier, UsageRow};
 pub use sql_store::{digest_hex, new_secret, SqlStore};
@@ -35,7 +37,7 @@ pub enum StoreError {
 }
 
 #[async_trait]
-pub trait Store: FileStore + Send + Sync + 'static {
+pub trait Store: FileStore + CacheStore + Send + Sync + 'static {
     /// Creates a project (`id` chosen by the caller or generated `gen-lang-client-…`).
     async fn create_project(&self, id: Option<&str>, display_name: &str, tier: Tier) -> Result<Project, StoreError>;
     /// Creates the project if it does not exist; returns it either way.

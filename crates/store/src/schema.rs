@@ -76,6 +76,20 @@ pub const MIGRATIONS: &[&str] = &[
         expires_at BIGINT NOT NULL
     );
     CREATE INDEX IF NOT EXISTS upload_sessions_expires ON upload_sessions(expires_at);",
+    // 4: context caches (cachedContents): the cached part of requests, as JSON.
+    "CREATE TABLE IF NOT EXISTS cached_contents (
+        id TEXT PRIMARY KEY,
+        project_id TEXT NOT NULL REFERENCES projects(id),
+        model TEXT NOT NULL,
+        display_name TEXT NOT NULL,
+        body TEXT NOT NULL,
+        total_tokens BIGINT NOT NULL,
+        created_at BIGINT NOT NULL,
+        updated_at BIGINT NOT NULL,
+        expires_at BIGINT NOT NULL
+    );
+    CREATE INDEX IF NOT EXISTS cached_contents_project_created ON cached_contents(project_id, created_at);
+    CREATE INDEX IF NOT EXISTS cached_contents_expires ON cached_contents(expires_at);",
 ];
 
 pub const CREATE_VERSION_TABLE: &str = "CREATE TABLE IF NOT EXISTS gemd_schema (version BIGINT NOT NULL)";

@@ -62,6 +62,7 @@ pub fn embeddings(t: &CatalogTables) -> anyhow::Result<Vec<ModelSpec>> {
             ("top_p", m.top_p.is_some()),
             ("top_k", m.top_k.is_some()),
             ("system_instruction", m.system_instruction.is_some()),
+            ("min_cache_tokens", m.min_cache_tokens.is_some()),
         ];
         if let Some((key, _)) = generative_only.iter().find(|(_, set)| *set) {
             bail!("embedding_models entry \"{}\": `{key}` applies to generative models only", m.id);
@@ -128,6 +129,7 @@ fn apply(spec: &mut ModelSpec, m: &ModelSection) {
         set_generative!(top_p);
         set_generative!(top_k);
         set_generative!(system_instruction);
+        set_generative!(min_cache_tokens);
     }
     if m.description.is_some() {
         spec.description = m.description.clone();

@@ -2,6 +2,7 @@
 //! handlers, the conversion of its requests and answers ([`convert`], [`tools`]), and the
 //! pass-through of routed ids to their backends ([`upstream`]).
 
+mod caches;
 mod convert;
 mod embed;
 mod files;
@@ -47,4 +48,5 @@ pub fn routes() -> Router<AppState> {
         .route("/{version}/models", get(models::list))
         .route("/{version}/models/{name}", get(models::get).post(generate::dispatch))
         .merge(files::routes())
+        .merge(caches::routes())
 }

@@ -1,5 +1,6 @@
 //! The standard query parameters of Google APIs that gemd reads: `key` (and its system-parameter
-//! spelling `$key`), `alt`, and the GAPIC form `$alt=json;enum-encoding=int`. Others
+//! spelling `$key`), `alt`, the GAPIC form `$alt=json;enum-encoding=int`, paging and
+//! `updateMask`. Others
 //! (`prettyPrint`, `fields`, `$.xgafv`) are tolerated and ignored.
 
 use axum::http::request::Parts;
@@ -13,6 +14,8 @@ pub struct RequestQuery {
     pub alt: Option<String>,
     pub page_size: Option<String>,
     pub page_token: Option<String>,
+    /// `updateMask` of a PATCH: the fields it changes, comma-separated.
+    pub update_mask: Option<String>,
 }
 
 impl RequestQuery {
@@ -31,6 +34,7 @@ impl RequestQuery {
                 "$alt" => q.alt = Some(v.split(';').next().unwrap_or("").to_string()),
                 "pageSize" | "page_size" => q.page_size = Some(v),
                 "pageToken" | "page_token" => q.page_token = Some(v),
+                "updateMask" | "update_mask" => q.update_mask = Some(v),
                 _ => {}
             }
         }

@@ -18,6 +18,7 @@ use serde_json::{json, Value};
 use super::access::quota_error::{self, QuotaSurface};
 use super::admin_input::AdminInputError;
 use super::catalog::PageError;
+use super::caches::CacheError;
 use super::files::FileError;
 use super::generation::ContentError;
 use super::tools::names::InvalidFunctionName;
@@ -52,6 +53,9 @@ pub enum ApiError {
     /// A Files API refusal: a file, an upload session or a `fileData` part ([`FileError`]).
     #[error(transparent)]
     File(#[from] FileError),
+    /// A context cache refusal: creating, naming or using a `cachedContents` entry.
+    #[error(transparent)]
+    Cache(#[from] CacheError),
     /// A `models.list` page request refused.
     #[error(transparent)]
     Page(#[from] PageError),
@@ -267,6 +271,7 @@ impl ApiError {
             NoBackend { failures, .. } => no_backend_code(failures),
             Translate(e) => e.code(),
             File(e) => e.code(),
+            Cache(e) => e.code(),
             UpstreamCut(_) => Code::Unavailable,
             DeadlineExceeded => Code::DeadlineExceeded,
             Engine(e) => match e {
@@ -299,6 +304,7 @@ impl ApiError {
             ApiError::Content(e) => Some(Cow::Owned(e.field())),
             ApiError::Page(e) => Some(Cow::Borrowed(e.field())),
             ApiError::File(e) => e.field().map(Cow::Borrowed),
+            ApiError::Cache(e) => e.field().map(Cow::Borrowed),
             ApiError::AdminInput(e) => Some(Cow::Borrowed(e.field())),
             ApiError::Translate(e) => e.field().map(Cow::Borrowed),
             ApiError::SystemInstructionDisabled { field, .. }
@@ -377,6 +383,9 @@ impl ApiError {
             | ApiError::ModalityUnsupported { .. }
             | ApiError::OutputCapOutOfRange { .. } => vec![rpc::bad_request([(self.field().as_deref(), message)])],
             ApiError::File(e) if e.code() == Code::InvalidArgument => {
+                vec![rpc::bad_request([(self.field().as_deref(), message)])]
+            }
+            ApiError::Cache(e) if e.code() == Code::InvalidArgument => {
                 vec![rpc::bad_request([(self.field().as_deref(), message)])]
             }
             ApiError::Translate(e) if e.code() == Code::InvalidArgument => {

@@ -12,6 +12,7 @@
 pub mod access;
 pub mod admin_auth;
 pub mod admin_input;
+pub mod caches;
 pub mod catalog;
 pub mod embedding;
 pub mod error;

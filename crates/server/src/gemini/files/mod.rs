@@ -4,7 +4,7 @@
 //! this module reads the wire and writes the File resource ([`resource`]).
 
 mod multipart;
-mod resource;
+pub(super) mod resource;
 mod upload;
 
 use axum::body::{Body, Bytes};

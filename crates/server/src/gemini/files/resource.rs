@@ -17,7 +17,7 @@ pub fn base_url(headers: &HeaderMap) -> String {
     format!("{scheme}://{host}")
 }
 
-fn rfc3339(ms: i64) -> String {
+pub(crate) fn rfc3339(ms: i64) -> String {
     DateTime::from_timestamp_millis(ms).unwrap_or_default().to_rfc3339_opts(SecondsFormat::Micros, true)
 }
 

@@ -59,6 +59,10 @@ pub struct GenerativeSpec {
     pub thinking: bool,
     /// Whether `systemInstruction` is allowed (the real service refuses it for Gemma models).
     pub system_instruction: bool,
+    /// The fewest tokens a `cachedContents` entry for this id may hold (Google's caching
+    /// docs: 1,024 for Flash models, 4,096 for Pro; UNCONFIRMED for Gemma, which gemd gives
+    /// Flash's figure).
+    pub min_cache_tokens: u32,
 }
 
 /// What the backend serving an id adds to its listing.
@@ -131,7 +135,10 @@ impl ModelSpec {
             input_token_limit: input,
             backend: DEFAULT_BACKEND.into(),
             fallbacks: Vec::new(),
-            kind: ModelKind::Generative(GenerativeSpec::builtin(output, thinking, true)),
+            kind: ModelKind::Generative(GenerativeSpec {
+                min_cache_tokens: if id.contains("-pro") { 4096 } else { 1024 },
+                ..GenerativeSpec::builtin(output, thinking, true)
+            }),
         }
     }
 
@@ -176,6 +183,7 @@ impl GenerativeSpec {
             top_k: 64,
             thinking,
             system_instruction,
+            min_cache_tokens: 1024,
         }
     }
 }

@@ -1,5 +1,6 @@
-//! Deletes what expired: files past their `expirationTime` (record, then bytes) and upload
-//! sessions left unfinished past theirs (record, then staged bytes). Reads already refuse
+//! Deletes what expired: files past their `expirationTime` (record, then bytes), upload
+//! sessions left unfinished past theirs (record, then staged bytes), and context caches past
+//! their `expireTime` (one sweeper for every expiring resource of the store). Reads already refuse
 //! expired files, so the sweep only frees space; it runs in batches so a large backlog never
 //! holds one long query.
 
@@ -17,6 +18,8 @@ const BATCH: i64 = 100;
 pub struct Swept {
     pub files: usize,
     pub uploads: usize,
+    /// Expired context caches (rows only: their contents live in the row).
+    pub caches: u64,
 }
 
 impl Files {
@@ -43,6 +46,7 @@ impl Files {
                 break;
             }
         }
+        swept.caches = self.store.delete_expired_caches(self.now_ms()).await?;
         Ok(swept)
     }
 }
@@ -59,8 +63,8 @@ pub fn spawn(files: &Arc<Files>, every: Duration) -> tokio::task::JoinHandle<()>
             tick.tick().await;
             let Some(files) = files.upgrade() else { return };
             match files.sweep().await {
-                Ok(s) if s.files + s.uploads > 0 => {
-                    tracing::info!(files = s.files, uploads = s.uploads, "expired files swept")
+                Ok(s) if s.files + s.uploads > 0 || s.caches > 0 => {
+                    tracing::info!(files = s.files, uploads = s.uploads, caches = s.caches, "expired files and caches swept")
                 }
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "sweeping expired files failed; retrying at the next tick"),
