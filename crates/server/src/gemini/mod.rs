@@ -4,7 +4,7 @@
 
 mod convert;
 mod embed;
-mod files;
+pub(crate) mod files;
 mod generate;
 mod models;
 mod stream;
