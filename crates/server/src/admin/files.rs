@@ -49,7 +49,11 @@ async fn known_project(state: &AppState, id: &str) -> Result<(), ApiError> {
 
 /// `GET /admin/v1/projects/{id}/files`: all of the project's files, newest first as the store
 /// lists them, with their total size and the project's limit.
-pub async fn list(_: Admin, State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Value>, ErrorResponse> {
+pub async fn list(
+    _: Admin,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ErrorResponse> {
     known_project(&state, &id).await?;
     let (mut files, mut cursor) = (Vec::new(), None);
     loop {

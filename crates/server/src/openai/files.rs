@@ -134,7 +134,9 @@ pub async fn get(
         let mime =
             HeaderValue::from_str(&file.mime_type).unwrap_or(HeaderValue::from_static("application/octet-stream"));
         let length = HeaderValue::from(file.size_bytes);
-        return Ok(([(header::CONTENT_TYPE, mime), (header::CONTENT_LENGTH, length)], blob_body(reader)).into_response());
+        return Ok(
+            ([(header::CONTENT_TYPE, mime), (header::CONTENT_LENGTH, length)], blob_body(reader)).into_response()
+        );
     }
     let file = state.files.get(project, bare(&path)).await?;
     Ok(json_response(StatusCode::OK, &object(&file, STORED_PURPOSE)))

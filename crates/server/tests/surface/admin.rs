@@ -356,8 +356,8 @@ async fn the_console_lists_a_projects_files_and_deletes_one() {
     let (_, project) =
         admin(&s, reqwest::Method::POST, "/admin/v1/projects", auth, Some(json!({"displayName": "Files"}))).await;
     let id = project["id"].as_str().unwrap().to_string();
-    let (_, created) = admin(&s, reqwest::Method::POST, &format!("/admin/v1/projects/{id}/keys"), auth, Some(json!({})))
-        .await;
+    let (_, created) =
+        admin(&s, reqwest::Method::POST, &format!("/admin/v1/projects/{id}/keys"), auth, Some(json!({}))).await;
     let secret = created["secret"].as_str().unwrap().to_string();
     let upload = s
         .http

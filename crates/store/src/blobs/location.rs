@@ -40,9 +40,7 @@ pub fn open(url: &str) -> Result<ObjectBlobs, BlobError> {
 /// allowed because the operator named it; object_store refuses one unless told.
 fn s3(bucket: &str) -> Result<impl ObjectStore, BlobError> {
     let mut builder = AmazonS3Builder::from_env().with_bucket_name(bucket);
-    let plain_http = builder
-        .get_config_value(&AmazonS3ConfigKey::Endpoint)
-        .is_some_and(|e| e.starts_with("http://"));
+    let plain_http = builder.get_config_value(&AmazonS3ConfigKey::Endpoint).is_some_and(|e| e.starts_with("http://"));
     if plain_http {
         builder = builder.with_config(AmazonS3ConfigKey::Client(ClientConfigKey::AllowHttp), "true");
     }
