@@ -6,6 +6,7 @@ pub mod files;
 pub mod gemini;
 pub mod openai;
 pub mod openai_embeddings;
+pub mod openai_files;
 pub mod parse;
 pub mod proto;
 pub mod rpc;

@@ -92,6 +92,8 @@ pub struct Cors {
 pub struct FileSettings {
     /// Where the bytes live: `files` under the home unless set.
     pub dir: PathBuf,
+    /// An object store replicas share (`s3://...`, `file://...`); when set, `dir` is unused.
+    pub storage: Option<String>,
     pub limits: gemd_server::FileLimits,
 }
 
@@ -171,6 +173,7 @@ impl Settings {
         let retention_ms = retention.map_or(fd.retention_ms, |h| (h as i64).saturating_mul(3_600_000));
         let files = FileSettings {
             dir: pick!(files, files_dir).map_or_else(|| home.join("files"), |s| s.value),
+            storage: pick!(files, files_storage).map(|s| s.value).filter(|s| !s.is_empty()),
             limits: gemd_server::FileLimits {
                 max_file_bytes: at_least_one(pick!(files, max_file_bytes, fd.max_file_bytes))?,
                 max_project_bytes: at_least_one(pick!(files, max_project_file_bytes, fd.max_project_bytes))?,

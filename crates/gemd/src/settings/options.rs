@@ -188,6 +188,10 @@ pub struct FileOptions {
     /// Folder of uploaded files' bytes (default: `files` under the home).
     #[arg(long, env = "GEMD_FILES_DIR")]
     pub files_dir: Option<PathBuf>,
+    /// Storage replicas share, in place of `--files-dir`: `s3://bucket/prefix` (endpoint,
+    /// region and credentials from the `AWS_*` variables) or `file:///folder`.
+    #[arg(long, env = "GEMD_FILES_STORAGE")]
+    pub files_storage: Option<String>,
     /// Largest uploaded file, in bytes (Google's 2 GB).
     #[arg(long, env = "GEMD_MAX_FILE_BYTES")]
     pub max_file_bytes: Option<u64>,

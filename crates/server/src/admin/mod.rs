@@ -1,7 +1,8 @@
-//! The admin REST API under `/admin/v1/`, which the console uses: projects, keys, live quota
-//! use and a playground. Every call needs the admin credential ([`session::Admin`]); errors
+//! The admin REST API under `/admin/v1/`, which the console uses: projects, keys, uploaded
+//! files, live quota use and a playground. Every call needs the admin credential ([`session::Admin`]); errors
 //! are the same `google.rpc.Status` envelopes as the public API's.
 
+mod files;
 mod playground;
 mod projects;
 mod quota;
@@ -9,7 +10,7 @@ mod session;
 mod views;
 
 use axum::extract::State;
-use axum::routing::{get, patch, post};
+use axum::routing::{delete, get, patch, post};
 use axum::{Json, Router};
 use serde_json::{json, Value};
 
@@ -23,6 +24,8 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/v1/projects/{id}", patch(projects::update))
         .route("/admin/v1/projects/{id}/keys", get(projects::keys).post(projects::create_key))
         .route("/admin/v1/keys/{name}", post(projects::key_action))
+        .route("/admin/v1/projects/{id}/files", get(files::list))
+        .route("/admin/v1/projects/{id}/files/{*file}", delete(files::delete))
         .route("/admin/v1/projects/{id}/quota", get(quota::quota))
         .route("/admin/v1/projects/{id}/usage/hourly", get(quota::hourly))
         .route("/admin/v1/projects/{id}/models/{name}", post(playground::run))

@@ -5,7 +5,7 @@
 mod caches;
 mod convert;
 mod embed;
-mod files;
+pub(crate) mod files;
 mod generate;
 mod models;
 mod stream;

@@ -347,3 +347,44 @@ async fn embeddings_count_against_the_embedding_models_quota() {
         200
     );
 }
+
+#[tokio::test]
+async fn the_console_lists_a_projects_files_and_deletes_one() {
+    let s = scripted(QuotaTable::unlimited()).await;
+    let session = sign_in(&s).await;
+    let auth = Some(session.as_str());
+    let (_, project) =
+        admin(&s, reqwest::Method::POST, "/admin/v1/projects", auth, Some(json!({"displayName": "Files"}))).await;
+    let id = project["id"].as_str().unwrap().to_string();
+    let (_, created) =
+        admin(&s, reqwest::Method::POST, &format!("/admin/v1/projects/{id}/keys"), auth, Some(json!({}))).await;
+    let secret = created["secret"].as_str().unwrap().to_string();
+    let upload = s
+        .http
+        .post(format!("{}/upload/v1beta/files?uploadType=media", s.base))
+        .header("x-goog-api-key", &secret)
+        .header("content-type", "text/plain")
+        .body("twelve bytes")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(upload.status(), 200);
+    let name = upload.json::<Value>().await.unwrap()["file"]["name"].as_str().unwrap().to_string();
+
+    let path = format!("/admin/v1/projects/{id}/files");
+    let (status, v) = admin(&s, reqwest::Method::GET, &path, None, None).await;
+    assert_eq!(status, 401, "the admin credential is needed: {v}");
+    let (status, v) = admin(&s, reqwest::Method::GET, &path, auth, None).await;
+    assert_eq!(status, 200, "{v}");
+    let file = &v["files"][0];
+    assert_eq!((file["name"].as_str(), file["sizeBytes"].as_i64()), (Some(name.as_str()), Some(12)));
+    assert!(file["expirationTime"].is_string() && file["state"] == "ACTIVE", "{file}");
+    assert_eq!(v["totalBytes"], 12);
+
+    let (status, v) = admin(&s, reqwest::Method::DELETE, &format!("{path}/{name}"), auth, None).await;
+    assert_eq!(status, 200, "{v}");
+    let (_, v) = admin(&s, reqwest::Method::GET, &path, auth, None).await;
+    assert_eq!(v["files"], json!([]));
+    let (status, _) = admin(&s, reqwest::Method::GET, "/admin/v1/projects/nope/files", auth, None).await;
+    assert_eq!(status, 404);
+}

@@ -6,6 +6,8 @@
 //! staging object, which is resumed or discarded, never a file with part of its bytes.
 
 pub mod local;
+pub mod location;
+pub mod object;
 
 use std::pin::Pin;
 
@@ -27,6 +29,11 @@ pub enum BlobError {
     Gap { upload: String, staged: u64, offset: u64 },
     #[error("blob storage: {0}")]
     Io(#[from] std::io::Error),
+    #[error("object store: {0}")]
+    Object(#[from] object_store::Error),
+    /// A storage setting gemd cannot use (its URL's scheme, or no bucket).
+    #[error("file storage {0:?}: {1}")]
+    BadLocation(String, &'static str),
 }
 
 /// Writes one piece of an upload into its staging object.

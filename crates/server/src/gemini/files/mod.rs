@@ -3,7 +3,7 @@
 //! `/upload/{version}/files` ([`upload`]). The service ([`crate::service::files`]) decides;
 //! this module reads the wire and writes the File resource ([`resource`]).
 
-mod multipart;
+pub(crate) mod multipart;
 pub(super) mod resource;
 mod upload;
 
@@ -122,7 +122,7 @@ async fn delete(
 }
 
 /// A blob's bytes as a response body, in 64 KiB pieces (never whole in memory).
-fn blob_body(reader: gemd_store::blobs::BlobReader) -> Body {
+pub(crate) fn blob_body(reader: gemd_store::blobs::BlobReader) -> Body {
     use tokio::io::AsyncReadExt;
     let pieces = futures::stream::unfold(Some(reader), |reader| async move {
         let mut reader = reader?;

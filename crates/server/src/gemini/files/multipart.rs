@@ -1,5 +1,7 @@
-//! The `multipart/related` body of `uploadType=multipart`: two parts, the File's metadata
-//! (JSON) and the media, each with its own headers, between `--{boundary}` lines.
+//! Multipart bodies read whole: the `multipart/related` body of `uploadType=multipart` (two
+//! parts, the File's metadata (JSON) and the media) and the `multipart/form-data` of the
+//! OpenAI layer's `POST files` (named fields). Both frame parts the same way: each with its
+//! own headers, between `--{boundary}` lines.
 
 use axum::body::Bytes;
 
@@ -13,14 +15,30 @@ pub enum MultipartError {
 
 pub struct BodyPart {
     pub content_type: Option<String>,
+    /// `Content-Disposition` (a form field's `name=` and `filename=`).
+    pub disposition: Option<String>,
     pub body: Bytes,
+}
+
+impl BodyPart {
+    /// A parameter of the part's `Content-Disposition` (`name`, `filename`), unquoted.
+    pub fn disposition_param(&self, param: &str) -> Option<&str> {
+        self.disposition.as_deref()?.split(';').map(str::trim).find_map(|p| {
+            let (k, v) = p.split_once('=')?;
+            k.trim().eq_ignore_ascii_case(param).then(|| v.trim().trim_matches('"'))
+        })
+    }
 }
 
 /// The `boundary` parameter of a `multipart/related` content type.
 pub fn boundary(content_type: &str) -> Option<String> {
+    boundary_of(content_type, "multipart/related")
+}
+
+/// The `boundary` parameter of a content type whose essence is `essence`.
+pub fn boundary_of(content_type: &str, essence: &str) -> Option<String> {
     let mut params = content_type.split(';').map(str::trim);
-    let essence = params.next()?;
-    if !essence.eq_ignore_ascii_case("multipart/related") {
+    if !params.next()?.eq_ignore_ascii_case(essence) {
         return None;
     }
     params.find_map(|p| p.strip_prefix("boundary=")).map(|b| b.trim_matches('"').to_string()).filter(|b| !b.is_empty())
@@ -36,15 +54,30 @@ fn part(raw: &Bytes) -> Result<BodyPart, MultipartError> {
         None => (find(raw, b"\n\n", 0).ok_or(MultipartError::Headers)?, 2),
     };
     let head = String::from_utf8_lossy(&raw[..split]);
-    let content_type = head.lines().find_map(|l| {
-        let (name, value) = l.split_once(':')?;
-        name.trim().eq_ignore_ascii_case("content-type").then(|| value.trim().to_string())
-    });
-    Ok(BodyPart { content_type, body: raw.slice(split + gap..) })
+    let header = |wanted: &str| {
+        head.lines().find_map(|l| {
+            let (name, value) = l.split_once(':')?;
+            name.trim().eq_ignore_ascii_case(wanted).then(|| value.trim().to_string())
+        })
+    };
+    Ok(BodyPart {
+        content_type: header("content-type"),
+        disposition: header("content-disposition"),
+        body: raw.slice(split + gap..),
+    })
 }
 
 /// The metadata part and the media part.
 pub fn split(body: &Bytes, boundary: &str) -> Result<(BodyPart, BodyPart), MultipartError> {
+    let mut parts = parts(body, boundary)?.into_iter();
+    match (parts.next(), parts.next()) {
+        (Some(meta), Some(media)) => Ok((meta, media)),
+        _ => Err(MultipartError::Parts),
+    }
+}
+
+/// Every part of the body, in order (at least one).
+pub fn parts(body: &Bytes, boundary: &str) -> Result<Vec<BodyPart>, MultipartError> {
     let delimiter = format!("--{boundary}");
     let mut starts = Vec::new();
     let mut at = 0;
@@ -52,7 +85,7 @@ pub fn split(body: &Bytes, boundary: &str) -> Result<(BodyPart, BodyPart), Multi
         starts.push(i);
         at = i + delimiter.len();
     }
-    if starts.len() < 3 {
+    if starts.len() < 2 {
         return Err(MultipartError::Parts);
     }
     let piece = |k: usize| {
@@ -68,7 +101,7 @@ pub fn split(body: &Bytes, boundary: &str) -> Result<(BodyPart, BodyPart), Multi
         }
         part(&body.slice(from..to.max(from)))
     };
-    Ok((piece(0)?, piece(1)?))
+    (0..starts.len() - 1).map(piece).collect()
 }
 
 #[cfg(test)]
