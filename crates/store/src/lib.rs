@@ -8,6 +8,7 @@ pub mod caches;
 pub mod db;
 pub mod files;
 pub mod model;
+mod paging;
 pub mod postgres;
 pub mod private_file;
 pub mod schema;

@@ -65,7 +65,10 @@ fn resource(c: &StoredCache) -> Value {
 fn object(bytes: &[u8]) -> Result<Map<String, Value>, ApiError> {
     match parse_json(bytes)? {
         Value::Object(o) => Ok(o),
-        _ => Err(WireError::Semantic(vec![semantic("cached_content", "the body must be a CachedContent object.")]).into()),
+        _ => {
+            Err(WireError::Semantic(vec![semantic("cached_content", "the body must be a CachedContent object.")])
+                .into())
+        }
     }
 }
 
@@ -145,17 +148,9 @@ async fn list(
 ) -> Result<Response, ErrorResponse> {
     ApiVersion::parse(&version)?;
     let q = RequestQuery::parse(raw.as_deref().unwrap_or(""));
-    let page_size = match q.page_size.as_deref().filter(|s| !s.is_empty()) {
-        None => DEFAULT_PAGE_SIZE,
-        Some(s) => match s.parse::<i64>() {
-            Ok(n) if n <= 0 => DEFAULT_PAGE_SIZE,
-            Ok(n) => n.min(MAX_PAGE_SIZE),
-            Err(_) => {
-                let expected = "expected a positive integer.";
-                return Err(ApiError::from(CacheError::BadValue { field: "page_size", value: s.into(), expected }).into());
-            }
-        },
-    };
+    let page_size = q.page_size(DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE).map_err(|value| {
+        ApiError::from(CacheError::BadValue { field: "page_size", value, expected: "expected a positive integer." })
+    })?;
     let page = state.caches().list(&auth.caller.project_id, page_size, q.page_token.as_deref()).await?;
     // Expired caches the sweeper has not reached yet are not listed.
     let now = state.access.now_ms();

@@ -67,11 +67,11 @@ pub async fn handle(
             "streamGenerateContent" => upstream::Call::Stream(framing),
             _ => upstream::Call::CountTokens,
         };
-        let bytes = with_cache(state, caller, &route.spec.id, body).await?;
+        let bytes = with_cache(state, caller, &route.spec.id, body.bytes().await?).await?;
         upstream::handle(route, version, model_version, call, bytes, gate).await?
     } else {
         let served = state.catalog.get(model).cloned().ok_or_else(not_found)?;
-        let bytes = with_cache(state, caller, &served.spec.id, body).await?;
+        let bytes = with_cache(state, caller, &served.spec.id, body.bytes().await?).await?;
         let resp = match method {
             "generateContent" => generate(&served, &model_version, &bytes, gate).await?,
             "streamGenerateContent" => stream_generate(&served, model_version, &bytes, framing, gate).await?,
@@ -88,9 +88,9 @@ pub async fn handle(
 
 /// The request's bytes with the cache it names put in front (`cachedContent`), then the
 /// files it names read into it (as text), before it is parsed.
-async fn with_cache(state: &AppState, caller: &Caller, model: &str, body: LimitedBody) -> Result<Bytes, ApiError> {
+async fn with_cache(state: &AppState, caller: &Caller, model: &str, body: Bytes) -> Result<Bytes, ApiError> {
     let now = state.access.now_ms();
-    let bytes = state.caches().apply(&caller.project_id, model, body.bytes().await?, now).await?;
+    let bytes = state.caches().apply(&caller.project_id, model, body, now).await?;
     state.files.resolve_parts(&caller.project_id, bytes).await
 }
 

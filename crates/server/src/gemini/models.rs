@@ -27,14 +27,9 @@ pub async fn list(
 ) -> Result<Response, ErrorResponse> {
     ApiVersion::parse(&version)?;
     let q = RequestQuery::parse(raw.as_deref().unwrap_or(""));
-    let page_size = match q.page_size.as_deref() {
-        None | Some("") => DEFAULT_PAGE_SIZE,
-        Some(s) => match s.parse::<i64>() {
-            Ok(n) if n <= 0 => DEFAULT_PAGE_SIZE,
-            Ok(n) => (n as usize).min(MAX_PAGE_SIZE),
-            Err(_) => return Err(ApiError::from(PageError::PageSize { value: s.to_string() }).into()),
-        },
-    };
+    let page_size = q
+        .page_size(DEFAULT_PAGE_SIZE as i64, MAX_PAGE_SIZE as i64)
+        .map_err(|value| ApiError::from(PageError::PageSize { value }))? as usize;
     let models = state.catalog.wire_models();
     // The token is opaque to clients; like Google's, it encodes the last name already returned.
     let start = match q.page_token.as_deref().filter(|t| !t.is_empty()) {

@@ -41,6 +41,19 @@ impl RequestQuery {
         q
     }
 
+    /// `pageSize` as Google's list methods read it: absent, empty, zero or negative is
+    /// `default`, more than `max` is `max`; `Err` holds a value that is not a number.
+    pub fn page_size(&self, default: i64, max: i64) -> Result<i64, String> {
+        match self.page_size.as_deref().filter(|s| !s.is_empty()) {
+            None => Ok(default),
+            Some(s) => match s.parse::<i64>() {
+                Ok(n) if n <= 0 => Ok(default),
+                Ok(n) => Ok(n.min(max)),
+                Err(_) => Err(s.to_string()),
+            },
+        }
+    }
+
     pub fn wants_sse(&self) -> bool {
         self.alt.as_deref() == Some("sse")
     }

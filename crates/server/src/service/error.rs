@@ -17,8 +17,8 @@ use serde_json::{json, Value};
 
 use super::access::quota_error::{self, QuotaSurface};
 use super::admin_input::AdminInputError;
-use super::catalog::PageError;
 use super::caches::CacheError;
+use super::catalog::PageError;
 use super::files::FileError;
 use super::generation::ContentError;
 use super::tools::names::InvalidFunctionName;

@@ -8,6 +8,7 @@ mod shared;
 
 mod admin;
 mod bad_inputs;
+mod caches;
 mod calls_cut;
 mod deadline;
 mod embed;

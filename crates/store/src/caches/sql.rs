@@ -4,7 +4,7 @@ use async_trait::async_trait;
 
 use super::{CacheStore, CachesPage, StoredCache};
 use crate::db::{Db, Row};
-use crate::{SqlStore, StoreError};
+use crate::{paging, SqlStore, StoreError};
 
 const COLS: &str = "id, project_id, model, display_name, body, total_tokens, created_at, updated_at, expires_at";
 
@@ -20,17 +20,6 @@ fn cache(row: &Row) -> Result<StoredCache, StoreError> {
         updated_at_ms: row[7].int()?,
         expires_at_ms: row[8].int()?,
     })
-}
-
-/// The cursor after `c` in the listing's order (newest first, then by id).
-fn cursor(c: &StoredCache) -> String {
-    format!("{}:{}", c.created_at_ms, c.id)
-}
-
-fn parse_cursor(c: &str) -> Result<(i64, String), StoreError> {
-    let bad = || StoreError::NotFound(format!("page cursor {c}"));
-    let (at, id) = c.split_once(':').ok_or_else(bad)?;
-    Ok((at.parse().map_err(|_| bad())?, id.to_string()))
 }
 
 #[async_trait]
@@ -68,10 +57,7 @@ impl<D: Db> CacheStore for SqlStore<D> {
     }
 
     async fn list_caches(&self, project_id: &str, after: Option<&str>, limit: i64) -> Result<CachesPage, StoreError> {
-        let (at, id) = match after {
-            Some(c) => parse_cursor(c)?,
-            None => (i64::MAX, String::new()),
-        };
+        let (at, id) = paging::start(after)?;
         // One row more than the page, to know whether another page follows.
         let rows = self
             .db
@@ -83,10 +69,8 @@ impl<D: Db> CacheStore for SqlStore<D> {
                 vec![project_id.into(), at.into(), id.into(), (limit + 1).into()],
             )
             .await?;
-        let mut caches = rows.iter().map(cache).collect::<Result<Vec<_>, _>>()?;
-        let more = caches.len() as i64 > limit;
-        caches.truncate(limit.max(0) as usize);
-        let next_cursor = more.then(|| caches.last().map(cursor)).flatten();
+        let caches = rows.iter().map(cache).collect::<Result<Vec<_>, _>>()?;
+        let (caches, next_cursor) = paging::page(caches, limit, |r| (r.created_at_ms, r.id.as_str()));
         Ok(CachesPage { caches, next_cursor })
     }
 

@@ -5,7 +5,7 @@ use async_trait::async_trait;
 
 use super::{FileStore, FilesPage, StoredFile, UploadSession};
 use crate::db::{Db, Row, Val};
-use crate::{SqlStore, StoreError};
+use crate::{paging, SqlStore, StoreError};
 
 const FILE_COLS: &str = "id, project_id, display_name, mime_type, size_bytes, sha256, state, source, error, \
                          created_at, updated_at, expires_at";
@@ -50,17 +50,6 @@ fn upload(row: &Row) -> Result<UploadSession, StoreError> {
     })
 }
 
-/// The cursor after `f` in the listing's order (newest first, then by id).
-fn cursor(f: &StoredFile) -> String {
-    format!("{}:{}", f.created_at_ms, f.id)
-}
-
-fn parse_cursor(c: &str) -> Result<(i64, String), StoreError> {
-    let (at, id) = c.split_once(':').ok_or_else(|| StoreError::NotFound(format!("page cursor {c}")))?;
-    let at = at.parse().map_err(|_| StoreError::NotFound(format!("page cursor {c}")))?;
-    Ok((at, id.to_string()))
-}
-
 #[async_trait]
 impl<D: Db> FileStore for SqlStore<D> {
     async fn insert_file(&self, f: &StoredFile) -> Result<(), StoreError> {
@@ -99,10 +88,7 @@ impl<D: Db> FileStore for SqlStore<D> {
     }
 
     async fn list_files(&self, project_id: &str, after: Option<&str>, limit: i64) -> Result<FilesPage, StoreError> {
-        let (at, id) = match after {
-            Some(c) => parse_cursor(c)?,
-            None => (i64::MAX, String::new()),
-        };
+        let (at, id) = paging::start(after)?;
         // One row more than the page, to know whether another page follows.
         let rows = self
             .db
@@ -114,10 +100,8 @@ impl<D: Db> FileStore for SqlStore<D> {
                 vec![project_id.into(), at.into(), id.into(), (limit + 1).into()],
             )
             .await?;
-        let mut files = rows.iter().map(file).collect::<Result<Vec<_>, _>>()?;
-        let more = files.len() as i64 > limit;
-        files.truncate(limit.max(0) as usize);
-        let next_cursor = more.then(|| files.last().map(cursor)).flatten();
+        let files = rows.iter().map(file).collect::<Result<Vec<_>, _>>()?;
+        let (files, next_cursor) = paging::page(files, limit, |r| (r.created_at_ms, r.id.as_str()));
         Ok(FilesPage { files, next_cursor })
     }
 

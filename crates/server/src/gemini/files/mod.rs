@@ -73,14 +73,8 @@ async fn list(
 ) -> Result<Response, ErrorResponse> {
     ApiVersion::parse(&version)?;
     let q = RequestQuery::parse(raw.as_deref().unwrap_or(""));
-    let page_size = match q.page_size.as_deref().filter(|s| !s.is_empty()) {
-        None => DEFAULT_PAGE_SIZE,
-        Some(s) => match s.parse::<i64>() {
-            Ok(n) if n <= 0 => DEFAULT_PAGE_SIZE,
-            Ok(n) => n.min(MAX_PAGE_SIZE),
-            Err(_) => return Err(FileError::PageSize { value: s.to_string() }.into()),
-        },
-    };
+    let page_size =
+        q.page_size(DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE).map_err(|value| ApiError::from(FileError::PageSize { value }))?;
     let page = state.files.list(&auth.caller.project_id, page_size, q.page_token.as_deref()).await?;
     let base = resource::base_url(&headers);
     let files = page.files.iter().map(|f| resource::wire_file(f, &base)).collect();

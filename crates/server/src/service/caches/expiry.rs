@@ -16,7 +16,7 @@ pub fn parse_ttl(value: &str, field: &'static str) -> Result<i64, CacheError> {
         expected: "expected a duration in seconds such as \"300s\".",
     };
     let seconds: f64 = value.strip_suffix('s').ok_or_else(bad)?.parse().map_err(|_| bad())?;
-    if !seconds.is_finite() || seconds < 0.0 || seconds > 1e12 {
+    if !seconds.is_finite() || !(0.0..=1e12).contains(&seconds) {
         return Err(bad());
     }
     Ok((seconds * 1000.0).round() as i64)
@@ -32,7 +32,12 @@ pub fn parse_time(value: &str, field: &'static str) -> Result<i64, CacheError> {
 }
 
 /// The expiry `ttl` or `expire_time` ask for, at `now_ms` (`None` for both: the default).
-pub fn expiry(ttl: Option<&str>, expire_time: Option<&str>, now_ms: i64, field_prefix: Fields) -> Result<i64, CacheError> {
+pub fn expiry(
+    ttl: Option<&str>,
+    expire_time: Option<&str>,
+    now_ms: i64,
+    field_prefix: Fields,
+) -> Result<i64, CacheError> {
     match (ttl, expire_time) {
         (Some(_), Some(_)) => Err(CacheError::BothExpiries),
         (Some(ttl), None) => Ok(now_ms + parse_ttl(ttl, field_prefix.ttl)?),
@@ -68,7 +73,10 @@ mod tests {
         assert_eq!(expiry(None, None, 10, CREATE_FIELDS), Ok(10 + DEFAULT_TTL_MS));
         assert_eq!(expiry(Some("2s"), None, 10, CREATE_FIELDS), Ok(2_010));
         assert_eq!(expiry(None, Some("1970-01-01T00:00:01Z"), 10, CREATE_FIELDS), Ok(1_000));
-        assert!(matches!(expiry(None, Some("1970-01-01T00:00:00Z"), 10, CREATE_FIELDS), Err(CacheError::ExpiryPast { .. })));
+        assert!(matches!(
+            expiry(None, Some("1970-01-01T00:00:00Z"), 10, CREATE_FIELDS),
+            Err(CacheError::ExpiryPast { .. })
+        ));
         assert_eq!(expiry(Some("1s"), Some("x"), 0, CREATE_FIELDS), Err(CacheError::BothExpiries));
     }
 }

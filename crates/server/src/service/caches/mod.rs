@@ -15,7 +15,7 @@ pub mod expiry;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use gemd_store::{CachesPage, StoredCache, Store};
+use gemd_store::{CachesPage, Store, StoredCache};
 use rand::Rng;
 use serde_json::{Map, Value};
 
@@ -140,7 +140,8 @@ fn take_name(request: &mut Map<String, Value>) -> Option<String> {
 /// Puts the cached `part` in front of `request`: its contents before the request's, its
 /// system instruction, tools and tool config instead of the request's, which may set none.
 pub fn merge(part: &Value, request: &mut Map<String, Value>) -> Result<(), CacheError> {
-    let overrides = CACHED_KEYS[1..].iter().any(|(json, proto)| request.contains_key(*json) || request.contains_key(*proto));
+    let overrides =
+        CACHED_KEYS[1..].iter().any(|(json, proto)| request.contains_key(*json) || request.contains_key(*proto));
     if overrides {
         return Err(CacheError::WithOverrides);
     }

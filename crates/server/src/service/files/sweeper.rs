@@ -64,7 +64,12 @@ pub fn spawn(files: &Arc<Files>, every: Duration) -> tokio::task::JoinHandle<()>
             let Some(files) = files.upgrade() else { return };
             match files.sweep().await {
                 Ok(s) if s.files + s.uploads > 0 || s.caches > 0 => {
-                    tracing::info!(files = s.files, uploads = s.uploads, caches = s.caches, "expired files and caches swept")
+                    tracing::info!(
+                        files = s.files,
+                        uploads = s.uploads,
+                        caches = s.caches,
+                        "expired files and caches swept"
+                    )
                 }
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "sweeping expired files failed; retrying at the next tick"),
