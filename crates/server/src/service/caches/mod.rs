@@ -145,7 +145,7 @@ pub fn merge(part: &Value, request: &mut Map<String, Value>) -> Result<(), Cache
     if overrides {
         return Err(CacheError::WithOverrides);
     }
-    let own = request.remove("contents").or_else(|| request.remove("contents")).unwrap_or(Value::Array(Vec::new()));
+    let own = request.remove("contents").unwrap_or(Value::Array(Vec::new()));
     let mut contents: Vec<Value> = part.get("contents").and_then(Value::as_array).cloned().unwrap_or_default();
     contents.extend(own.as_array().cloned().unwrap_or_default());
     request.insert("contents".into(), Value::Array(contents));
