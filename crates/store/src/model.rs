@@ -78,7 +78,7 @@ pub struct NewKey {
 }
 
 /// Usage of one project for one model on one Pacific day.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct UsageRow {
     pub project_id: String,
     pub model: String,
@@ -87,6 +87,12 @@ pub struct UsageRow {
     pub requests: i64,
     pub prompt_tokens: i64,
     pub candidate_tokens: i64,
+    /// Prompt tokens served from a context cache (explicit or implicit); part of `prompt_tokens`.
+    pub cached_tokens: i64,
+    /// Context-cache storage held, in token-seconds (the console shows token-hours).
+    pub cache_token_seconds: i64,
+    /// Requests run by the Batch API; part of `requests`.
+    pub batch_requests: i64,
 }
 
 /// Usage of one project for one model in one clock hour (UTC-aligned; the console's chart).
@@ -97,6 +103,12 @@ pub struct HourlyRow {
     pub requests: i64,
     pub prompt_tokens: i64,
     pub candidate_tokens: i64,
+    /// Prompt tokens served from a context cache (explicit or implicit); part of `prompt_tokens`.
+    pub cached_tokens: i64,
+    /// Context-cache storage held, in token-seconds (the console shows token-hours).
+    pub cache_token_seconds: i64,
+    /// Requests run by the Batch API; part of `requests`.
+    pub batch_requests: i64,
 }
 
 /// A request refused for quota (429), for the console's "recent 429s".

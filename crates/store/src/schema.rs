@@ -90,6 +90,15 @@ pub const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX IF NOT EXISTS cached_contents_project_created ON cached_contents(project_id, created_at);
     CREATE INDEX IF NOT EXISTS cached_contents_expires ON cached_contents(expires_at);",
+    // 5: the ledger's cached-token, cache-storage and batch counters; an uploaded file's
+    // OpenAI `purpose`.
+    "ALTER TABLE usage_daily ADD COLUMN cached_tokens BIGINT NOT NULL DEFAULT 0;
+    ALTER TABLE usage_daily ADD COLUMN cache_token_seconds BIGINT NOT NULL DEFAULT 0;
+    ALTER TABLE usage_daily ADD COLUMN batch_requests BIGINT NOT NULL DEFAULT 0;
+    ALTER TABLE usage_hourly ADD COLUMN cached_tokens BIGINT NOT NULL DEFAULT 0;
+    ALTER TABLE usage_hourly ADD COLUMN cache_token_seconds BIGINT NOT NULL DEFAULT 0;
+    ALTER TABLE usage_hourly ADD COLUMN batch_requests BIGINT NOT NULL DEFAULT 0;
+    ALTER TABLE files ADD COLUMN purpose TEXT;",
 ];
 
 pub const CREATE_VERSION_TABLE: &str = "CREATE TABLE IF NOT EXISTS gemd_schema (version BIGINT NOT NULL)";

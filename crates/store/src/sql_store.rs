@@ -41,11 +41,15 @@ const REFUSALS_KEPT_MS: i64 = 7 * 24 * HOUR_MS;
 /// An upsert adding one request's counts to a ledger table keyed by (project, model, period).
 fn add_usage_sql(table: &str, period: &str) -> String {
     format!(
-        "INSERT INTO {table} (project_id, model, {period}, requests, prompt_tokens, candidate_tokens) VALUES ($1, $2, $3, $4, $5, $6)
+        "INSERT INTO {table} (project_id, model, {period}, requests, prompt_tokens, candidate_tokens,
+           cached_tokens, cache_token_seconds, batch_requests) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
          ON CONFLICT (project_id, model, {period}) DO UPDATE SET
            requests = {table}.requests + excluded.requests,
            prompt_tokens = {table}.prompt_tokens + excluded.prompt_tokens,
-           candidate_tokens = {table}.candidate_tokens + excluded.candidate_tokens"
+           candidate_tokens = {table}.candidate_tokens + excluded.candidate_tokens,
+           cached_tokens = {table}.cached_tokens + excluded.cached_tokens,
+           cache_token_seconds = {table}.cache_token_seconds + excluded.cache_token_seconds,
+           batch_requests = {table}.batch_requests + excluded.batch_requests"
     )
 }
 
@@ -266,6 +270,9 @@ impl<D: Db> Store for SqlStore<D> {
                 row.requests.into(),
                 row.prompt_tokens.into(),
                 row.candidate_tokens.into(),
+                row.cached_tokens.into(),
+                row.cache_token_seconds.into(),
+                row.batch_requests.into(),
             ]
         };
         self.db.execute(&add_usage_sql("usage_daily", "day"), counts(row.day.clone().into())).await?;
@@ -283,7 +290,8 @@ impl<D: Db> Store for SqlStore<D> {
         let rows = self
             .db
             .query(
-                "SELECT model, hour_start, requests, prompt_tokens, candidate_tokens FROM usage_hourly
+                "SELECT model, hour_start, requests, prompt_tokens, candidate_tokens, cached_tokens,
+                   cache_token_seconds, batch_requests FROM usage_hourly
                  WHERE project_id = $1 AND hour_start >= $2 ORDER BY hour_start, model",
                 vec![project_id.into(), since.into()],
             )
@@ -296,6 +304,9 @@ impl<D: Db> Store for SqlStore<D> {
                     requests: r[2].int()?,
                     prompt_tokens: r[3].int()?,
                     candidate_tokens: r[4].int()?,
+                    cached_tokens: r[5].int()?,
+                    cache_token_seconds: r[6].int()?,
+                    batch_requests: r[7].int()?,
                 })
             })
             .collect()
@@ -343,7 +354,8 @@ impl<D: Db> Store for SqlStore<D> {
         let rows = self
             .db
             .query(
-                "SELECT project_id, model, day, requests, prompt_tokens, candidate_tokens FROM usage_daily
+                "SELECT project_id, model, day, requests, prompt_tokens, candidate_tokens, cached_tokens,
+                   cache_token_seconds, batch_requests FROM usage_daily
                  WHERE ($1 = '' OR project_id = $1) AND day >= $2 ORDER BY day, project_id, model",
                 vec![project_id.unwrap_or("").into(), since_day.unwrap_or("").into()],
             )
@@ -357,6 +369,9 @@ impl<D: Db> Store for SqlStore<D> {
                     requests: r[3].int()?,
                     prompt_tokens: r[4].int()?,
                     candidate_tokens: r[5].int()?,
+                    cached_tokens: r[6].int()?,
+                    cache_token_seconds: r[7].int()?,
+                    batch_requests: r[8].int()?,
                 })
             })
             .collect()

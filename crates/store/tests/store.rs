@@ -88,6 +88,7 @@ async fn the_ledger_adds_up_per_project_model_and_day() {
             requests: 1,
             prompt_tokens: p,
             candidate_tokens: c,
+            ..UsageRow::default()
         };
         s.ensure_project("default", "Default", Tier::Free).await.unwrap();
         s.record_usage(&row("2026-11-24", "gemini-2.5-flash", 10, 5), NOV25_NOON_MS).await.unwrap();
@@ -98,6 +99,35 @@ async fn the_ledger_adds_up_per_project_model_and_day() {
         assert_eq!(today.len(), 2, "{name}");
         assert_eq!((today[0].requests, today[0].prompt_tokens, today[0].candidate_tokens), (2, 17, 8), "{name}");
         assert_eq!(s.usage(None, None).await.unwrap().len(), 3, "{name}");
+    }
+}
+
+#[tokio::test]
+async fn cached_tokens_cache_storage_and_batch_requests_add_up() {
+    for (name, s) in backends().await {
+        let row = |cached: i64, storage: i64, batch: i64| UsageRow {
+            project_id: "p".into(),
+            model: "m".into(),
+            day: "2026-11-25".into(),
+            requests: 1 - i64::from(storage > 0),
+            prompt_tokens: cached,
+            cached_tokens: cached,
+            cache_token_seconds: storage,
+            batch_requests: batch,
+            ..UsageRow::default()
+        };
+        s.ensure_project("p", "P", Tier::Free).await.unwrap();
+        s.record_usage(&row(100, 0, 1), NOV25_NOON_MS).await.unwrap();
+        s.record_usage(&row(50, 0, 0), NOV25_NOON_MS).await.unwrap();
+        s.record_usage(&row(0, 7_200, 0), NOV25_NOON_MS).await.unwrap();
+        let day = &s.usage(Some("p"), None).await.unwrap()[0];
+        assert_eq!(
+            (day.requests, day.cached_tokens, day.cache_token_seconds, day.batch_requests),
+            (2, 150, 7_200, 1),
+            "{name}"
+        );
+        let hour = &s.hourly_usage("p", NOV25_NOON_MS).await.unwrap()[0];
+        assert_eq!((hour.cached_tokens, hour.cache_token_seconds, hour.batch_requests), (150, 7_200, 1), "{name}");
     }
 }
 
@@ -117,6 +147,7 @@ async fn concurrent_usage_updates_are_not_lost() {
                             requests: 1,
                             prompt_tokens: 2,
                             candidate_tokens: 3,
+                            ..UsageRow::default()
                         },
                         NOV25_NOON_MS,
                     )
@@ -147,6 +178,7 @@ async fn hourly_rows_add_up_per_clock_hour() {
             requests: 1,
             prompt_tokens: 4,
             candidate_tokens: 2,
+            ..UsageRow::default()
         };
         s.ensure_project("p", "P", Tier::Free).await.unwrap();
         s.record_usage(&row("a"), NOV25_NOON_MS - HOUR + 5).await.unwrap();
@@ -251,6 +283,7 @@ async fn a_store_whose_connection_was_ended_reconnects() {
         requests,
         prompt_tokens: 0,
         candidate_tokens: 0,
+        ..UsageRow::default()
     };
     use gemd_store::db::Db;
     let killer = Postgres::connect(&url).await.unwrap();

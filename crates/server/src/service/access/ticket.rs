@@ -19,6 +19,8 @@ pub struct Ticket {
     model: String,
     prompt_tokens: i64,
     output_tokens: i64,
+    /// The part of the prompt served from a context cache.
+    cached_tokens: i64,
     /// What the limiter took (`None` when admitted fail-open without it).
     grant: Option<Grant>,
     /// Refunded or settled: the ledger row is written (or not) already.
@@ -34,11 +36,16 @@ impl Ticket {
         grant: Option<Grant>,
     ) -> Self {
         let (project_id, model, prompt_tokens) = (project_id.to_string(), model.to_string(), prompt_tokens as i64);
-        Ticket { access, project_id, model, prompt_tokens, output_tokens: 0, grant, closed: false }
+        Ticket { access, project_id, model, prompt_tokens, output_tokens: 0, cached_tokens: 0, grant, closed: false }
     }
 
     pub fn set_output_tokens(&mut self, n: u32) {
         self.output_tokens = n as i64;
+    }
+
+    /// How many of the prompt's tokens came from a context cache (explicit or implicit).
+    pub fn set_cached_tokens(&mut self, n: u32) {
+        self.cached_tokens = n as i64;
     }
 
     /// The prompt's tokens as the backend that answered counted them (an upstream's usage),
@@ -89,6 +96,8 @@ impl Ticket {
             requests: 1,
             prompt_tokens: self.prompt_tokens,
             candidate_tokens: self.output_tokens,
+            cached_tokens: self.cached_tokens,
+            ..UsageRow::default()
         };
         Some((row, now))
     }
