@@ -83,6 +83,18 @@ pub struct SamplingParams {
     /// A grammar every generated token must keep the output inside; when the grammar is
     /// complete the sequence ends (`Finish::Stop`).
     pub constraint: Option<Constraint>,
+    /// Whether someone is waiting on the answer now, or it is queued work (the Batch API).
+    pub priority: Priority,
+}
+
+/// Who waits for a generation. Interactive work is admitted and prefilled before batch work,
+/// so a person waits behind at most the batch work already in the step being decoded.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Priority {
+    #[default]
+    Interactive,
+    /// Queued work (the Batch API): runs in the capacity interactive requests leave.
+    Batch,
 }
 
 /// The language a constrained generation must stay in.

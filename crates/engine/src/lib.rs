@@ -15,7 +15,7 @@ pub mod upstream;
 
 pub use api::{
     BackendInfo, CancelFlag, Constraint, Engine, EngineError, EngineMetrics, Event, EventStream, Finish, PrepareBounds,
-    PreparedPrompt, SamplingParams, TokenId,
+    PreparedPrompt, Priority, SamplingParams, TokenId,
 };
 pub use chat::{CallPolicy, ChatFormat, ChatPrompt, Piece, Role, ToolSpec, ToolSyntax, Turn};
 pub use embed::Embedder;
