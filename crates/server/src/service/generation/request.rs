@@ -59,6 +59,7 @@ impl GenerateRequest {
             stop_sequences: o.stop_sequences,
             max_output_tokens: output_cap(o.max_output_tokens, served, o.cap_field)?,
             constraint: None,
+            priority: Default::default(),
         };
         Ok(ValidGenerateRequest { params, plan: self.plan })
     }
